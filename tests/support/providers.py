@@ -1,0 +1,63 @@
+"""Small providers for engine tests, registered only when this module is imported
+(the test app and the test workers import it through PROVIDER_PLUGINS).
+
+`synthetic` makes up plain rows at a pace the test sets, so tests can watch progress,
+cancel mid-job or kill the worker mid-job. config: rows, batch, delay_s, fail_at_row,
+bad_rows (row numbers to reject), boom (raise a plain exception at that row).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from webapp.ingestion.errors import UpstreamError
+from webapp.ingestion.providers.base import DataIngestionProvider
+from webapp.ingestion.providers.registry import REGISTRY
+
+
+class SyntheticProvider(DataIngestionProvider):
+    provider_name = "synthetic"
+    target_type = "data_entries"
+    label = "Synthetic (tests)"
+    default_on_error = "skip"
+
+    def _conf(self, key: str, default: Any) -> Any:
+        return self.ctx.config.get(key, default)
+
+    async def validate_connection(self) -> bool:
+        return True
+
+    def total_hint(self) -> int | None:
+        return self._conf("rows", 100)
+
+    async def fetch_data(self, filters):
+        rows, batch = self._conf("rows", 100), self._conf("batch", 10)
+        for start in range(1, rows + 1, batch):
+            await asyncio.sleep(self._conf("delay_s", 0))
+            end = min(rows, start + batch - 1)
+            if self._conf("fail_at_row", None) and start <= self._conf("fail_at_row", 0) <= end:
+                raise UpstreamError("The synthetic source broke (HTTP 500)")
+            if self._conf("boom", None) and start <= self._conf("boom", 0) <= end:
+                raise RuntimeError("secret-ish internal detail")
+            yield [{"_row": n, "n": n, "centre": filters.get("centre", "X")}
+                   for n in range(start, end + 1)]
+
+    async def transform_data(self, raw):
+        clean = []
+        bad = set(self._conf("bad_rows", []))
+        for row in raw:
+            if row["_row"] in bad:
+                self.reject(row["_row"], "n", row["n"], "is odd on purpose")
+                continue
+            clean.append({"entry_type": "synthetic", "data": {"n": row["n"],
+                                                             "centre": row["centre"]},
+                          "kg_co2eq": float(row["n"])})
+        return clean
+
+    def slice_entry_types(self) -> set[str]:
+        return {"synthetic"}
+
+
+REGISTRY[("travel", "synthetic", "data_entries")] = SyntheticProvider
+REGISTRY[("headcount", "synthetic", "data_entries")] = SyntheticProvider

@@ -1,0 +1,7 @@
+"""The /api/v1 JSON API. Every error is JSON {"error", "message"} with its HTTP status."""
+
+from flask import Blueprint
+
+api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from webapp.api import catalog, errors, health, openapi, sync  # noqa: E402,F401  (routes register on import)

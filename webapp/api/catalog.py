@@ -1,0 +1,101 @@
+"""Read-only catalogue: modules with badges, factor types, entries, factors, providers,
+and the header-only CSV templates."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, request
+
+from webapp.api import api_bp
+from webapp.api.sync import _int_arg, page_args
+from webapp.extensions import db
+from webapp.ingestion import queries, schemas
+from webapp.ingestion.exceptions import BadRequest, NotFound
+from webapp.models import FactorType, Module
+
+
+@api_bp.get("/modules")
+def modules_list():
+    limit, offset = page_args(100)
+    modules = [m for inventory in queries.inventories() for m in inventory.modules]
+    return {"items": [queries.module_body(m) for m in modules[offset:offset + limit]],
+            "total": len(modules), "limit": limit, "offset": offset}
+
+
+@api_bp.get("/modules/<int:module_id>")
+def modules_one(module_id: int):
+    module = queries.get_module(module_id)
+    return {**queries.module_body(module),
+            "entry_counts": queries.entry_counts(module_id),
+            "factor_types": [queries.factor_type_body(f)
+                             for f in queries.factor_types(module.module_type)],
+            "entry_types": schemas.entry_types_for(module.module_type),
+            "active_jobs": [job.id for job in queries.active_jobs(module_id)]}
+
+
+@api_bp.get("/factor-types")
+def factor_types_list():
+    module_type = None
+    if request.args.get("module_id"):
+        module_type = queries.get_module(_int_arg("module_id", 0, 1, 10**9)).module_type
+    items = [queries.factor_type_body(f) for f in queries.factor_types(module_type)]
+    return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+
+
+@api_bp.get("/modules/<int:module_id>/entries")
+def module_entries(module_id: int):
+    limit, offset = page_args(100)
+    rows, total = queries.entries(module_id, entry_type=request.args.get("entry_type"),
+                                  limit=limit, offset=offset)
+    return {"items": [queries.entry_body(r) for r in rows], "total": total,
+            "limit": limit, "offset": offset}
+
+
+@api_bp.get("/factors/<int:factor_type_id>")
+def factors_list(factor_type_id: int):
+    limit, offset = page_args(100)
+    year = _int_arg("year", 0, 0, 9999) or None
+    rows, total = queries.factors(factor_type_id, year=year, limit=limit, offset=offset)
+    return {"items": [queries.factor_body(r) for r in rows], "total": total,
+            "limit": limit, "offset": offset}
+
+
+@api_bp.get("/providers")
+def providers_list():
+    module_id = _int_arg("module_id", 0, 0, 10**9)
+    if not module_id:
+        raise BadRequest("module_id is required")
+    items = queries.providers(queries.get_module(module_id))
+    return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+
+
+def _csv_response(header: list[str], filename: str) -> Response:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(header)
+    return Response(buffer.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@api_bp.get("/templates/<int:module_id>.csv")
+def entry_template(module_id: int):
+    module: Module = queries.get_module(module_id)
+    types = schemas.entry_types_for(module.module_type)
+    entry_type = request.args.get("entry_type") or (types[0] if types else None)
+    schema = schemas.ENTRY_SCHEMAS.get((module.module_type, entry_type))
+    if schema is None:
+        raise NotFound(f"no CSV template for entry type {entry_type!r} of "
+                       f"{module.module_type}; known: {', '.join(types)}")
+    return _csv_response(schemas.template_header(schema),
+                         f"{module.module_type}-{entry_type}-template.csv")
+
+
+@api_bp.get("/templates/factors/<int:factor_type_id>.csv")
+def factor_template(factor_type_id: int):
+    factor_type = db.session.get(FactorType, factor_type_id)
+    schema = schemas.FACTOR_SCHEMAS.get(factor_type.slug) if factor_type else None
+    if schema is None:
+        raise NotFound(f"factor type {factor_type_id} has no CSV template")
+    return _csv_response(schemas.template_header(schema),
+                         f"factors-{factor_type.slug}-template.csv")

@@ -1,0 +1,237 @@
+"""GET /api/v1/openapi.json: an OpenAPI 3.1 description of every /api/v1 route.
+
+Written out by hand (small helpers keep it short); a test checks every route in the URL
+map appears here and that the document validates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.api import api_bp
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): {"$ref": f"#/components/responses/E{code}"} for code in codes}
+
+
+def _param(name: str, where: str = "path", schema: dict | None = None,
+           description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path",
+            "schema": schema or {"type": "integer"}, "description": description}
+
+
+def _list_of(item: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["items", "total", "limit", "offset"],
+            "properties": {"items": {"type": "array", "items": _ref(item)},
+                           "total": {"type": "integer"}, "limit": {"type": "integer"},
+                           "offset": {"type": "integer"}}}
+
+
+PAGE = [_param("limit", "query"), _param("offset", "query")]
+CSV = {"description": "CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}
+
+SYNC_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": _ref("SyncRequest")},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["provider_type", "year"],
+            "properties": {
+                "file": {"type": "string", "contentMediaType": "text/csv"},
+                "provider_type": {"type": "string"}, "year": {"type": "integer"},
+                "filters": {"type": "string", "description": "JSON-encoded object"},
+                "config": {"type": "string", "description": "JSON-encoded object, e.g. "
+                           '{"on_error": "skip"}'}}}},
+    },
+}
+
+
+def _operation(summary: str, responses: dict[str, Any], *, params=None, body=None,
+               tag: str = "sync") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": responses}
+    if params:
+        op["parameters"] = params
+    if body:
+        op["requestBody"] = body
+    return op
+
+
+def _paths() -> dict[str, Any]:
+    accepted = {"202": _json(_ref("Accepted"), "Job created and queued")}
+    status = {"200": _json(_ref("JobStatus"), "The job")}
+    module_id, job_id = _param("module_id"), _param("job_id")
+    return {
+        "/sync/data-entries/{module_id}": {"post": _operation(
+            "Sync a module's data entries", {**accepted, **_errors(400, 401, 403, 404, 409,
+                                                                  413, 415, 422, 503)},
+            params=[module_id], body=SYNC_BODY)},
+        "/sync/factors/{module_id}/{factor_type_id}": {"post": _operation(
+            "Sync emission factors of a factor type",
+            {**accepted, **_errors(400, 401, 403, 404, 409, 413, 415, 422, 503)},
+            params=[module_id, _param("factor_type_id")], body=SYNC_BODY)},
+        "/sync/status/{job_id}": {"get": _operation(
+            "Poll a job", {**status, **_errors(401, 404)}, params=[job_id])},
+        "/sync/history/{module_id}": {"get": _operation(
+            "A module's jobs, newest first",
+            {"200": _json(_list_of("JobStatus"), "Jobs"), **_errors(400, 401, 404)},
+            params=[module_id, _param("provider_type", "query", {"type": "string"}),
+                    _param("status", "query", {"type": "string"}), *PAGE])},
+        "/sync/retry/{job_id}": {"post": _operation(
+            "Retry a failed or cancelled job as a new linked job",
+            {**accepted, **_errors(401, 403, 404, 409, 503)}, params=[job_id])},
+        "/sync/cancel/{job_id}": {"post": _operation(
+            "Cancel a pending or processing job", {**status, **_errors(401, 403, 404, 409)},
+            params=[job_id])},
+        "/sync/errors/{job_id}.csv": {"get": _operation(
+            "The job's full row-error report", {"200": CSV, **_errors(401, 404)},
+            params=[job_id])},
+        "/modules": {"get": _operation(
+            "Modules with their last-sync badges",
+            {"200": _json(_list_of("Module"), "Modules"), **_errors(401)}, params=PAGE,
+            tag="catalog")},
+        "/modules/{module_id}": {"get": _operation(
+            "One module: badges, entry counts, factor types",
+            {"200": _json(_ref("ModuleDetail"), "Module"), **_errors(401, 404)},
+            params=[module_id], tag="catalog")},
+        "/modules/{module_id}/entries": {"get": _operation(
+            "A module's stored data entries",
+            {"200": _json(_list_of("DataEntry"), "Entries"), **_errors(400, 401, 404)},
+            params=[module_id, _param("entry_type", "query", {"type": "string"}), *PAGE],
+            tag="catalog")},
+        "/factor-types": {"get": _operation(
+            "Factor types, optionally of one module",
+            {"200": _json(_list_of("FactorType"), "Factor types"), **_errors(401, 404)},
+            params=[_param("module_id", "query")], tag="catalog")},
+        "/factors/{factor_type_id}": {"get": _operation(
+            "Stored emission factors of a factor type",
+            {"200": _json(_list_of("EmissionFactor"), "Factors"), **_errors(400, 401, 404)},
+            params=[_param("factor_type_id"), _param("year", "query"), *PAGE],
+            tag="catalog")},
+        "/providers": {"get": _operation(
+            "Providers registered for a module, with availability",
+            {"200": _json(_list_of("Provider"), "Providers"), **_errors(400, 401, 404)},
+            params=[_param("module_id", "query")], tag="catalog")},
+        "/templates/{module_id}.csv": {"get": _operation(
+            "Header-only CSV template for a module's data entries",
+            {"200": CSV, **_errors(401, 404)},
+            params=[module_id, _param("entry_type", "query", {"type": "string"})],
+            tag="catalog")},
+        "/templates/factors/{factor_type_id}.csv": {"get": _operation(
+            "Header-only CSV template for a factor type", {"200": CSV, **_errors(401, 404)},
+            params=[_param("factor_type_id")], tag="catalog")},
+        "/openapi.json": {"get": _operation(
+            "This document", {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+            tag="meta")},
+        "/healthz": {"get": {**_operation(
+            "Database and Redis reachability",
+            {"200": _json(_ref("Health"), "Healthy"), "503": _json(_ref("Health"),
+                                                                   "Unhealthy")},
+            tag="meta"), "security": []}},
+    }
+
+
+OBJ = {"type": "object"}
+NULLABLE_INT = {"type": ["integer", "null"]}
+NULLABLE_STR = {"type": ["string", "null"]}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error", "message"],
+              "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+    "SyncRequest": {"type": "object", "required": ["provider_type", "year"], "properties": {
+        "provider_type": {"type": "string", "examples": ["tableau_api"]},
+        "year": {"type": "integer"}, "filters": OBJ,
+        "config": {"type": "object", "properties": {
+            "on_error": {"enum": ["abort", "skip"]}, "entry_type": {"type": "string"}}}}},
+    "Accepted": {"type": "object", "required": ["job_id", "status", "status_code", "message"],
+                 "properties": {"job_id": {"type": "integer"}, "status": {"type": "string"},
+                                "status_code": {"type": "integer"},
+                                "message": {"type": "string"}}},
+    "RowError": {"type": "object", "properties": {
+        "row": {"type": "integer"}, "column": {"type": "string"},
+        "value": {"type": "string"}, "reason": {"type": "string"}}},
+    "JobStatus": {"type": "object", "required": ["job_id", "status", "status_code", "message",
+                                                 "progress"], "properties": {
+        "job_id": {"type": "integer"},
+        "status": {"enum": ["pending", "processing", "completed", "failed", "cancelled"]},
+        "status_code": {"type": "integer"}, "message": NULLABLE_STR,
+        "progress": {"type": "object", "properties": {
+            "phase": {"type": "string"}, "fetched": {"type": "integer"},
+            "processed": {"type": "integer"}, "total": {"type": "integer"},
+            "percent": {"type": "integer"}, "rows_per_s": {"type": "number"},
+            "eta_s": {"type": ["number", "null"]}}},
+        "module_id": NULLABLE_INT, "provider_type": {"type": "string"},
+        "target_type": {"type": "string"}, "factor_type_id": NULLABLE_INT,
+        "year": {"type": "integer"}, "counts": OBJ,
+        "errors": {"type": "array", "items": _ref("RowError")},
+        "errors_total": {"type": "integer"}, "retry_of": NULLABLE_INT,
+        "retried_by": NULLABLE_INT, "created_by": NULLABLE_INT,
+        "started_at": NULLABLE_STR, "completed_at": NULLABLE_STR, "request": OBJ}},
+    "Module": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "inventory_id": {"type": "integer"},
+        "name": {"type": "string"}, "module_type": {"type": "string"},
+        "year": {"type": "integer"}, "last_sync_status": OBJ}},
+    "ModuleDetail": {"allOf": [_ref("Module"), {"type": "object", "properties": {
+        "entry_counts": {"type": "array", "items": OBJ},
+        "factor_types": {"type": "array", "items": _ref("FactorType")},
+        "entry_types": {"type": "array", "items": {"type": "string"}},
+        "active_jobs": {"type": "array", "items": {"type": "integer"}}}}]},
+    "FactorType": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "slug": {"type": "string"}, "name": {"type": "string"},
+        "module_type": {"type": "string"}}},
+    "DataEntry": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "entry_type": {"type": "string"},
+        "year": {"type": "integer"}, "data": OBJ, "kg_co2eq": {"type": ["number", "null"]},
+        "source": {"type": "string"}, "job_id": NULLABLE_INT, "created_at": NULLABLE_STR}},
+    "EmissionFactor": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "factor_type_id": {"type": "integer"},
+        "year": {"type": "integer"}, "classification": OBJ, "values": OBJ,
+        "job_id": NULLABLE_INT, "updated_at": NULLABLE_STR}},
+    "Provider": {"type": "object", "properties": {
+        "provider_type": {"type": "string"}, "target_type": {"type": "string"},
+        "label": {"type": "string"}, "needs_upload": {"type": "boolean"},
+        "default_on_error": {"type": "string"}, "available": {"type": "boolean"},
+        "unavailable_reason": NULLABLE_STR}},
+    "Health": {"type": "object", "properties": {
+        "status": {"type": "string"}, "database": {"type": "string"},
+        "redis": {"type": "string"}}},
+}
+
+ERROR_TEXT = {400: "Malformed request", 401: "Not authenticated", 403: "Role not allowed",
+              404: "Unknown id", 409: "Conflict with the job's state or an active job",
+              413: "File too large", 415: "Unsupported media type",
+              422: "Invalid request", 503: "Service or provider unavailable"}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Carbon Sync API", "version": "1.0.0",
+                 "description": "Sync data entries and emission factors into a carbon "
+                                "inventory; poll, retry and cancel jobs."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": _paths(),
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {f"E{code}": _json(_ref("Error"), text)
+                          for code, text in ERROR_TEXT.items()},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "`flask tokens create EMAIL NAME`"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+        },
+    }
+
+
+@api_bp.get("/openapi.json")
+def openapi_json():
+    return document()

@@ -1,0 +1,105 @@
+"""Who is calling: browser sessions (Flask-Login) or API bearer tokens, and what they may do.
+
+Every route needs an authenticated caller except those in PUBLIC_ENDPOINTS. Anonymous
+browsers are redirected to the login page; anonymous API calls get JSON 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.extensions import db, login_manager
+from webapp.models import ApiToken, User
+
+PUBLIC_ENDPOINTS = {"auth.login", "static", "api.healthz"}
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, code: str, message: str, **extra):
+    body = {"error": code, "message": message, **extra}
+    return jsonify(body), status
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id))
+    return user if user and user.active else None
+
+
+@login_manager.request_loader
+def load_user_from_token(req) -> User | None:
+    """Bearer tokens authenticate API calls; a bad token is remembered to explain the 401."""
+    header = req.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        g.token_problem = "Authorization header must be 'Bearer <token>'"
+        return None
+    row = db.session.execute(
+        db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token.strip()))
+    ).scalar_one_or_none()
+    if row is None:
+        g.token_problem = "unknown API token"
+        return None
+    if row.revoked_at is not None:
+        g.token_problem = "this API token was revoked"
+        return None
+    if not row.owner.active:
+        g.token_problem = "the token's owner is deactivated"
+        return None
+    row.last_used_at = datetime.now(UTC)
+    db.session.commit()
+    g.auth_via_token = True
+    return row.owner
+
+
+def _require_login():
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    if current_user.is_authenticated:
+        return None
+    if is_api_request():
+        reason = g.get("token_problem") or (
+            "authentication required: send 'Authorization: Bearer <token>'")
+        return json_error(401, "unauthorized", reason)
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def forbidden(role: str):
+    message = f"this action needs the {role} role"
+    if is_api_request():
+        return json_error(403, "forbidden", message)
+    return render_template("errors/error.html", code=403, message=message), 403
+
+
+def requires_role(role: str) -> Callable:
+    """Decorate a view so only users with at least `role` reach it (403 otherwise)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return _require_login()
+            if not current_user.can(role):
+                return forbidden(role)
+            return view(*args, **kwargs)
+
+        wrapped.required_role = role  # read by the access tests that walk the URL map
+        return wrapped
+
+    return decorator
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    app.before_request(_require_login)

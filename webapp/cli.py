@@ -1,0 +1,119 @@
+"""`flask users ...`, `flask tokens ...` and `flask seed-demo` for operators."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from webapp.extensions import db
+from webapp.models import ApiToken, FactorType, Inventory, Module, User
+from webapp.models.accounts import ROLES
+from webapp.models.inventory import MODULE_TYPES
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+tokens_cli = AppGroup("tokens", help="Manage API tokens.")
+
+FACTOR_TYPES = [  # (slug, module_type, name)
+    ("plane", "travel", "Plane travel"),
+    ("train", "travel", "Train travel"),
+    ("equipment", "equipment", "Equipment electricity"),
+    ("purchase", "purchases", "Purchases"),
+    ("headcount", "headcount", "Headcount"),
+]
+
+
+def create_user(email: str, role: str, password: str, name: str = "") -> User:
+    if role not in ROLES:
+        raise click.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    user = User(email=email.strip().lower(), name=name or email.split("@")[0], role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--name", default="")
+@click.option("--password", envvar="NEW_USER_PASSWORD", default=None,
+              help="Defaults to a generated password, printed once.")
+def users_create(email: str, role: str, name: str, password: str | None) -> None:
+    """Create a user with ROLE (viewer, editor or admin)."""
+    if db.session.execute(db.select(User).filter_by(email=email.lower())).scalar():
+        raise click.ClickException(f"a user with email {email} already exists")
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    create_user(email, role, password, name)
+    click.echo(f"created {role} {email}")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    for user in db.session.execute(db.select(User).order_by(User.id)).scalars():
+        state = "active" if user.active else "inactive"
+        click.echo(f"{user.id}\t{user.email}\t{user.role}\t{state}")
+
+
+@tokens_cli.command("create")
+@click.argument("email")
+@click.argument("name")
+def tokens_create(email: str, name: str) -> None:
+    """Create an API token for EMAIL named NAME; prints only the token."""
+    user = db.session.execute(db.select(User).filter_by(email=email.lower())).scalar()
+    if user is None:
+        raise click.ClickException(f"no user with email {email}")
+    token, clear = ApiToken.issue(user, name)
+    db.session.add(token)
+    db.session.commit()
+    click.echo(clear)
+
+
+@tokens_cli.command("revoke")
+@click.argument("email")
+@click.argument("name")
+def tokens_revoke(email: str, name: str) -> None:
+    """Revoke EMAIL's tokens named NAME."""
+    rows = db.session.execute(
+        db.select(ApiToken).join(User).where(User.email == email.lower(), ApiToken.name == name,
+                                             ApiToken.revoked_at.is_(None))).scalars().all()
+    for row in rows:
+        row.revoked_at = datetime.now(UTC)
+    db.session.commit()
+    click.echo(f"revoked {len(rows)} token(s)")
+
+
+def seed_demo(year: int = 2025) -> Inventory:
+    """The demo inventory with the four modules and the five factor types; idempotent."""
+    for slug, module_type, name in FACTOR_TYPES:
+        if not db.session.execute(db.select(FactorType).filter_by(slug=slug)).scalar():
+            db.session.add(FactorType(slug=slug, module_type=module_type, name=name))
+    inventory = db.session.execute(db.select(Inventory).filter_by(year=year)).scalar()
+    if inventory is None:
+        inventory = Inventory(name=f"Demo university {year}", year=year, unit_code="F0892")
+        db.session.add(inventory)
+        db.session.flush()
+        for module_type, name in MODULE_TYPES.items():
+            db.session.add(Module(inventory_id=inventory.id, module_type=module_type, name=name))
+    db.session.commit()
+    return inventory
+
+
+@click.command("seed-demo")
+@click.option("--year", default=2025, show_default=True)
+def seed_demo_command(year: int) -> None:
+    """Create the demo inventory, its modules and the factor types (idempotent)."""
+    inventory = seed_demo(year)
+    click.echo(f"demo inventory {inventory.name!r} (id {inventory.id}) is ready")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(seed_demo_command)

@@ -1,0 +1,30 @@
+"""Extensions created unbound here and bound to the app in create_app()."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from redis import Redis
+from rq import Queue
+
+db = SQLAlchemy()
+migrate = Migrate()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def redis_connection() -> Redis:
+    """One Redis client per app (clients are thread-safe and pool their connections)."""
+    conn = current_app.extensions.get("carbon_redis")
+    if conn is None:
+        conn = Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=10,
+                              socket_connect_timeout=5)
+        current_app.extensions["carbon_redis"] = conn
+    return conn
+
+
+def ingestion_queue() -> Queue:
+    return Queue(current_app.config["RQ_QUEUE"], connection=redis_connection())

@@ -1,0 +1,200 @@
+"""The provider contract and the one ingestion lifecycle every provider shares.
+
+`run_pipeline()` is the template method: it alone moves the job through its states
+(through the tracker, which calls the service layer), records progress, row errors and
+counts, and turns every exception into a failed job. Providers implement only the
+source logic: `validate_connection`, `fetch_data`, `transform_data` and, rarely,
+`load_data`.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, ClassVar, Protocol
+
+from webapp.ingestion.errors import IngestionError, InvalidRows, JobCancelled
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One rejected row; `row` is the number the user sees (spreadsheet row or source index)."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+class JobTracker(Protocol):
+    """What the pipeline needs from the service layer (implemented in ingestion/runner.py)."""
+
+    def start(self) -> None: ...
+    def progress(self, phase: str, *, fetched: int, processed: int, total: int | None) -> None: ...
+    def row_errors(self, errors: list[RowError]) -> None: ...
+    def raise_if_cancelled(self) -> None: ...
+    def complete(self, counts: dict[str, int],
+                 finish_load: Callable[[], dict[str, int]]) -> None: ...
+    def fail(self, error: BaseException) -> None: ...
+
+
+class RowSink(Protocol):
+    """Where clean rows go: a staging area inside the job's one data transaction."""
+
+    def stage(self, rows: list[dict[str, Any]]) -> int: ...
+    def finish(self, entry_types: set[str]) -> dict[str, int]: ...
+
+
+@dataclass
+class ProviderContext:
+    """Everything a provider may know about its job. No database handles, no job rows."""
+
+    job_id: int
+    module_id: int
+    module_type: str
+    inventory_id: int
+    year: int
+    target_type: str
+    filters: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    factor_type_id: int | None = None
+    factor_type_slug: str | None = None
+    # App settings (e.g. TABLEAU_*). Read secrets from here; never copy them elsewhere.
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    # Opens the uploaded file as a binary stream (CSV providers); None for API providers.
+    open_upload: Callable[[], BinaryIO] | None = None
+    log: logging.LoggerAdapter | logging.Logger = field(
+        default_factory=lambda: logging.getLogger("webapp.ingestion")
+    )
+
+
+class DataIngestionProvider(ABC):
+    """Source logic for one (module type, provider type, target type) combination."""
+
+    provider_name: ClassVar[str]  # csv_upload, tableau_api, ...
+    target_type: ClassVar[str]  # data_entries | factors
+    label: ClassVar[str] = ""  # human name for pages, e.g. "CSV upload"
+    needs_upload: ClassVar[bool] = False
+    # Files can be fixed by the user, so they abort by default; API sources cannot.
+    default_on_error: ClassVar[str] = "abort"
+
+    def __init__(self, ctx: ProviderContext, tracker: JobTracker | None = None,
+                 sink: RowSink | None = None):
+        self.ctx = ctx
+        self.tracker = tracker
+        self.sink = sink
+        self._rejected: list[RowError] = []
+        self.errors_total = 0
+        self.first_error: RowError | None = None
+        self._entry_types_seen: set[str] = set()
+
+    # -- availability ---------------------------------------------------------------
+    @classmethod
+    def unavailable_reason(cls, settings: Mapping[str, Any]) -> str | None:
+        """None when the provider can run on this server, else why not (shown to users)."""
+        return None
+
+    # -- the plan's lifecycle --------------------------------------------------------
+    @abstractmethod
+    async def validate_connection(self) -> bool:
+        """Check the source is usable before fetching; raise an IngestionError if not."""
+
+    @abstractmethod
+    def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield raw rows in bounded batches (an async generator), so memory stays flat."""
+
+    @abstractmethod
+    async def transform_data(self, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Return the clean rows of one batch; report each bad row with `reject()`."""
+
+    async def load_data(self, clean: list[dict[str, Any]]) -> dict[str, int]:
+        """Stage one batch of clean rows; the final write happens atomically at the end."""
+        assert self.sink is not None
+        return {"staged": self.sink.stage(clean)}
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, most providers need none
+        """Release source resources (sign out, close files). Always called."""
+
+    # -- helpers for providers -------------------------------------------------------
+    def reject(self, row: int, column: str, value: Any, reason: str) -> None:
+        """Record a row error. The row is left out of the load and reported to the user."""
+        self._rejected.append(RowError(row, column, "" if value is None else str(value), reason))
+
+    def slice_entry_types(self) -> set[str]:
+        """Entry types this job replaces (data entries). Providers that know their slice
+        even when no row is valid (a CSV of planes) override this."""
+        return self._entry_types_seen
+
+    def total_hint(self) -> int | None:
+        """Rows expected in all, when the source knows it (for percent and ETA)."""
+        return None
+
+    @property
+    def on_error(self) -> str:
+        return self.ctx.config.get("on_error") or self.default_on_error
+
+    # -- the template method ---------------------------------------------------------
+    async def run_pipeline(self) -> None:
+        """processing → validate → fetch → transform → load → completed; failed on error."""
+        assert self.tracker is not None and self.sink is not None
+        tracker = self.tracker
+        fetched = processed = 0
+        skipped_rows: set[int] = set()
+        try:
+            tracker.start()
+            tracker.progress("validating", fetched=0, processed=0, total=None)
+            await self.validate_connection()
+            tracker.progress("fetching", fetched=0, processed=0, total=self.total_hint())
+            async for raw in self.fetch_data(self.ctx.filters):
+                tracker.raise_if_cancelled()
+                fetched += len(raw)
+                tracker.progress("transforming", fetched=fetched, processed=processed,
+                                 total=self.total_hint())
+                clean = await self.transform_data(raw)
+                if self._rejected:
+                    self.first_error = self.first_error or self._rejected[0]
+                    skipped_rows.update(e.row for e in self._rejected)
+                    self.errors_total += len(self._rejected)
+                    tracker.row_errors(self._rejected)
+                    self._rejected = []
+                if self.errors_total and self.on_error == "abort":
+                    continue  # keep validating the whole source so every bad row is reported
+                self._entry_types_seen.update(r["entry_type"] for r in clean if "entry_type" in r)
+                await self.load_data(clean)
+                processed += len(clean)
+                tracker.progress("loading", fetched=fetched, processed=processed,
+                                 total=self.total_hint())
+            tracker.raise_if_cancelled()
+            if self.errors_total and self.on_error == "abort":
+                raise InvalidRows(_abort_message(self.first_error, self.errors_total,
+                                                 len(skipped_rows)))
+            sink = self.sink
+            tracker.complete({"skipped": len(skipped_rows)},
+                             lambda: sink.finish(self.slice_entry_types()))
+        except JobCancelled:
+            tracker.fail(JobCancelled())
+        except IngestionError as error:
+            tracker.fail(error)
+        except Exception as error:  # noqa: BLE001 - every failure must end the job
+            self.ctx.log.exception("job %s crashed", self.ctx.job_id)
+            tracker.fail(error)
+        finally:
+            await self.close()
+
+
+def describe_row_error(error: RowError) -> str:
+    """'Row 17: departure_date '2025-13-45' is not a date' — one sentence a user can act on."""
+    value = f" {error.value!r}" if error.value else ""
+    return f"Row {error.row}: {error.column}{value} {error.reason}"
+
+
+def _abort_message(first: RowError | None, errors: int, rows: int) -> str:
+    if rows == 1 and errors == 1 and first is not None:
+        return f"{describe_row_error(first)}; nothing was loaded."
+    lead = f" First: {describe_row_error(first)}." if first else ""
+    return (f"{rows:,} invalid rows ({errors:,} errors); nothing was loaded.{lead}")

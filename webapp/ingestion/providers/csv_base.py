@@ -1,0 +1,68 @@
+"""What the two CSV providers share: open the stored upload, check its header against a
+declared schema, stream its rows in bounded batches, validate each row."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from webapp.ingestion.csvio import CsvTable, open_csv
+from webapp.ingestion.errors import InvalidFile
+from webapp.ingestion.providers.base import DataIngestionProvider, RowError
+
+ROW_NUMBER = "_row"  # key under which each raw row carries its spreadsheet row number
+
+
+class CSVProvider(DataIngestionProvider):
+    provider_name = "csv_upload"
+    label = "CSV upload"
+    needs_upload = True
+    batch_size: ClassVar[int] = 5000
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.table: CsvTable | None = None
+        self.schema: Any = None
+        self._stream = None
+
+    def pick_schema(self, header: list[str]) -> Any:
+        """The declared schema this file's header must fit (raises InvalidFile)."""
+        raise NotImplementedError
+
+    def validate_row(self, row: int, values: dict[str, str]
+                     ) -> tuple[dict[str, Any] | None, list[RowError]]:
+        raise NotImplementedError
+
+    async def validate_connection(self) -> bool:
+        if self.ctx.open_upload is None:
+            raise InvalidFile("No file was uploaded for this job.")
+        self._stream = self.ctx.open_upload()
+        self.table = open_csv(self._stream)
+        self.schema = self.pick_schema(self.table.header)
+        return True
+
+    async def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+        assert self.table is not None
+        batch: list[dict[str, Any]] = []
+        for row, values in self.table.rows():
+            values[ROW_NUMBER] = row
+            batch.append(values)
+            if len(batch) >= self.batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    async def transform_data(self, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        clean = []
+        for values in raw:
+            row, errors = self.validate_row(values[ROW_NUMBER], values)
+            if row is not None:
+                clean.append(row)
+            for error in errors:
+                self.reject(error.row, error.column, error.value, error.reason)
+        return clean
+
+    async def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()

@@ -1,0 +1,25 @@
+"""CSVDataEntriesProvider: one generic, module-aware provider for data-entry files.
+
+The module's declared schemas (ingestion/schemas.py) drive it: adding a module type or
+an entry type is a schema declaration, not code here.
+"""
+
+from __future__ import annotations
+
+from webapp.ingestion import schemas
+from webapp.ingestion.providers.csv_base import CSVProvider
+
+
+class CSVDataEntriesProvider(CSVProvider):
+    target_type = "data_entries"
+
+    def pick_schema(self, header: list[str]) -> schemas.EntrySchema:
+        return schemas.pick_entry_schema(self.ctx.module_type, header,
+                                         self.ctx.config.get("entry_type"))
+
+    def validate_row(self, row, values):
+        return schemas.validate_entry_row(self.schema, row, values)
+
+    def slice_entry_types(self) -> set[str]:
+        # A file of planes replaces this provider's planes, even when it has no valid row.
+        return {self.schema.entry_type} if self.schema else set()

@@ -1,0 +1,158 @@
+"""Read side: what pages and the API show about modules, jobs, entries and factors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.ingestion.exceptions import NotFound
+from webapp.ingestion.providers import registry
+from webapp.ingestion.states import ACTIVE
+from webapp.models import (
+    DataEntry,
+    DataIngestionJob,
+    EmissionFactor,
+    FactorType,
+    Inventory,
+    Module,
+)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def get_job(job_id: int) -> DataIngestionJob:
+    job = db.session.get(DataIngestionJob, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist")
+    return job
+
+
+def get_module(module_id: int) -> Module:
+    module = db.session.get(Module, module_id)
+    if module is None:
+        raise NotFound(f"module {module_id} does not exist")
+    return module
+
+
+def status_body(job: DataIngestionJob) -> dict[str, Any]:
+    """The plan's status body plus the fields SPEC §7 adds."""
+    meta = job.meta or {}
+    return {
+        "job_id": job.id, "status": job.status, "status_code": job.status_code,
+        "message": job.message, "progress": meta.get("progress", {}),
+        "module_id": job.module_id, "provider_type": job.provider_type,
+        "target_type": job.target_type, "factor_type_id": job.factor_type_id,
+        "year": job.year, "counts": meta.get("counts", {}), "errors": meta.get("errors", []),
+        "errors_total": meta.get("errors_total", 0), "retry_of": meta.get("retry_of"),
+        "retried_by": meta.get("retried_by"), "created_by": job.created_by,
+        "started_at": _iso(job.started_at), "completed_at": _iso(job.completed_at),
+        "request": meta.get("request", {}),
+    }
+
+
+def history(module_id: int, *, provider_type: str | None = None, status: str | None = None,
+            limit: int = 20, offset: int = 0) -> tuple[list[DataIngestionJob], int]:
+    """A module's jobs, newest first, with the total matching the filters."""
+    get_module(module_id)
+    query = select(DataIngestionJob).where(DataIngestionJob.module_id == module_id)
+    if provider_type:
+        query = query.where(DataIngestionJob.provider_type == provider_type)
+    if status:
+        query = query.where(DataIngestionJob.status == status)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    jobs = db.session.execute(query.order_by(DataIngestionJob.id.desc())
+                              .limit(limit).offset(offset)).scalars().all()
+    return list(jobs), total
+
+
+def inventories() -> list[Inventory]:
+    return list(db.session.execute(select(Inventory).order_by(Inventory.year.desc(),
+                                                              Inventory.id)).scalars())
+
+
+def active_jobs(module_id: int | None = None) -> list[DataIngestionJob]:
+    query = select(DataIngestionJob).where(DataIngestionJob.status.in_(list(ACTIVE)))
+    if module_id is not None:
+        query = query.where(DataIngestionJob.module_id == module_id)
+    return list(db.session.execute(query.order_by(DataIngestionJob.id)).scalars())
+
+
+def factor_types(module_type: str | None = None) -> list[FactorType]:
+    query = select(FactorType).order_by(FactorType.id)
+    if module_type:
+        query = query.where(FactorType.module_type == module_type)
+    return list(db.session.execute(query).scalars())
+
+
+def module_body(module: Module) -> dict[str, Any]:
+    return {"id": module.id, "inventory_id": module.inventory_id, "name": module.name,
+            "module_type": module.module_type, "year": module.inventory.year,
+            "last_sync_status": module.last_sync_status or {}}
+
+
+def entry_counts(module_id: int) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        select(DataEntry.entry_type, DataEntry.source, func.count())
+        .where(DataEntry.module_id == module_id)
+        .group_by(DataEntry.entry_type, DataEntry.source)
+        .order_by(DataEntry.entry_type, DataEntry.source)).all()
+    return [{"entry_type": t, "source": s, "count": n} for t, s, n in rows]
+
+
+def factor_type_body(factor_type: FactorType) -> dict[str, Any]:
+    return {"id": factor_type.id, "slug": factor_type.slug, "name": factor_type.name,
+            "module_type": factor_type.module_type}
+
+
+def entries(module_id: int, *, entry_type: str | None, limit: int, offset: int
+            ) -> tuple[list[DataEntry], int]:
+    get_module(module_id)
+    query = select(DataEntry).where(DataEntry.module_id == module_id)
+    if entry_type:
+        query = query.where(DataEntry.entry_type == entry_type)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.session.execute(query.order_by(DataEntry.id).limit(limit).offset(offset)).scalars()
+    return list(rows), total
+
+
+def entry_body(entry: DataEntry) -> dict[str, Any]:
+    return {"id": entry.id, "entry_type": entry.entry_type, "year": entry.year,
+            "data": entry.data, "kg_co2eq": entry.kg_co2eq, "source": entry.source,
+            "job_id": entry.job_id, "created_at": _iso(entry.created_at)}
+
+
+def factors(factor_type_id: int, *, year: int | None, limit: int, offset: int
+            ) -> tuple[list[EmissionFactor], int]:
+    if db.session.get(FactorType, factor_type_id) is None:
+        raise NotFound(f"factor type {factor_type_id} does not exist")
+    query = select(EmissionFactor).where(EmissionFactor.factor_type_id == factor_type_id)
+    if year is not None:
+        query = query.where(EmissionFactor.year == year)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.session.execute(query.order_by(EmissionFactor.id).limit(limit)
+                              .offset(offset)).scalars()
+    return list(rows), total
+
+
+def factor_body(factor: EmissionFactor) -> dict[str, Any]:
+    return {"id": factor.id, "factor_type_id": factor.factor_type_id, "year": factor.year,
+            "classification": factor.classification, "values": factor.values,
+            "job_id": factor.job_id, "updated_at": _iso(factor.updated_at)}
+
+
+def providers(module: Module) -> list[dict[str, Any]]:
+    """Providers registered for a module, with availability on this server."""
+    found = []
+    for (provider_type, target_type), cls in sorted(
+            registry.providers_for(module.module_type).items()):
+        reason = cls.unavailable_reason(current_app.config)
+        found.append({"provider_type": provider_type, "target_type": target_type,
+                      "label": cls.label or provider_type, "needs_upload": cls.needs_upload,
+                      "default_on_error": cls.default_on_error,
+                      "available": reason is None, "unavailable_reason": reason})
+    return found

@@ -1,0 +1,49 @@
+"""The full row-error report of a job: stored with COPY, read back as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+# A file where every row is bad would otherwise store millions of identical complaints.
+MAX_REPORTED_ERRORS = 100_000
+
+
+def store(conn: Connection, job_id: int, errors: list[dict[str, Any]]) -> int:
+    """Append errors (up to the cap) and return the job's running total of errors."""
+    total_before = conn.execute(text(
+        "SELECT COALESCE((metadata->>'errors_total')::int, 0) FROM data_ingestion_jobs "
+        "WHERE id = :i"), {"i": job_id}).scalar_one()
+    room = max(0, MAX_REPORTED_ERRORS - total_before)
+    if room and errors:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(
+                "COPY ingestion_row_errors (job_id, seq, row, \"column\", value, reason) "
+                "FROM STDIN") as copy:
+            for seq, error in enumerate(errors[:room], start=total_before + 1):
+                copy.write_row((job_id, seq, error["row"], error["column"],
+                                error["value"][:1000], error["reason"]))
+    return total_before + len(errors)
+
+
+def report_lines(engine: Engine, job_id: int) -> Iterator[str]:
+    """The report as CSV text, streamed on its own connection so a large report never
+    sits in memory and outlives the request's session."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["row", "column", "value", "reason"])
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(text(
+            'SELECT row, "column", value, reason FROM ingestion_row_errors WHERE job_id = :i '
+            "ORDER BY seq"), {"i": job_id})
+        for record in result:
+            writer.writerow(record)
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()

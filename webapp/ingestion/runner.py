@@ -1,0 +1,174 @@
+"""The RQ entry point: `run_job(job_id)` runs one job's pipeline inside a worker.
+
+The job row is the truth: this module only reads it to build the provider, then lets
+`run_pipeline()` drive the state through the tracker below, which calls the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.ingestion import service
+from webapp.ingestion.errors import IngestionError, JobCancelled
+from webapp.ingestion.loader import EntrySink, FactorSink
+from webapp.ingestion.providers import registry
+from webapp.ingestion.providers.base import ProviderContext, RowError
+from webapp.ingestion.states import TargetType
+from webapp.ingestion.uploads import open_upload
+from webapp.models import DataIngestionJob
+
+log = logging.getLogger("webapp.ingestion")
+PROGRESS_EVERY_S = 1.0  # progress writes are throttled to about one per second
+CANCEL_CHECK_EVERY_S = 0.5
+
+
+class JobLog(logging.LoggerAdapter):
+    """Adds the job id to every log line of a job."""
+
+    def process(self, msg, kwargs):
+        kwargs.setdefault("extra", {})["job_id"] = self.extra["job_id"]
+        return msg, kwargs
+
+
+class Tracker:
+    """The pipeline's view of the service layer for one job (see base.JobTracker)."""
+
+    def __init__(self, job_id: int, job_log: logging.LoggerAdapter):
+        self.job_id = job_id
+        self.log = job_log
+        self.started = time.monotonic()
+        self._last_progress = 0.0
+        self._last_phase = ""
+        self._last_cancel_check = 0.0
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+
+    def progress(self, phase: str, *, fetched: int, processed: int, total: int | None) -> None:
+        now = time.monotonic()
+        if phase == self._last_phase and now - self._last_progress < PROGRESS_EVERY_S:
+            return
+        self._last_progress, self._last_phase = now, phase
+        elapsed = max(now - self.started, 1e-6)
+        rate = processed / elapsed if processed else fetched / elapsed
+        progress: dict[str, Any] = {"phase": phase, "fetched": fetched, "processed": processed,
+                                    "rows_per_s": round(rate)}
+        if total:
+            done = processed if phase == "loading" else fetched
+            progress["total"] = total
+            progress["percent"] = min(99, int(100 * done / total))
+            progress["eta_s"] = round((total - done) / rate) if rate else None
+        service.record_progress(self.job_id, progress)
+
+    def row_errors(self, errors: list[RowError]) -> None:
+        service.record_row_errors(self.job_id, [e.as_dict() for e in errors])
+
+    def raise_if_cancelled(self) -> None:
+        now = time.monotonic()
+        if now - self._last_cancel_check < CANCEL_CHECK_EVERY_S:
+            return
+        self._last_cancel_check = now
+        if service.is_cancelled(self.job_id):
+            raise JobCancelled()
+
+    def complete(self, counts: dict[str, int], finish_load) -> None:
+        counts = {**counts, **finish_load()}
+        try:
+            service.complete_job(self.job_id, counts)
+        except JobCancelled:
+            db.session.rollback()
+            self.log.info("job cancelled while finishing; nothing was written")
+            return
+        db.session.commit()
+        self.log.info("job completed: %s", counts)
+
+    def fail(self, error: BaseException) -> None:
+        db.session.rollback()  # drops everything staged: nothing half-written
+        if isinstance(error, JobCancelled):
+            self.log.info("job cancelled; nothing was written")
+            return
+        if isinstance(error, IngestionError):
+            message, code = error.message, error.status_code
+        else:
+            # Unknown exceptions may carry anything (URLs, payloads): show only the kind.
+            message = (f"Internal error ({type(error).__name__}); the worker log has the "
+                       f"details for job {self.job_id}")
+            code = 500
+        service.fail_job(self.job_id, message, code)
+
+
+class Heartbeat(threading.Thread):
+    """Proves the job is alive; the reaper fails processing jobs whose heartbeat stops."""
+
+    def __init__(self, app, job_id: int, interval: float):
+        super().__init__(daemon=True, name=f"heartbeat-{job_id}")
+        self.app, self.job_id, self.interval = app, job_id, interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        with self.app.app_context():
+            while not self.stopped.wait(self.interval):
+                try:
+                    service.heartbeat(self.job_id)
+                except Exception:  # noqa: BLE001 - a missed beat is retried next interval
+                    log.warning("heartbeat failed", extra={"job_id": self.job_id})
+
+
+def _context(job: DataIngestionJob, job_log: logging.LoggerAdapter) -> ProviderContext:
+    request_meta = (job.meta or {}).get("request", {})
+    upload = request_meta.get("upload")
+    return ProviderContext(
+        job_id=job.id, module_id=job.module_id, module_type=job.module.module_type,
+        inventory_id=job.inventory_id, year=job.year, target_type=job.target_type,
+        filters=request_meta.get("filters") or {}, config=request_meta.get("config") or {},
+        factor_type_id=job.factor_type_id,
+        factor_type_slug=job.factor_type.slug if job.factor_type else None,
+        settings=current_app.config,
+        open_upload=(lambda: open_upload(upload["id"])) if upload else None,
+        log=job_log)
+
+
+def _sink(job: DataIngestionJob):
+    raw = db.session.connection().connection.driver_connection
+    if job.target_type == TargetType.FACTORS:
+        return FactorSink(raw, job_id=job.id, factor_type_id=job.factor_type_id, year=job.year)
+    return EntrySink(raw, job_id=job.id, inventory_id=job.inventory_id,
+                     module_id=job.module_id, year=job.year, source=job.provider_type)
+
+
+def run_job(job_id: int) -> str:
+    """Run one ingestion job to a final state. Returns the final status (for `rq info`)."""
+    app = current_app._get_current_object()
+    db.engine.dispose(close=False)  # forked work horse: never share the parent's sockets
+    job_log = JobLog(log, {"job_id": job_id})
+    from rq import get_current_job
+    rq_job = get_current_job()
+    worker_name = (rq_job.worker_name if rq_job else None) or "inline"
+    if not service.start_job(job_id, worker_name):
+        job_log.info("job was cancelled before it started")
+        return "cancelled"
+    job_log.info("job started on %s", worker_name)
+    heartbeat = Heartbeat(app, job_id, app.config["HEARTBEAT_INTERVAL_S"])
+    heartbeat.start()
+    try:
+        job = db.session.get(DataIngestionJob, job_id)
+        tracker = Tracker(job_id, job_log)
+        try:
+            provider = registry.build(_context(job, job_log), provider_type=job.provider_type,
+                                      tracker=tracker, sink=_sink(job))
+        except Exception as error:  # noqa: BLE001 - e.g. a provider removed since enqueue
+            job_log.exception("could not build the provider")
+            tracker.fail(error)
+        else:
+            asyncio.run(provider.run_pipeline())
+    finally:
+        heartbeat.stopped.set()
+        db.session.remove()
+    return db.session.get(DataIngestionJob, job_id).status

@@ -1,0 +1,391 @@
+"""The service layer: the only code that writes job state.
+
+Every state change goes through `_transition()`, which locks the job row, refuses
+illegal transitions and updates the module's badge in the same transaction. Views, API
+handlers and the runner call the verb functions below; nothing else writes jobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import db, ingestion_queue, redis_connection
+from webapp.ingestion import uploads
+from webapp.ingestion.exceptions import BadRequest, Conflict, Invalid, NotFound, Unavailable
+from webapp.ingestion.providers import registry
+from webapp.ingestion.states import (
+    ACTIVE,
+    COMPLETED_WITH_SKIPS,
+    RETRYABLE,
+    STATUS_CODES,
+    JobStatus,
+    TargetType,
+    check_transition,
+)
+from webapp.models import DataIngestionJob, FactorType, Module, User
+
+log = logging.getLogger("webapp.ingestion")
+
+ON_ERROR_POLICIES = ("abort", "skip")
+MAX_STORED_ERRORS = 100  # in the job's metadata; the full report lives in ingestion_row_errors
+SECRET_HINTS = ("secret", "password", "token", "jwt", "key")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rq_job_id(job_id: int) -> str:
+    return f"ingestion-{job_id}"
+
+
+# -- creating jobs ---------------------------------------------------------------------
+
+def _clean_config(config: Any) -> dict[str, Any]:
+    """Validate the request's config and drop anything that looks like a secret."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise BadRequest("config must be a JSON object")
+    on_error = config.get("on_error")
+    if on_error is not None and on_error not in ON_ERROR_POLICIES:
+        raise Invalid(f"config.on_error must be 'abort' or 'skip', got {on_error!r}")
+    return {k: v for k, v in config.items()
+            if not any(hint in k.lower() for hint in SECRET_HINTS)}
+
+
+def _check_filters(filters: Any) -> dict[str, Any]:
+    if filters is None:
+        return {}
+    if not isinstance(filters, dict):
+        raise BadRequest("filters must be a JSON object")
+    return filters
+
+
+def create_job(*, module_id: int, provider_type: str, target_type: str, year: Any,
+               user: User | None, filters: Any = None, config: Any = None,
+               factor_type_id: int | None = None, upload_id: int | None = None,
+               retry_of: int | None = None) -> DataIngestionJob:
+    """Validate a sync request, store the job (pending), commit, then enqueue it.
+
+    Raises:
+        NotFound, BadRequest, Invalid, Conflict (an active job exists), Unavailable.
+    """
+    module = db.session.get(Module, module_id)
+    if module is None:
+        raise NotFound(f"module {module_id} does not exist")
+    factor_type = _check_factor_type(module, target_type, factor_type_id)
+    year = _check_year(module, year)
+    provider_cls = registry.resolve(module.module_type, provider_type, target_type)
+    reason = provider_cls.unavailable_reason(current_app.config)
+    if reason:
+        raise Unavailable(reason, provider_type=provider_type)
+    if provider_cls.needs_upload and upload_id is None:
+        raise BadRequest(f"{provider_type} needs a CSV file in the 'file' field "
+                         "(multipart/form-data)")
+    _ensure_queue_reachable()
+
+    request_meta = {"provider_type": provider_type, "filters": _check_filters(filters),
+                    "config": _clean_config(config)}
+    if upload_id is not None:
+        request_meta["upload"] = uploads.describe(upload_id)
+    meta: dict[str, Any] = {"request": request_meta, "progress": {}, "counts": {},
+                            "errors": [], "errors_total": 0}
+    if retry_of is not None:
+        meta["retry_of"] = retry_of
+    job = DataIngestionJob(
+        inventory_id=module.inventory_id, module_id=module.id,
+        factor_type_id=factor_type.id if factor_type else None,
+        provider_type=provider_type, target_type=target_type, year=year,
+        status=JobStatus.PENDING, status_code=STATUS_CODES[JobStatus.PENDING],
+        message="Sync initiated", meta=meta, created_by=user.id if user else None,
+        started_at=now())
+    db.session.add(job)
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        if "uq_jobs_one_active" not in str(error.orig):
+            raise
+        active = _active_job_id(module.id, target_type, factor_type)
+        raise Conflict(f"job {active} is already {_status_of(active)} for this module; "
+                       "wait for it or cancel it", active_job_id=active) from None
+    if retry_of is not None:
+        _link_retry(retry_of, job.id)
+    _update_badge(job)
+    db.session.commit()
+    enqueue(job.id)
+    log.info("job %s created: %s %s for module %s", job.id, provider_type, target_type,
+             module.id, extra={"job_id": job.id})
+    return job
+
+
+def _check_factor_type(module: Module, target_type: str, factor_type_id: int | None
+                       ) -> FactorType | None:
+    if target_type not in (TargetType.DATA_ENTRIES, TargetType.FACTORS):
+        raise BadRequest(f"unknown target type {target_type!r}")
+    if target_type == TargetType.DATA_ENTRIES:
+        return None
+    factor_type = db.session.get(FactorType, factor_type_id) if factor_type_id else None
+    if factor_type is None:
+        raise NotFound(f"factor type {factor_type_id} does not exist")
+    if factor_type.module_type != module.module_type:
+        raise Invalid(f"factor type {factor_type.slug!r} belongs to {factor_type.module_type} "
+                      f"modules, not {module.module_type}")
+    return factor_type
+
+
+def _check_year(module: Module, year: Any) -> int:
+    if year in (None, ""):
+        raise Invalid("year is required")
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        raise Invalid(f"year must be a whole number, got {year!r}") from None
+    if year != module.inventory.year:
+        raise Invalid(f"year {year} does not match the inventory's year "
+                      f"{module.inventory.year}")
+    return year
+
+
+def _ensure_queue_reachable() -> None:
+    try:
+        redis_connection().ping()
+    except Exception:  # noqa: BLE001 - any Redis failure means we cannot run jobs
+        raise Unavailable("the job queue (Redis) is unreachable; try again shortly") from None
+
+
+def _active_job_id(module_id: int, target_type: str, factor_type: FactorType | None) -> int:
+    return db.session.execute(text(
+        "SELECT id FROM data_ingestion_jobs WHERE module_id = :m AND target_type = :t "
+        "AND COALESCE(factor_type_id, 0) = :f AND status IN ('pending', 'processing')"),
+        {"m": module_id, "t": target_type, "f": factor_type.id if factor_type else 0}
+    ).scalar_one()
+
+
+def _status_of(job_id: int) -> str:
+    return db.session.execute(text("SELECT status FROM data_ingestion_jobs WHERE id = :i"),
+                              {"i": job_id}).scalar_one()
+
+
+def enqueue(job_id: int) -> None:
+    """Put the job on the RQ queue. Called only after the job row is committed."""
+    config = current_app.config
+    ingestion_queue().enqueue(
+        "webapp.ingestion.runner.run_job", job_id, job_id=rq_job_id(job_id),
+        job_timeout=config["JOB_TIMEOUT_S"], result_ttl=3600, failure_ttl=7 * 86400,
+        description=f"ingestion job {job_id}")
+
+
+# -- transitions -----------------------------------------------------------------------
+
+def _lock(job_id: int) -> DataIngestionJob:
+    job = db.session.execute(
+        db.select(DataIngestionJob).where(DataIngestionJob.id == job_id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one_or_none()
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist")
+    return job
+
+
+def _transition(job: DataIngestionJob, status: JobStatus, *, message: str,
+                status_code: int | None = None, meta: dict[str, Any] | None = None) -> None:
+    """Change a locked job's state in the current transaction (raises IllegalTransition)."""
+    check_transition(job.id, job.status, status)
+    job.status = status
+    job.status_code = status_code if status_code is not None else STATUS_CODES[status]
+    job.message = message
+    if meta:
+        job.meta = {**(job.meta or {}), **meta}
+    if status not in ACTIVE:
+        job.completed_at = now()
+    _update_badge(job)
+
+
+def _update_badge(job: DataIngestionJob) -> None:
+    """modules.last_sync_status[key] := this job's state, so badges need no history query."""
+    factor_slug = job.factor_type.slug if job.factor_type_id and job.factor_type else None
+    key = ":".join(filter(None, [job.provider_type, job.target_type, factor_slug]))
+    badge = {"provider": job.provider_type, "target": job.target_type,
+             "factor_type": factor_slug, "status": str(job.status),
+             "status_code": job.status_code, "last_run": now().isoformat(timespec="seconds"),
+             "last_job_id": job.id}
+    db.session.execute(text(
+        "UPDATE modules SET last_sync_status = COALESCE(last_sync_status, '{}'::jsonb) "
+        "|| jsonb_build_object(CAST(:key AS text), CAST(:badge AS jsonb)) WHERE id = :m"),
+        {"key": key, "badge": json.dumps(badge), "m": job.module_id})
+
+
+def start_job(job_id: int, worker_name: str) -> bool:
+    """pending → processing. False when the job was cancelled before a worker took it."""
+    job = _lock(job_id)
+    if job.status == JobStatus.CANCELLED:
+        db.session.rollback()
+        return False
+    _transition(job, JobStatus.PROCESSING, message="Processing",
+                meta={"worker": worker_name, "heartbeat_at": now().isoformat()})
+    db.session.commit()
+    return True
+
+
+def complete_job(job_id: int, counts: dict[str, int]) -> None:
+    """processing → completed, in the caller's open data transaction (committed by caller).
+
+    Raises:
+        JobCancelled: when the job was cancelled meanwhile; the caller rolls back.
+    """
+    from webapp.ingestion.errors import JobCancelled
+
+    job = _lock(job_id)
+    if job.status == JobStatus.CANCELLED:
+        raise JobCancelled()
+    skipped = counts.get("skipped", 0)
+    loaded = counts.get("inserted", 0) + counts.get("updated", 0)
+    message = f"Loaded {loaded:,} row{'s' if loaded != 1 else ''}"
+    if counts.get("unchanged"):
+        message += f", {counts['unchanged']:,} unchanged"
+    if counts.get("deleted"):
+        message += f" (replaced {counts['deleted']:,} from the previous sync)"
+    if skipped:
+        message += f"; skipped {skipped:,} invalid row{'s' if skipped != 1 else ''}"
+    progress = {**(job.meta or {}).get("progress", {}), "phase": "done", "percent": 100}
+    _transition(job, JobStatus.COMPLETED, message=message,
+                status_code=COMPLETED_WITH_SKIPS if skipped else 200,
+                meta={"counts": counts, "progress": progress})
+
+
+def fail_job(job_id: int, message: str, status_code: int) -> None:
+    """processing → failed in a fresh transaction; a cancelled job stays cancelled."""
+    db.session.rollback()
+    job = _lock(job_id)
+    if job.status not in ACTIVE:
+        db.session.rollback()
+        return
+    if job.status == JobStatus.PENDING:  # never started: pending may only become processing
+        _transition(job, JobStatus.PROCESSING, message="Processing")
+    _transition(job, JobStatus.FAILED, message=message, status_code=status_code)
+    db.session.commit()
+    log.info("job %s failed (%s): %s", job_id, status_code, message, extra={"job_id": job_id})
+
+
+def cancel_job(job_id: int, user: User | None) -> DataIngestionJob:
+    """pending|processing → cancelled. A pending job never starts; a processing job stops
+    at its next batch and writes nothing.
+
+    Raises:
+        NotFound, Conflict (the job already ended).
+    """
+    job = _lock(job_id)
+    if job.status not in ACTIVE:
+        db.session.rollback()
+        raise Conflict(f"job {job_id} is {job.status}; only pending or processing jobs "
+                       "can be cancelled", status=str(job.status))
+    who = user.email if user else "an operator"
+    _transition(job, JobStatus.CANCELLED, message=f"Cancelled by {who}; nothing was written",
+                meta={"cancelled_by": user.id if user else None})
+    db.session.commit()
+    _drop_from_queue(job_id)
+    return job
+
+
+def _drop_from_queue(job_id: int) -> None:
+    from rq.job import Job
+
+    # The row is the truth (a worker that dequeues it anyway will not start it); removing
+    # the queue entry only saves that worker a trip, so any Redis error is ignored.
+    with contextlib.suppress(Exception):
+        Job.fetch(rq_job_id(job_id), connection=redis_connection()).cancel()
+
+
+def retry_job(job_id: int, user: User | None) -> DataIngestionJob:
+    """A new job from a failed or cancelled job's stored request (and file), linked both ways.
+
+    Raises:
+        NotFound, Conflict (the job is not failed/cancelled, or was already retried).
+    """
+    old = db.session.get(DataIngestionJob, job_id)
+    if old is None:
+        raise NotFound(f"job {job_id} does not exist")
+    if old.status not in RETRYABLE:
+        raise Conflict(f"job {job_id} is {old.status}; only failed or cancelled jobs can be "
+                       "retried", status=str(old.status))
+    if (old.meta or {}).get("retried_by"):
+        raise Conflict(f"job {job_id} was already retried by job {old.meta['retried_by']}",
+                       retried_by=old.meta["retried_by"])
+    request_meta = (old.meta or {}).get("request", {})
+    upload = request_meta.get("upload") or {}
+    return create_job(module_id=old.module_id, provider_type=old.provider_type,
+                      target_type=old.target_type, year=old.year, user=user,
+                      filters=request_meta.get("filters"), config=request_meta.get("config"),
+                      factor_type_id=old.factor_type_id, upload_id=upload.get("id"),
+                      retry_of=old.id)
+
+
+def _link_retry(old_id: int, new_id: int) -> None:
+    db.session.execute(text(
+        "UPDATE data_ingestion_jobs SET metadata = COALESCE(metadata, '{}'::jsonb) "
+        "|| jsonb_build_object('retried_by', CAST(:new AS int)) WHERE id = :old"),
+        {"new": new_id, "old": old_id})
+
+
+# -- progress and row errors (own short transactions, visible to pollers at once) ---------
+
+def record_progress(job_id: int, progress: dict[str, Any]) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "UPDATE data_ingestion_jobs SET metadata = metadata || jsonb_build_object("
+            "'progress', CAST(:p AS jsonb), 'heartbeat_at', CAST(:h AS text)), message = :m "
+            "WHERE id = :i AND status = 'processing'"),
+            {"p": json.dumps(progress), "h": now().isoformat(), "i": job_id,
+             "m": _progress_message(progress)})
+
+
+def _progress_message(progress: dict[str, Any]) -> str:
+    phase = progress.get("phase", "processing")
+    if phase == "validating":
+        return "Checking the source"
+    if progress.get("processed"):
+        return f"Processed {progress['processed']:,} of {progress.get('fetched', 0):,} rows read"
+    return f"Fetched {progress.get('fetched', 0):,} rows"
+
+
+def heartbeat(job_id: int) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "UPDATE data_ingestion_jobs SET metadata = metadata || jsonb_build_object("
+            "'heartbeat_at', CAST(:h AS text)) WHERE id = :i AND status = 'processing'"),
+            {"h": now().isoformat(), "i": job_id})
+
+
+def is_cancelled(job_id: int) -> bool:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT status FROM data_ingestion_jobs WHERE id = :i"),
+                            {"i": job_id}).scalar_one() == JobStatus.CANCELLED
+
+
+def record_row_errors(job_id: int, errors: list[dict[str, Any]]) -> None:
+    """Keep every row error for the CSV report, and the first 100 in the job's metadata."""
+    from webapp.ingestion import row_errors
+
+    with db.engine.begin() as conn:
+        total = row_errors.store(conn, job_id, errors)
+        conn.execute(text(
+            "UPDATE data_ingestion_jobs SET metadata = jsonb_set(jsonb_set(metadata, "
+            "'{errors}', (COALESCE(metadata->'errors', '[]'::jsonb) || CAST(:e AS jsonb)) "
+            "), '{errors_total}', to_jsonb(CAST(:t AS int))) WHERE id = :i"),
+            {"e": json.dumps(_first_errors(conn, job_id, errors)), "t": total, "i": job_id})
+
+
+def _first_errors(conn, job_id: int, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    stored = conn.execute(text(
+        "SELECT COALESCE(jsonb_array_length(metadata->'errors'), 0) "
+        "FROM data_ingestion_jobs WHERE id = :i"), {"i": job_id}).scalar_one()
+    return errors[:max(0, MAX_STORED_ERRORS - stored)]

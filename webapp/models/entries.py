@@ -1,0 +1,50 @@
+"""What ingestion produces: data entries of a module and emission factors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+
+
+class DataEntry(db.Model):
+    __tablename__ = "data_entries"
+    # The slice a provider replaces: (module, year, source, entry_type).
+    __table_args__ = (Index("idx_entries_slice", "module_id", "year", "source", "entry_type"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    inventory_id: Mapped[int] = mapped_column(ForeignKey("inventories.id"))
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"))
+    year: Mapped[int]
+    entry_type: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict] = mapped_column(JSONB)
+    kg_co2eq: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(50))  # provider_type, or "manual"
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("data_ingestion_jobs.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+
+class EmissionFactor(db.Model):
+    __tablename__ = "emission_factors"
+    __table_args__ = (Index("uq_factors_identity", "factor_type_id", "year", "classification",
+                            unique=True),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    factor_type_id: Mapped[int] = mapped_column(ForeignKey("factor_types.id"))
+    year: Mapped[int]
+    classification: Mapped[dict] = mapped_column(JSONB)
+    values: Mapped[dict] = mapped_column(JSONB)
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("data_ingestion_jobs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())

@@ -1,0 +1,69 @@
+"""data_ingestion_jobs, exactly as the plan's database contract, plus one partial unique
+index that lets the database (not a check-then-insert) refuse a second active job."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+
+ACTIVE_STATUSES = ("pending", "processing")
+
+
+class DataIngestionJob(db.Model):
+    __tablename__ = "data_ingestion_jobs"
+    __table_args__ = (
+        Index("idx_jobs_module", "module_id"),
+        Index("idx_jobs_status", "status"),
+        Index("uq_jobs_one_active", "module_id", "target_type",
+              text("COALESCE(factor_type_id, 0)"), unique=True,
+              postgresql_where=text("status IN ('pending', 'processing')")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inventory_id: Mapped[int] = mapped_column(ForeignKey("inventories.id"))
+    module_id: Mapped[int | None] = mapped_column(ForeignKey("modules.id"))
+    factor_type_id: Mapped[int | None] = mapped_column(ForeignKey("factor_types.id"))
+
+    provider_type: Mapped[str] = mapped_column(String(50))
+    target_type: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int]
+
+    status: Mapped[str] = mapped_column(String(20), server_default="pending")
+    status_code: Mapped[int | None]
+    message: Mapped[str | None] = mapped_column(Text)
+
+    # "metadata" is reserved by SQLAlchemy's declarative base, hence the attribute name.
+    meta: Mapped[dict | None] = mapped_column("metadata", JSONB,
+                                              server_default=text("'{}'"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                        server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    module = relationship("Module")
+    factor_type = relationship("FactorType")
+    creator = relationship("User")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class IngestionRowError(db.Model):
+    """Every row error of a job, for the downloadable report (the job keeps the first 100)."""
+
+    __tablename__ = "ingestion_row_errors"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("data_ingestion_jobs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    row: Mapped[int]
+    column: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,27 @@
+"""Server-rendered pages (Jinja + HTMX). Views parse, call one service function, render."""
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from webapp.auth import is_api_request, json_error
+
+
+def register_views(app: Flask) -> None:
+    from webapp.views.auth import auth_bp
+    from webapp.views.dashboard import dashboard_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        if is_api_request():
+            from webapp.api.errors import ERROR_CODES
+            return json_error(status, ERROR_CODES.get(status, "error"), error.description)
+        return render_template("errors/error.html", code=status,
+                               message=error.description), status
+
+    @app.context_processor
+    def inject_htmx_flag():
+        return {"is_htmx": request.headers.get("HX-Request") == "true"}

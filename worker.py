@@ -1,0 +1,42 @@
+"""Start an RQ worker for ingestion jobs inside an app context.
+
+Run as many as you like, on as many machines as you like: they share one Redis and one
+PostgreSQL, and any worker can run any job (uploads live in PostgreSQL). Each worker
+also runs the reaper, which fails jobs whose worker died and requeues lost pending jobs.
+
+    python worker.py [--name NAME] [--burst] [QUEUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+
+from rq import Queue, Worker
+
+from webapp import create_app
+from webapp.extensions import redis_connection
+from webapp.ingestion.reaper import Reaper
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("queues", nargs="*", help="queues to listen on (default: ingestion)")
+    parser.add_argument("--name", help="worker name shown by `rq info`")
+    parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    args = parser.parse_args()
+
+    app = create_app()
+    with app.app_context():
+        connection = redis_connection()
+        queues = [Queue(name, connection=connection)
+                  for name in (args.queues or [app.config["RQ_QUEUE"]])]
+        name = args.name or f"carbon-{socket.gethostname()}-{os.getpid()}"
+        Reaper(app).start()
+        Worker(queues, connection=connection, name=name).work(burst=args.burst,
+                                                               logging_level="INFO")
+
+
+if __name__ == "__main__":
+    main()
