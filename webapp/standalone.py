@@ -1,0 +1,149 @@
+"""`make run`: one command that starts everything on a machine with only Python.
+
+Starts a private PostgreSQL and Redis from pip wheels (data under instance/) unless
+DATABASE_URL / REDIS_URL are set, runs migrations, seeds the demo inventory and an
+admin account, then serves the app with gunicorn and one RQ worker. Ctrl-C stops
+everything it started. `--tableau-standin` (`make demo`) also starts the Tableau
+stand-in from tests/ and points the app at it, to click "Sync now" without Tableau.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from webapp.config import INSTANCE, ROOT, SERVICES_FILE
+
+
+def _start_services(started: list) -> dict[str, str]:
+    from webapp.embedded import start_postgres, start_redis
+
+    urls = {"database_url": os.environ.get("DATABASE_URL"),
+            "redis_url": os.environ.get("REDIS_URL")}
+    if not urls["database_url"]:
+        print("Starting the private PostgreSQL (instance/postgres)...", flush=True)
+        server = start_postgres(INSTANCE / "postgres")
+        started.append(server)
+        urls["database_url"] = server.url
+    if not urls["redis_url"]:
+        print("Starting the private Redis (instance/redis)...", flush=True)
+        server = start_redis(INSTANCE / "redis")
+        started.append(server)
+        urls["redis_url"] = server.url
+    # So that `.venv/bin/flask --app wsgi ...` reaches the same servers while we run.
+    SERVICES_FILE.write_text(json.dumps(urls))
+    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = urls["database_url"], urls["redis_url"]
+    return urls
+
+
+def _prepare_database() -> str | None:
+    """Migrate, seed the demo, ensure an admin. Returns a generated password, if any."""
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.cli import create_user, seed_demo
+    from webapp.extensions import db
+    from webapp.models import User
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        seed_demo(2025)
+        email = os.environ.get("ADMIN_EMAIL", "admin@example.org").strip().lower()
+        password = os.environ.get("ADMIN_PASSWORD")
+        user = db.session.execute(db.select(User).filter_by(email=email)).scalar()
+        if user is not None:
+            if password:  # the operator asked for this password: make it true
+                user.set_password(password)
+                user.role, user.active = "admin", True
+                db.session.commit()
+            return None
+        generated = None if password else secrets.token_urlsafe(12)
+        create_user(email, "admin", password or generated, "Administrator")
+        return generated
+
+
+def _start_tableau_standin(started: list) -> None:
+    sys.path.insert(0, str(ROOT))
+    from tests.tableau_standin.server import StandIn
+
+    standin = StandIn(port=int(os.environ.get("STANDIN_PORT", "8765")))
+    standin.start()
+    started.append(standin)
+    os.environ.update(standin.settings())
+    print(f"Tableau stand-in on {standin.base_url} (fake flights for 2023-2025).", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tableau-standin", action="store_true",
+                        help="also start the Tableau stand-in and sync from it")
+    parser.add_argument("--workers", type=int, default=1, help="RQ workers to start")
+    args = parser.parse_args(argv)
+
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    started: list = []
+    children: list[subprocess.Popen] = []
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        urls = _start_services(started)
+        if args.tableau_standin:
+            _start_tableau_standin(started)
+        generated = _prepare_database()
+        port = os.environ.get("PORT", "5000")
+        python = sys.executable
+        for n in range(1, args.workers + 1):
+            children.append(subprocess.Popen(
+                [python, str(ROOT / "worker.py"), "--name", f"standalone-worker-{n}"],
+                cwd=ROOT))
+        children.append(subprocess.Popen(
+            [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+             "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"],
+            cwd=ROOT))
+        _banner(port, urls, generated)
+        while not stopping.is_set():
+            if any(child.poll() is not None for child in children):
+                print("A server process exited; stopping everything.", flush=True)
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nStopping...", flush=True)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for server in reversed(started):
+            server.stop()
+        SERVICES_FILE.unlink(missing_ok=True)
+        print("Stopped. Data is kept under instance/ for the next run.", flush=True)
+
+
+def _banner(port: str, urls: dict[str, str], generated: str | None) -> None:
+    email = os.environ.get("ADMIN_EMAIL", "admin@example.org")
+    lines = ["", f"Carbon Sync is running on http://127.0.0.1:{port}",
+             f"  PostgreSQL: {urls['database_url']}", f"  Redis:      {urls['redis_url']}",
+             f"  Queues:     .venv/bin/rq info -u {urls['redis_url']}"]
+    if generated:
+        lines += [f"  Admin:      {email} / {generated}   (shown once: write it down)"]
+    else:
+        lines += [f"  Admin:      {email}"]
+    lines += ["Ctrl-C stops everything.", ""]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()
