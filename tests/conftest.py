@@ -46,16 +46,32 @@ def service_urls(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def worker_env(service_urls):
+def tableau_standin():
+    """The Tableau stand-in (real HTTP, Tableau's wire protocol) that app and workers use."""
+    from tests.tableau_standin.server import StandIn
+
+    standin = StandIn()
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+def tableau_settings(standin) -> dict[str, str]:
+    # A short timeout so the 504 test stays quick; faults are switched per test.
+    return {**standin.settings(), "TABLEAU_TIMEOUT_S": "3"}
+
+
+@pytest.fixture(scope="session")
+def worker_env(service_urls, tableau_standin):
     env = {**os.environ, "DATABASE_URL": service_urls["database_url"],
            "REDIS_URL": service_urls["redis_url"], "PROVIDER_PLUGINS": PLUGINS,
-           "PYTHONPATH": str(ROOT), **TEST_SETTINGS}
+           "PYTHONPATH": str(ROOT), **TEST_SETTINGS, **tableau_settings(tableau_standin)}
     env.pop("APP_ENV", None)
     return env
 
 
 @pytest.fixture(scope="session")
-def app(service_urls):
+def app(service_urls, tableau_standin):
     from flask_migrate import upgrade
 
     from webapp import create_app
@@ -67,6 +83,7 @@ def app(service_urls):
         "REDIS_URL": service_urls["redis_url"], "PROVIDER_PLUGINS": PLUGINS,
         "SECRET_KEY": "test-secret", "APP_ENV": "development",
         **{key: int(value) for key, value in TEST_SETTINGS.items()},
+        **tableau_settings(tableau_standin),
     })
     with app.app_context():
         upgrade()
