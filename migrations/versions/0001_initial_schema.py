@@ -126,13 +126,11 @@ def upgrade():
     sa.Column('job_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['inventory_id'], ['inventories.id'], ),
-    sa.ForeignKeyConstraint(['job_id'], ['data_ingestion_jobs.id'], ondelete='SET NULL'),
+    # Only module_id is a foreign key: bulk loads pay one trigger per row per FK.
     sa.ForeignKeyConstraint(['module_id'], ['modules.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('idx_entries_slice', 'data_entries', ['module_id', 'year', 'source', 'entry_type'], unique=False)
-    op.create_index('ix_data_entries_job_id', 'data_entries', ['job_id'], unique=False)
 
     op.create_table('emission_factors',
     sa.Column('id', sa.BigInteger(), nullable=False),
@@ -166,7 +164,6 @@ def downgrade():
     op.drop_index('uq_factors_identity', table_name='emission_factors')
 
     op.drop_table('emission_factors')
-    op.drop_index('ix_data_entries_job_id', table_name='data_entries')
     op.drop_index('idx_entries_slice', table_name='data_entries')
 
     op.drop_table('data_entries')

@@ -1,5 +1,5 @@
-"""Bulk writes: COPY clean rows into a temporary staging table, then one set-based
-statement replaces (data entries) or upserts (factors) the target rows.
+"""Bulk writes with COPY: data entries straight into their table after clearing the
+provider's previous slice; factors into a staging table, then one upsert statement.
 
 Everything happens on one connection inside one transaction that the runner commits
 together with the job's `completed` state, so a failed or cancelled job leaves the
@@ -8,47 +8,86 @@ target tables exactly as they were.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class EntrySink:
-    """Replaces the slice (module, year, source, entry_type) a provider owns."""
+    """Replaces the slice (module, year, source, entry_type) a provider owns.
+
+    Rows stream into data_entries through one COPY that stays open for the whole job,
+    inside the job's one transaction: a writer thread feeds PostgreSQL while Python
+    validates the next batch, and no staging table is written twice. The previous rows
+    of a slice are deleted, in the same transaction, before its first new row; readers
+    keep seeing them until commit, and the one-active-job rule keeps other jobs off it.
+    """
+
+    COLUMNS = "inventory_id, module_id, year, entry_type, data, kg_co2eq, source, job_id"
 
     def __init__(self, conn: psycopg.Connection, *, job_id: int, inventory_id: int,
                  module_id: int, year: int, source: str):
         self.conn, self.job_id, self.source = conn, job_id, source
         self.inventory_id, self.module_id, self.year = inventory_id, module_id, year
-        self.staged = 0
-        conn.execute("CREATE TEMPORARY TABLE IF NOT EXISTS staged_entries ("
-                     "entry_type text NOT NULL, data jsonb NOT NULL, kg_co2eq float8) "
-                     "ON COMMIT DROP")
+        self.cleared: set[str] = set()
+        self.deleted = self.inserted = 0
+        self._cursor: psycopg.Cursor | None = None
+        self._copy: psycopg.Copy | None = None
+
+    def _clear(self, entry_type: str) -> None:
+        self._end_copy()  # no other statement may run while a COPY is open
+        self.deleted += self.conn.execute(
+            "DELETE FROM data_entries WHERE module_id = %s AND year = %s AND source = %s "
+            "AND entry_type = %s", (self.module_id, self.year, self.source, entry_type)
+        ).rowcount
+        self.cleared.add(entry_type)
+
+    def _start_copy(self) -> psycopg.Copy:
+        if self._copy is None:
+            self._cursor = self.conn.cursor()
+            # Keep the context manager itself: once garbage-collected, its generator
+            # closes and aborts the COPY ("error from Python: GeneratorExit").
+            self._copy_cm = self._cursor.copy(
+                f"COPY data_entries ({self.COLUMNS}) FROM STDIN",
+                writer=QueuedLibpqWriter(self._cursor))
+            self._copy = self._copy_cm.__enter__()
+        return self._copy
+
+    def _end_copy(self, error: BaseException | None = None) -> None:
+        if self._copy is not None:
+            self._copy = None
+            self._copy_cm.__exit__(type(error) if error else None, error, None)
+            self._cursor.close()
 
     def stage(self, rows: list[dict[str, Any]]) -> int:
-        with self.conn.cursor() as cur, cur.copy(
-                "COPY staged_entries (entry_type, data, kg_co2eq) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((row["entry_type"], _dumps(row["data"]), row.get("kg_co2eq")))
-        self.staged += len(rows)
+        for entry_type in {row["entry_type"] for row in rows} - self.cleared:
+            self._clear(entry_type)
+        copy = self._start_copy()
+        fixed = (self.inventory_id, self.module_id, self.year)
+        tail = (self.source, self.job_id)
+        for row in rows:
+            copy.write_row((*fixed, row["entry_type"], _dumps(row["data"]),
+                            row.get("kg_co2eq"), *tail))
+        self.inserted += len(rows)
         return len(rows)
 
     def finish(self, entry_types: set[str]) -> dict[str, int]:
-        """Delete the provider's previous rows of these entry types, insert the staged ones."""
-        deleted = self.conn.execute(
-            "DELETE FROM data_entries WHERE module_id = %s AND year = %s AND source = %s "
-            "AND entry_type = ANY(%s)",
-            (self.module_id, self.year, self.source, sorted(entry_types))).rowcount
-        inserted = self.conn.execute(
-            "INSERT INTO data_entries (inventory_id, module_id, year, entry_type, data, "
-            "kg_co2eq, source, job_id, created_at, updated_at) "
-            "SELECT %s, %s, %s, entry_type, data, kg_co2eq, %s, %s, now(), now() "
-            "FROM staged_entries",
-            (self.inventory_id, self.module_id, self.year, self.source, self.job_id)).rowcount
-        return {"inserted": inserted, "updated": 0, "deleted": deleted}
+        """End the COPY; clear slices that got no new row (a re-sync of an emptied source)."""
+        self._end_copy()
+        for entry_type in sorted(entry_types - self.cleared):
+            self._clear(entry_type)
+        return {"inserted": self.inserted, "updated": 0, "deleted": self.deleted}
+
+    def abort(self, error: BaseException) -> None:
+        """Stop an open COPY so the transaction can roll back."""
+        # The COPY fails as asked; the rollback that follows discards everything.
+        with contextlib.suppress(psycopg.Error):
+            self._end_copy(error)
 
 
 class FactorSink:
@@ -91,3 +130,6 @@ class FactorSink:
             "SELECT count(DISTINCT classification) FROM staged_factors").fetchone()[0]
         return {"inserted": inserted, "updated": updated,
                 "unchanged": distinct - inserted - updated}
+
+    def abort(self, error: BaseException) -> None:
+        """Nothing to stop: each batch's COPY ends before the next statement."""

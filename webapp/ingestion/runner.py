@@ -40,9 +40,10 @@ class JobLog(logging.LoggerAdapter):
 class Tracker:
     """The pipeline's view of the service layer for one job (see base.JobTracker)."""
 
-    def __init__(self, job_id: int, job_log: logging.LoggerAdapter):
+    def __init__(self, job_id: int, job_log: logging.LoggerAdapter, sink=None):
         self.job_id = job_id
         self.log = job_log
+        self.sink = sink
         self.started = time.monotonic()
         self._last_progress = 0.0
         self._last_phase = ""
@@ -90,7 +91,9 @@ class Tracker:
         self.log.info("job completed: %s", counts)
 
     def fail(self, error: BaseException) -> None:
-        db.session.rollback()  # drops everything staged: nothing half-written
+        if self.sink is not None:
+            self.sink.abort(error)
+        db.session.rollback()  # drops everything written so far: nothing half-written
         if isinstance(error, JobCancelled):
             self.log.info("job cancelled; nothing was written")
             return
@@ -161,8 +164,9 @@ def run_job(job_id: int) -> str:
         job = db.session.get(DataIngestionJob, job_id)
         tracker = Tracker(job_id, job_log)
         try:
+            tracker.sink = sink = _sink(job)
             provider = registry.build(_context(job, job_log), provider_type=job.provider_type,
-                                      tracker=tracker, sink=_sink(job))
+                                      tracker=tracker, sink=sink)
         except Exception as error:  # noqa: BLE001 - e.g. a provider removed since enqueue
             job_log.exception("could not build the provider")
             tracker.fail(error)

@@ -12,20 +12,24 @@ from webapp.extensions import db
 
 
 class DataEntry(db.Model):
+    """One entry of a module. Bulk loads write millions of these, and PostgreSQL checks a
+    foreign key with a trigger per row (measured: each FK costs more than the insert
+    itself). So only module_id is a foreign key: inventory_id follows from the module,
+    and job_id is provenance that must survive the job row being purged."""
+
     __tablename__ = "data_entries"
     # The slice a provider replaces: (module, year, source, entry_type).
     __table_args__ = (Index("idx_entries_slice", "module_id", "year", "source", "entry_type"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    inventory_id: Mapped[int] = mapped_column(ForeignKey("inventories.id"))
+    inventory_id: Mapped[int]
     module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"))
     year: Mapped[int]
     entry_type: Mapped[str] = mapped_column(String(50))
     data: Mapped[dict] = mapped_column(JSONB)
     kg_co2eq: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(50))  # provider_type, or "manual"
-    job_id: Mapped[int | None] = mapped_column(
-        ForeignKey("data_ingestion_jobs.id", ondelete="SET NULL"), index=True)
+    job_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),

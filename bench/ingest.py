@@ -1,0 +1,179 @@
+"""Ingestion benchmark: the real path (API upload → RQ worker → completed) against a raw
+`COPY ... FROM STDIN (FORMAT csv)` of the same file, in the same run, on the same server.
+
+    .venv/bin/python bench/ingest.py [--rows 1000000]
+
+Prints rows/s of both, their ratio, and the worker's peak RSS. Targets (issue #4): the
+pipeline reaches at least 1/3 of raw COPY's rows/s, and the worker stays under 250 MB.
+Uses DATABASE_URL / REDIS_URL when set, else private servers in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import psutil
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HEADER = ["origin_iata", "destination_iata", "user_institutional_id", "departure_date",
+          "number_of_trips", "cabin_class", "note", "kg_co2eq", "unit_institutional_id"]
+AIRPORTS = ["GVA", "ZRH", "CDG", "LHR", "FRA", "AMS", "JFK", "BCN", "FCO", "VIE", "BOS"]
+CLASSES = ["economy", "ECO", "Business Class", "premium_economy", "first"]
+
+
+def make_csv(path: Path, rows: int) -> None:
+    rng = random.Random(7)
+    start = date(2025, 1, 1)
+    with path.open("w", newline="") as out:
+        out.write(",".join(HEADER) + "\n")
+        for n in range(rows):
+            origin, destination = rng.sample(AIRPORTS, 2)
+            out.write(f"{origin},{destination},{100000 + n % 5000},"
+                      f"{start + timedelta(days=n % 365)},{1 + n % 3},{rng.choice(CLASSES)},"
+                      f"\"trip {n}, conference\",{rng.random() * 900:.2f},F{n % 40:04d}\n")
+
+
+def raw_copy_rate(database_url: str, path: Path, rows: int) -> float:
+    columns = ", ".join(f'"{name}" text' for name in HEADER)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_raw")
+        conn.execute(f"CREATE TABLE bench_raw ({columns})")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(
+                "COPY bench_raw FROM STDIN (FORMAT csv, HEADER true)") as copy, \
+                path.open("rb") as source:
+            while block := source.read(1 << 20):
+                copy.write(block)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_raw")
+        conn.commit()
+    return rows / elapsed
+
+
+class PeakRss(threading.Thread):
+    """Samples the worker and its work horse every 20 ms; keeps the largest RSS."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.process = psutil.Process(pid)
+        self.peak_horse = self.peak_worker = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.02):
+            try:
+                self.peak_worker = max(self.peak_worker, self.process.memory_info().rss)
+                for child in self.process.children():
+                    self.peak_horse = max(self.peak_horse, child.memory_info().rss)
+            except psutil.Error:
+                pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="carbon-bench-"))
+    servers = []
+    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    if not database_url:
+        from webapp.embedded import start_postgres
+        servers.append(start_postgres(workdir / "pg", "carbonsync_bench"))
+        database_url = servers[-1].url
+    if not redis_url:
+        from webapp.embedded import start_redis
+        servers.append(start_redis(workdir / "redis"))
+        redis_url = servers[-1].url
+    os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url,
+                      UPLOAD_MAX_MB="1024", LOG_LEVEL="WARNING")
+    worker = None
+    try:
+        csv_path = workdir / "travel.csv"
+        t0 = time.perf_counter()
+        make_csv(csv_path, args.rows)
+        size_mb = csv_path.stat().st_size / 2**20
+        print(f"generated {args.rows:,} rows ({size_mb:.1f} MB) in "
+              f"{time.perf_counter() - t0:.1f} s")
+
+        from flask_migrate import upgrade
+
+        from webapp import create_app
+        from webapp.cli import create_user, seed_demo
+        from webapp.extensions import db
+        from webapp.models import ApiToken, User
+
+        app = create_app({"MAX_CONTENT_LENGTH": 2**30})
+        with app.app_context():
+            upgrade()
+            seed_demo(2025)
+            user = db.session.execute(db.select(User).filter_by(
+                email="bench@example.org")).scalar() or create_user(
+                "bench@example.org", "editor", "bench")
+            token_row, token = ApiToken.issue(user, "bench")
+            db.session.add(token_row)
+            db.session.commit()
+
+        copy_rate = raw_copy_rate(database_url, csv_path, args.rows)
+
+        worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name",
+                                   f"bench-{os.getpid()}"], cwd=ROOT, env=os.environ,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sampler = PeakRss(worker.pid)
+        sampler.start()
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        started = time.perf_counter()
+        with csv_path.open("rb") as upload:
+            response = client.post("/api/v1/sync/data-entries/2", headers=headers, data={
+                "file": (upload, "travel.csv"), "provider_type": "csv_upload",
+                "year": "2025"}, content_type="multipart/form-data")
+        assert response.status_code == 202, response.get_json()
+        uploaded = time.perf_counter()
+        job_id = response.get_json()["job_id"]
+        while True:
+            body = client.get(f"/api/v1/sync/status/{job_id}", headers=headers).get_json()
+            if body["status"] in ("completed", "failed", "cancelled"):
+                break
+            time.sleep(0.05)
+        finished = time.perf_counter()
+        sampler.stopped.set()
+        if body["status"] != "completed":
+            raise SystemExit(f"the job ended {body['status']}: {body['message']}")
+
+        pipeline_rate = args.rows / (finished - started)
+        worker_rate = args.rows / (finished - uploaded)
+        mb = 2**20
+        print(f"raw COPY (FORMAT csv) into a text table: {copy_rate:12,.0f} rows/s")
+        print(f"pipeline, upload → completed:           {pipeline_rate:12,.0f} rows/s "
+              f"({finished - started:.1f} s; upload {uploaded - started:.1f} s)")
+        print(f"pipeline, worker only (after upload):   {worker_rate:12,.0f} rows/s")
+        print(f"ratio pipeline / raw COPY:              {pipeline_rate / copy_rate:12.2f}  "
+              "(target ≥ 0.33, aim 0.5)")
+        print(f"ratio worker only / raw COPY:           {worker_rate / copy_rate:12.2f}")
+        print(f"worker peak RSS: work horse {sampler.peak_horse / mb:.0f} MB, "
+              f"worker process {sampler.peak_worker / mb:.0f} MB (target < 250 MB)")
+        print(f"job {job_id}: {body['message']}")
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(10)
+        for server in servers:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
