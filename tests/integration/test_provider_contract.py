@@ -1,0 +1,84 @@
+"""Walks the provider REGISTRY: every registered combination must honour the contract and
+complete a real job. A provider added without a sample here makes this test fail."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from webapp.ingestion.providers.base import DataIngestionProvider
+from webapp.ingestion.providers.registry import GENERIC_MODULE, REGISTRY, resolve
+
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "csv"
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
+MODULE_IDS = {"headcount": 1, "travel": 2, "equipment": 3, "purchases": 4}
+FACTOR_TYPES = {"plane": (1, "travel"), "train": (2, "travel"), "equipment": (3, "equipment"),
+                "purchase": (4, "purchases"), "headcount": (5, "headcount")}
+
+
+def _good_file(module_type: str, target: str, factor_type: str | None = None) -> dict:
+    """A corpus file that completes for this target, and the policy it completes with."""
+    for case in MANIFEST:
+        if (case["target"] == target and case["expect"]["status"] == "completed"
+                and case["module_type"] == module_type
+                and case.get("factor_type") == factor_type):
+            return case
+    raise AssertionError(f"no good corpus file for {module_type}/{target}/{factor_type}")
+
+
+def _cases():
+    for (module_type, provider_type, target), cls in sorted(REGISTRY.items()):
+        if module_type == GENERIC_MODULE:
+            for slug, (factor_type_id, owner) in FACTOR_TYPES.items():
+                yield pytest.param(owner, provider_type, target, factor_type_id, slug, cls,
+                                   id=f"{provider_type}-{target}-{slug}")
+        else:
+            yield pytest.param(module_type, provider_type, target, None, None, cls,
+                               id=f"{provider_type}-{target}-{module_type}")
+
+
+def _request(provider_type, module_type, target, slug):
+    """The sample request that must complete for each provider type."""
+    if provider_type == "csv_upload":
+        case = _good_file(module_type, target, slug)
+        data = (CORPUS / case["file"]).read_bytes()
+        return {"data": {"file": (io.BytesIO(data), "sample.csv"), "provider_type": "csv_upload",
+                         "year": "2025", "config": json.dumps({"on_error": case["on_error"]})},
+                "content_type": "multipart/form-data"}
+    if provider_type == "tableau_api":
+        return {"json": {"provider_type": "tableau_api", "year": 2025,
+                         "filters": {"centre_financier": "F0892"}}}
+    if provider_type == "synthetic":
+        return {"json": {"provider_type": "synthetic", "year": 2025, "config": {"rows": 5}}}
+    raise AssertionError(f"new provider type {provider_type!r}: add a sample request to "
+                         "tests/integration/test_provider_contract.py")
+
+
+@pytest.mark.parametrize("module_type,provider_type,target,factor_type_id,slug,cls",
+                         list(_cases()))
+def test_registered_provider_honours_the_contract(api, worker, tableau_standin, module_type,
+                                                  provider_type, target, factor_type_id,
+                                                  slug, cls):
+    assert issubclass(cls, DataIngestionProvider)
+    assert cls.provider_name == provider_type and cls.target_type == target
+    assert cls.label, "providers need a human label for the pages"
+    assert not inspect.isabstract(cls)
+    for method in ("validate_connection", "transform_data", "load_data", "run_pipeline"):
+        assert inspect.iscoroutinefunction(getattr(cls, method)), method
+    assert inspect.isasyncgenfunction(cls.fetch_data)
+    assert resolve(module_type, provider_type, target) is cls
+    reason = cls.unavailable_reason({})
+    assert reason is None or isinstance(reason, str)
+
+    tableau_standin.reset()
+    path = (f"/sync/factors/{MODULE_IDS[module_type]}/{factor_type_id}" if factor_type_id
+            else f"/sync/data-entries/{MODULE_IDS[module_type]}")
+    response = api.post(path, **_request(provider_type, module_type, target, slug))
+    assert response.status_code == 202, response.get_json()
+    final = api.wait(response.get_json()["job_id"])
+    assert final["status"] == "completed", final
+    assert final["counts"]["inserted"] > 0
