@@ -4,6 +4,7 @@ starts from truncated tables and a flushed Redis database; real RQ worker proces
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -229,7 +230,11 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL the worker and its work horse: no cleanup code runs anywhere."""
+        horses = self.horse_pids()  # RQ puts each horse in its own process group
         os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in horses:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process.wait(10)
 
     def stop(self) -> None:

@@ -23,7 +23,8 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def json_error(status: int, code: str, message: str, **extra):
+def json_error(status: int, code: str, message: str, /, **extra):
+    # Positional-only: a detail named "status" (e.g. the job's state) must not collide.
     body = {"error": code, "message": message, **extra}
     return jsonify(body), status
 

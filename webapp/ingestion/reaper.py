@@ -7,7 +7,8 @@ import logging
 import threading
 
 from flask import Flask, current_app
-from rq.job import Job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import text
 
 from webapp.extensions import db, redis_connection
@@ -39,15 +40,26 @@ def reap_lost_workers(only_job_id: int | None = None) -> list[int]:
     return lost
 
 
+def _queue_entry_lost(job_id: int) -> bool:
+    """True when no worker will ever run this job: its RQ entry is gone, or RQ gave up on
+    it before our code could start it (e.g. the database was down at that moment)."""
+    try:
+        rq_job = Job.fetch(service.rq_job_id(job_id), connection=redis_connection())
+    except NoSuchJobError:
+        return True
+    return rq_job.get_status(refresh=False) in (JobStatus.FAILED, JobStatus.STOPPED,
+                                                JobStatus.CANCELED)
+
+
 def requeue_orphans(min_age_s: int = 30) -> list[int]:
-    """Pending jobs older than `min_age_s` with no queue entry go back on the queue."""
+    """Pending jobs older than `min_age_s` whose queue entry was lost go back on the queue."""
     pending = list(db.session.execute(text(
         "SELECT id FROM data_ingestion_jobs WHERE status = 'pending' "
         "AND started_at < now() - make_interval(secs => :s)"), {"s": min_age_s}).scalars())
     db.session.rollback()
     requeued = []
     for job_id in pending:
-        if not Job.exists(service.rq_job_id(job_id), connection=redis_connection()):
+        if _queue_entry_lost(job_id):
             service.enqueue(job_id)
             requeued.append(job_id)
             log.warning("pending job had no queue entry; requeued", extra={"job_id": job_id})

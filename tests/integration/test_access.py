@@ -1,0 +1,353 @@
+"""Who may call what. Every route in the URL map must be classified in EXPECTED (or belong
+to a page blueprint handled generically), so a new route cannot ship unclassified."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote, urljoin, urlsplit
+
+import pytest
+
+from tests.support.web import csrf_token, logged_in_client, login
+
+PUBLIC, ANY_USER, VIEWER, EDITOR = "public", "any user", "viewer", "editor"
+EXPECTED: dict[str, dict[str, str]] = {
+    "static": {"GET": PUBLIC},
+    "auth.login": {"GET": PUBLIC, "POST": PUBLIC},
+    "auth.logout": {"POST": ANY_USER},
+    "dashboard.index": {"GET": VIEWER},
+    "api.healthz": {"GET": PUBLIC},
+    "api.openapi_json": {"GET": VIEWER},
+    "api.modules_list": {"GET": VIEWER},
+    "api.modules_one": {"GET": VIEWER},
+    "api.module_entries": {"GET": VIEWER},
+    "api.factor_types_list": {"GET": VIEWER},
+    "api.factors_list": {"GET": VIEWER},
+    "api.providers_list": {"GET": VIEWER},
+    "api.entry_template": {"GET": VIEWER},
+    "api.factor_template": {"GET": VIEWER},
+    "api.sync_status": {"GET": VIEWER},
+    "api.sync_history": {"GET": VIEWER},
+    "api.sync_errors_csv": {"GET": VIEWER},
+    "api.sync_data_entries": {"POST": EDITOR},
+    "api.sync_factors": {"POST": EDITOR},
+    "api.sync_retry": {"POST": EDITOR},
+    "api.sync_cancel": {"POST": EDITOR},
+}
+# Page blueprints still being written: any GET page is for viewers, anything else for editors.
+GENERIC_PAGE_BLUEPRINTS = ("modules", "jobs")
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+CSV_DIR = Path(__file__).resolve().parent.parent / "data" / "csv"
+
+
+def _routes(app) -> list[tuple[str, str, object]]:
+    """(endpoint, method, rule) for every route: the explicit table first, then the rest."""
+    found = [(rule.endpoint, method, rule) for rule in app.url_map.iter_rules()
+             for method in sorted(rule.methods - IGNORED_METHODS)]
+    return sorted(found, key=lambda r: (r[0] not in EXPECTED, r[0], r[1]))
+
+
+def _access(endpoint: str, method: str) -> str:
+    if endpoint in EXPECTED:
+        return EXPECTED[endpoint][method]
+    assert endpoint.split(".")[0] in GENERIC_PAGE_BLUEPRINTS, endpoint
+    return VIEWER if method == "GET" else EDITOR
+
+
+def test_every_route_is_classified(app):
+    unclassified = sorted(
+        f"{method} {rule.rule} ({endpoint})" for endpoint, method, rule in _routes(app)
+        if method not in EXPECTED.get(endpoint, {})
+        and endpoint.split(".")[0] not in GENERIC_PAGE_BLUEPRINTS)
+    assert not unclassified, f"classify these routes in EXPECTED: {unclassified}"
+    stale = sorted(set(EXPECTED) - {rule.endpoint for rule in app.url_map.iter_rules()})
+    assert not stale, f"EXPECTED lists endpoints that no longer exist: {stale}"
+    for endpoint, methods in EXPECTED.items():  # the decorator is what enforces the role
+        if EDITOR in methods.values():
+            assert getattr(app.view_functions[endpoint], "required_role", None) == EDITOR
+
+
+@pytest.fixture
+def jobs(app, monkeypatch):
+    """Real ids: a cancelled job (to retry) and a pending job (to cancel), on a queue no
+    worker listens to, so nothing runs while the roles are checked. (No app context stays
+    pushed: requests would share its `g`, and with it the logged-in user.)"""
+    from webapp.ingestion import service
+
+    monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
+    with app.app_context():
+        retryable = service.create_job(module_id=2, provider_type="synthetic",
+                                       target_type="data_entries", year=2025, user=None).id
+        service.cancel_job(retryable, None)
+        pending = service.create_job(module_id=1, provider_type="synthetic",
+                                     target_type="data_entries", year=2025, user=None).id
+    return {"retryable": retryable, "pending": pending}
+
+
+def _upload(name: str, provider: str = "csv_upload") -> Callable[[], dict]:
+    def body() -> dict:
+        return {"data": {"provider_type": provider, "year": "2025",
+                         "file": (io.BytesIO((CSV_DIR / name).read_bytes()), name)},
+                "content_type": "multipart/form-data"}
+    return body
+
+
+def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], int | None]:
+    """URL, a factory of request kwargs, and the status an editor must get (None = any
+    non-4xx-auth answer) for this route, built from real ids."""
+    values = {"module_id": 1, "factor_type_id": 1, "job_id": jobs["pending"],
+              "inventory_id": 1, "filename": "app.css"}
+    body, query, editor_status = (lambda: {}), "", 200
+    if endpoint == "api.providers_list":
+        query = "?module_id=1"
+    elif endpoint == "api.sync_data_entries":
+        values["module_id"], body, editor_status = 4, _upload("purchases_cp1252_crlf.csv"), 202
+    elif endpoint == "api.sync_factors":
+        values.update(module_id=2, factor_type_id=1)
+        body, editor_status = _upload("factors_plane.csv"), 202
+    elif endpoint == "api.sync_retry":
+        values["job_id"], editor_status = jobs["retryable"], 202
+    elif endpoint not in EXPECTED:
+        editor_status = None
+    unknown = set(rule.arguments) - set(values)
+    assert not unknown, f"{endpoint}: give a real value for {unknown} in _request()"
+    url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+    return url + query, body, editor_status
+
+
+def _call(client, method: str, url: str, body: dict, token: str | None, headers=None):
+    headers = dict(headers or {})
+    if token and method != "GET":
+        headers["X-CSRFToken"] = token
+    return client.open(url, method=method, headers=headers, **body)
+
+
+def test_anonymous_callers(app, jobs):
+    client = app.test_client()
+    token = csrf_token(client)  # so a refusal below is about login, not CSRF
+    for endpoint, method, rule in _routes(app):
+        access = _access(endpoint, method)
+        url, body, _ = _request(endpoint, rule, jobs)
+        if access == PUBLIC:
+            if method == "GET":
+                assert client.get(url).status_code == 200, url
+            continue
+        response = _call(client, method, url, body(), token)
+        where = f"{method} {url}"
+        if url.startswith("/api/"):
+            assert response.status_code == 401, where
+            assert response.get_json()["error"] == "unauthorized", where
+        else:
+            assert response.status_code == 302, where
+            location = urlsplit(response.location)
+            assert location.path == "/login", where
+            assert f"next={quote(urlsplit(url).path, safe='')}" in location.query \
+                or f"next={urlsplit(url).path}" in location.query, where
+
+
+def _assert_allowed(response, where: str) -> None:
+    """Let through: a success, a redirect that is not to the login page, or a 4xx about
+    the (empty) input, but not a refusal of who is asking, nor of the CSRF token."""
+    assert response.status_code not in (401, 403), where
+    assert response.status_code < 500, where
+    if 300 <= response.status_code < 400:
+        assert urlsplit(response.location).path != "/login", where
+    assert "CSRF token" not in response.get_data(as_text=True), where
+
+
+def test_roles(app, create_user, api_token, jobs):
+    from tests.conftest import ApiClient
+
+    clients = {}
+    for role in ("viewer", "editor", "admin"):
+        client = logged_in_client(app, create_user(role))
+        clients[role] = (client, csrf_token(client))
+    viewer_bearer = ApiClient(app.test_client(), api_token(create_user("viewer")))
+    for endpoint, method, rule in _routes(app):
+        access = _access(endpoint, method)
+        if access in (PUBLIC, ANY_USER):
+            continue
+        url, body, editor_status = _request(endpoint, rule, jobs)
+        where = f"{method} {url} ({endpoint})"
+        if access == VIEWER:
+            for role, (client, token) in clients.items():
+                assert _call(client, method, url, body(), token).status_code == 200, \
+                    (role, where)
+            if url.startswith("/api/"):
+                response = viewer_bearer.client.open(url, method=method,
+                                                     headers=viewer_bearer.headers)
+                assert response.status_code == 200, ("viewer token", where)
+            continue
+        assert access == EDITOR
+        viewer, token = clients["viewer"]
+        refused = _call(viewer, method, url, body(), token)
+        assert refused.status_code == 403, ("viewer", where)
+        if url.startswith("/api/"):
+            assert refused.get_json()["error"] == "forbidden"
+            response = viewer_bearer.client.open(url, method=method,
+                                                 headers=viewer_bearer.headers, **body())
+            assert response.status_code == 403, ("viewer token", where)
+        editor, token = clients["editor"]
+        response = _call(editor, method, url, body(), token)
+        if editor_status is None:
+            _assert_allowed(response, f"editor {where}")
+        else:
+            assert response.status_code == editor_status, (where, response.get_json())
+        admin, token = clients["admin"]  # may get 409 now: the editor went first
+        _assert_allowed(_call(admin, method, url, body(), token), f"admin {where}")
+
+
+# -- CSRF -------------------------------------------------------------------------------
+
+def _sync_json(module_id: int) -> tuple[str, dict]:
+    return (f"/api/v1/sync/data-entries/{module_id}",
+            {"json": {"provider_type": "synthetic", "year": 2025,
+                      "config": {"rows": 1, "delay_s": 30}}})
+
+
+def _job_count(app) -> int:
+    from webapp.extensions import db
+    from webapp.models import DataIngestionJob
+
+    with app.app_context():
+        return db.session.query(DataIngestionJob).count()
+
+
+def test_csrf_on_session_api_calls(app, create_user, api_token, monkeypatch):
+    monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
+    editor = create_user("editor")
+    client = logged_in_client(app, editor)
+    url, body = _sync_json(1)
+    refused = client.post(url, **body)
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "csrf_failed"
+    assert _job_count(app) == 0
+    wrong = client.post(url, headers={"X-CSRFToken": "not-the-token"}, **body)
+    assert wrong.status_code == 400 and _job_count(app) == 0
+    accepted = client.post(url, headers={"X-CSRFToken": csrf_token(client)}, **body)
+    assert accepted.status_code == 202, accepted.get_json()
+    # Bearer-token calls carry no CSRF token and need none.
+    url, body = _sync_json(2)
+    bearer = app.test_client().post(
+        url, headers={"Authorization": f"Bearer {api_token(editor)}"}, **body)
+    assert bearer.status_code == 202, bearer.get_json()
+    assert _job_count(app) == 2
+
+
+def test_csrf_on_forms(app, create_user):
+    user = create_user("viewer")
+    client = app.test_client()
+    csrf_token(client)
+    refused = client.post("/login", data={"email": user["email"], "password": "pw-viewer"})
+    assert refused.status_code == 400
+    assert client.get("/").status_code == 302  # not logged in
+    client = logged_in_client(app, user)
+    assert client.post("/logout").status_code == 400
+    assert client.get("/").status_code == 200  # still logged in
+    response = client.post("/logout", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 302 and urlsplit(response.location).path == "/login"
+    assert urlsplit(client.get("/").location).path == "/login"
+
+
+# -- logging in -------------------------------------------------------------------------
+
+def test_wrong_password_is_refused(app, create_user):
+    user = create_user("editor")
+    client = app.test_client()
+    response = login(client, user["email"], "not-the-password")
+    assert response.status_code == 200
+    assert "Wrong email or password." in response.get_data(as_text=True)
+    assert urlsplit(client.get("/").location).path == "/login"
+    unknown = login(app.test_client(), "nobody@example.org", "x")
+    assert "Wrong email or password." in unknown.get_data(as_text=True)
+
+
+def test_anonymous_page_round_trip_through_login(app, create_user):
+    user = create_user("viewer")
+    client = app.test_client()
+    bounced = client.get("/?tab=all")
+    assert urlsplit(bounced.location).path == "/login"
+    next_url = dict(p.split("=", 1) for p in urlsplit(bounced.location).query.split("&"))
+    response = client.post(f"/login?next={next_url['next']}", data={
+        "email": user["email"], "password": user["password"], "csrf_token": csrf_token(client)})
+    assert response.status_code == 302 and response.location == "/?tab=all"
+
+
+def _browser_target(location: str) -> tuple[str, str]:
+    """Where a browser would go: it drops tabs/newlines and reads '\\' as '/'."""
+    cleaned = "".join(c for c in location if c not in "\t\r\n").replace("\\", "/")
+    target = urlsplit(urljoin("http://carbon.test/login", cleaned))
+    return target.netloc, target.path
+
+
+@pytest.mark.parametrize(("next_url", "lands_on"), [
+    ("/api/v1/modules?limit=5", "/api/v1/modules?limit=5"),
+    ("https://evil.example/steal", "/"),
+    ("//evil.example/steal", "/"),
+    ("/\\evil.example/steal", None),
+    ("\\\\evil.example", None),
+    ("http:evil.example", None),
+    ("/\t/evil.example", None),
+    ("javascript:alert(1)", None),
+])
+def test_next_never_redirects_to_another_host(app, create_user, next_url, lands_on):
+    user = create_user("viewer")
+    response = login(app.test_client(), user["email"], user["password"], next_url=next_url)
+    assert response.status_code == 302
+    if lands_on is not None:
+        assert response.location == lands_on
+    assert _browser_target(response.location)[0] == "carbon.test", response.location
+    assert not response.location.lower().startswith("javascript")
+
+
+# -- API tokens and the CLI -------------------------------------------------------------
+
+def _unauthorized(app, header: str | None) -> str:
+    headers = {"Authorization": header} if header is not None else {}
+    response = app.test_client().get("/api/v1/modules", headers=headers)
+    assert response.status_code == 401
+    assert response.is_json
+    body = response.get_json()
+    assert body["error"] == "unauthorized"
+    return body["message"]
+
+
+def test_token_authentication(app, create_user, api_token):
+    user = create_user("viewer")
+    token = api_token(user, name="ci")
+    ok = app.test_client().get("/api/v1/modules", headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200 and ok.get_json()["total"] == 4
+    assert "Bearer" in _unauthorized(app, None)
+    for header in ("Token abc", "Bearer", "Bearer    ", token):
+        assert _unauthorized(app, header) == "Authorization header must be 'Bearer <token>'"
+    assert _unauthorized(app, "Bearer cs_unknown") == "unknown API token"
+    result = app.test_cli_runner().invoke(args=["tokens", "revoke", user["email"], "ci"])
+    assert result.exit_code == 0 and "revoked 1 token(s)" in result.output
+    assert _unauthorized(app, f"Bearer {token}") == "this API token was revoked"
+
+
+def test_cli_creates_users_and_tokens(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "Ops@Example.org", "--role", "editor",
+                                 "--password", "s3cret-pw"])
+    assert result.exit_code == 0, result.output
+    assert "created editor" in result.output and "s3cret-pw" not in result.output
+    again = runner.invoke(args=["users", "create", "ops@example.org", "--password", "x"])
+    assert again.exit_code != 0 and "already exists" in again.output
+    generated = runner.invoke(args=["users", "create", "viewer@example.org"])
+    password = generated.output.split("password: ", 1)[1].strip()
+    assert login(app.test_client(), "viewer@example.org", password).status_code == 302
+
+    result = runner.invoke(args=["tokens", "create", "ops@example.org", "deploy"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0] == result.output.strip()
+    token = lines[0]
+    assert token.startswith("cs_") and " " not in token
+    response = app.test_client().post(
+        "/api/v1/sync/cancel/999999", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404  # authenticated as an editor, the job is unknown
+    missing = runner.invoke(args=["tokens", "create", "nobody@example.org", "x"])
+    assert missing.exit_code != 0 and "no user" in missing.output
