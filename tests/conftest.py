@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from redis import Redis
 
+from tests.support.workers import settle
 from webapp.config import libpq_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +104,10 @@ def clean_state(request, service_urls):
         yield
         return
     app = request.getfixturevalue("app")
+    for worker in list(RUNNING_WORKERS):  # a job left running would block the TRUNCATE
+        settle(app, worker)
     with psycopg.connect(libpq_url(service_urls["database_url"]), autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '30s'")  # fail loudly rather than hang
         conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
     _flush_redis_except_workers(Redis.from_url(service_urls["redis_url"]))
     with app.app_context():
@@ -200,6 +204,9 @@ def admin_api(app, create_user, api_token):
     return ApiClient(app.test_client(), api_token(create_user("admin")))
 
 
+RUNNING_WORKERS: list[WorkerProcess] = []
+
+
 class WorkerProcess:
     """A real `python worker.py` process (RQ forks a work horse for each job)."""
 
@@ -210,6 +217,7 @@ class WorkerProcess:
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "worker.py"), "--name", name], cwd=ROOT, env=env,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        RUNNING_WORKERS.append(self)
 
     def wait_ready(self, redis_url: str, timeout: float = 30) -> None:
         from rq import Worker
@@ -226,11 +234,16 @@ class WorkerProcess:
 
     def horse_pids(self) -> list[int]:
         import psutil
-        return [child.pid for child in psutil.Process(self.process.pid).children()]
+        try:
+            return [child.pid for child in psutil.Process(self.process.pid).children()]
+        except psutil.NoSuchProcess:
+            return []
 
     def kill(self) -> None:
         """SIGKILL the worker and its work horse: no cleanup code runs anywhere."""
         horses = self.horse_pids()  # RQ puts each horse in its own process group
+        if self in RUNNING_WORKERS:
+            RUNNING_WORKERS.remove(self)
         os.killpg(self.process.pid, signal.SIGKILL)
         for pid in horses:
             with contextlib.suppress(ProcessLookupError):
@@ -238,6 +251,8 @@ class WorkerProcess:
         self.process.wait(10)
 
     def stop(self) -> None:
+        if self in RUNNING_WORKERS:
+            RUNNING_WORKERS.remove(self)
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:

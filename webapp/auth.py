@@ -103,6 +103,30 @@ def requires_role(role: str) -> Callable:
     return decorator
 
 
+def role_for_target(target_type: str) -> str:
+    """Factors are reference data that SPEC §8 gives to admins; data entries to editors."""
+    return "admin" if target_type == "factors" else "editor"
+
+
+def requires_job_role(view: Callable) -> Callable:
+    """Like requires_role, for views on one job (`job_id`): the role its target needs."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return _require_login()
+        from webapp.models import DataIngestionJob
+
+        job = db.session.get(DataIngestionJob, kwargs["job_id"])
+        role = role_for_target(job.target_type) if job else "editor"
+        if not current_user.can(role):
+            return forbidden(role)
+        return view(*args, **kwargs)
+
+    wrapped.required_role = "editor"
+    return wrapped
+
+
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.web import csrf_token, logged_in_client, login
 
-PUBLIC, ANY_USER, VIEWER, EDITOR = "public", "any user", "viewer", "editor"
+PUBLIC, ANY_USER, VIEWER, EDITOR, ADMIN = "public", "any user", "viewer", "editor", "admin"
 EXPECTED: dict[str, dict[str, str]] = {
     "static": {"GET": PUBLIC},
     "auth.login": {"GET": PUBLIC, "POST": PUBLIC},
@@ -32,7 +32,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.sync_history": {"GET": VIEWER},
     "api.sync_errors_csv": {"GET": VIEWER},
     "api.sync_data_entries": {"POST": EDITOR},
-    "api.sync_factors": {"POST": EDITOR},
+    "api.sync_factors": {"POST": ADMIN},  # SPEC §8: admins manage factors
+    "modules.upload_factors": {"POST": ADMIN},
     "api.sync_retry": {"POST": EDITOR},
     "api.sync_cancel": {"POST": EDITOR},
 }
@@ -65,8 +66,9 @@ def test_every_route_is_classified(app):
     stale = sorted(set(EXPECTED) - {rule.endpoint for rule in app.url_map.iter_rules()})
     assert not stale, f"EXPECTED lists endpoints that no longer exist: {stale}"
     for endpoint, methods in EXPECTED.items():  # the decorator is what enforces the role
-        if EDITOR in methods.values():
-            assert getattr(app.view_functions[endpoint], "required_role", None) == EDITOR
+        for role in (EDITOR, ADMIN):
+            if role in methods.values():
+                assert getattr(app.view_functions[endpoint], "required_role", None) == role
 
 
 @pytest.fixture
@@ -109,8 +111,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
         body, editor_status = _upload("factors_plane.csv"), 202
     elif endpoint == "api.sync_retry":
         values["job_id"], editor_status = jobs["retryable"], 202
-    elif endpoint not in EXPECTED:
-        editor_status = None
+    elif endpoint not in EXPECTED or endpoint.startswith("modules."):
+        editor_status = None  # a page: any answer that is not a refusal of the caller
     unknown = set(rule.arguments) - set(values)
     assert not unknown, f"{endpoint}: give a real value for {unknown} in _request()"
     url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
@@ -180,7 +182,7 @@ def test_roles(app, create_user, api_token, jobs):
                                                      headers=viewer_bearer.headers)
                 assert response.status_code == 200, ("viewer token", where)
             continue
-        assert access == EDITOR
+        assert access in (EDITOR, ADMIN)
         viewer, token = clients["viewer"]
         refused = _call(viewer, method, url, body(), token)
         assert refused.status_code == 403, ("viewer", where)
@@ -191,12 +193,17 @@ def test_roles(app, create_user, api_token, jobs):
             assert response.status_code == 403, ("viewer token", where)
         editor, token = clients["editor"]
         response = _call(editor, method, url, body(), token)
+        if access == ADMIN:
+            assert response.status_code == 403, ("editor", where)
+            admin, token = clients["admin"]
+            response = _call(admin, method, url, body(), token)
         if editor_status is None:
             _assert_allowed(response, f"editor {where}")
         else:
             assert response.status_code == editor_status, (where, response.get_json())
-        admin, token = clients["admin"]  # may get 409 now: the editor went first
-        _assert_allowed(_call(admin, method, url, body(), token), f"admin {where}")
+        if access == EDITOR:
+            admin, token = clients["admin"]  # may get 409 now: the editor went first
+            _assert_allowed(_call(admin, method, url, body(), token), f"admin {where}")
 
 
 # -- CSRF -------------------------------------------------------------------------------

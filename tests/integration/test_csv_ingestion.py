@@ -29,11 +29,12 @@ def upload(api, content: bytes | Path, *, module: str = "travel", factor_type: s
 
 
 @pytest.mark.parametrize("case", MANIFEST, ids=[case["file"] for case in MANIFEST])
-def test_corpus_file_ends_as_the_manifest_says(api, worker, case):
+def test_corpus_file_ends_as_the_manifest_says(api, admin_api, worker, case):
     config = {"on_error": case["on_error"]}
     if case.get("config_entry_type"):
         config["entry_type"] = case["config_entry_type"]
-    final = upload(api, CORPUS / case["file"], module=case["module_type"],
+    client = admin_api if case["target"] == "factors" else api  # admins manage factors
+    final = upload(client, CORPUS / case["file"], module=case["module_type"],
                    factor_type=case.get("factor_type"), filename=case["file"], **config)
     expect = case["expect"]
     assert (final["status"], final["status_code"]) == (expect["status"],
@@ -48,6 +49,14 @@ def test_corpus_file_ends_as_the_manifest_says(api, worker, case):
     if case["target"] == "data_entries":
         stored = api.get(f"/modules/{MODULE_IDS[case['module_type']]}/entries").get_json()
         assert stored["total"] == (expect["inserted"] if final["status"] == "completed" else 0)
+
+
+def test_editors_may_not_upload_factors(api):
+    response = api.post("/sync/factors/2/1", data={
+        "file": (io.BytesIO(b"x"), "f.csv"), "provider_type": "csv_upload", "year": "2025"},
+        content_type="multipart/form-data")
+    assert response.status_code == 403
+    assert "admin" in response.get_json()["message"]
 
 
 def plane_rows(count: int, bad_last: bool = False) -> bytes:
@@ -107,7 +116,8 @@ def test_manual_entries_and_other_entry_types_survive_a_csv_replace(api, worker,
         ("plane", "csv_upload"): 3, ("plane", "manual"): 1, ("train", "csv_upload"): 1}
 
 
-def test_factor_upsert_counts_inserted_updated_unchanged(api, worker):
+def test_factor_upsert_counts_inserted_updated_unchanged(admin_api, worker):
+    api = admin_api
     header = b"country_code,ef_kg_co2eq_per_km\n"
     first = upload(api, header + b"CH,0.008\nFR,0.012\n", module="travel", factor_type="train")
     assert first["counts"]["inserted"] == 2

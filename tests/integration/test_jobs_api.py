@@ -209,7 +209,7 @@ def test_concurrent_requests_for_one_target_get_one_202_and_one_409(
 
 
 def test_different_targets_do_not_conflict(app, api, api_token, create_user, idle_queue):
-    token = api_token(create_user("editor"))
+    token = api_token(create_user("admin"))  # factors need the admin role
     clients = [ApiClient(app.test_client(), token) for _ in range(4)]
     responses = _concurrently([
         lambda: _sync(clients[0], module_id=2, rows=5),
@@ -336,7 +336,7 @@ def _error(response, status: int, code: str) -> dict:
     return body
 
 
-def test_requests_are_validated(api, idle_queue, db_url):
+def test_requests_are_validated(api, admin_api, idle_queue, db_url):
     body = _error(api.post("/sync/data-entries/2", json={"provider_type": "synthetic",
                                                          "year": 2024}),
                   422, "unprocessable_entity")
@@ -348,7 +348,8 @@ def test_requests_are_validated(api, idle_queue, db_url):
     assert "valid providers: " in body["message"] and "csv_upload" in body["message"]
     _error(_sync(api, on_error="sometimes"), 422, "unprocessable_entity")
     _error(_sync(api, module_id=999), 404, "not_found")
-    _error(api.post("/sync/factors/2/999", **_file_body("factors_plane.csv")), 404, "not_found")
+    _error(admin_api.post("/sync/factors/2/999", **_file_body("factors_plane.csv")), 404,
+           "not_found")
     for path in ("/sync/status/999", "/sync/errors/999.csv"):
         _error(api.get(path), 404, "not_found")
     for path in ("/sync/retry/999", "/sync/cancel/999"):

@@ -60,7 +60,8 @@ def _request(provider_type, module_type, target, slug):
 
 @pytest.mark.parametrize("module_type,provider_type,target,factor_type_id,slug,cls",
                          list(_cases()))
-def test_registered_provider_honours_the_contract(api, worker, tableau_standin, module_type,
+def test_registered_provider_honours_the_contract(admin_api, worker, tableau_standin,
+                                                  module_type,
                                                   provider_type, target, factor_type_id,
                                                   slug, cls):
     assert issubclass(cls, DataIngestionProvider)
@@ -74,6 +75,7 @@ def test_registered_provider_honours_the_contract(api, worker, tableau_standin, 
     reason = cls.unavailable_reason({})
     assert reason is None or isinstance(reason, str)
 
+    api = admin_api  # factors need the admin role
     tableau_standin.reset()
     path = (f"/sync/factors/{MODULE_IDS[module_type]}/{factor_type_id}" if factor_type_id
             else f"/sync/data-entries/{MODULE_IDS[module_type]}")

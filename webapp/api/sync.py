@@ -10,7 +10,7 @@ from flask import Response, request
 from flask_login import current_user
 
 from webapp.api import api_bp
-from webapp.auth import requires_role
+from webapp.auth import requires_job_role, requires_role
 from webapp.extensions import db
 from webapp.ingestion import queries, row_errors, service
 from webapp.ingestion.exceptions import BadRequest
@@ -67,7 +67,7 @@ def sync_data_entries(module_id: int):
 
 
 @api_bp.post("/sync/factors/<int:module_id>/<int:factor_type_id>")
-@requires_role("editor")
+@requires_role("admin")
 def sync_factors(module_id: int, factor_type_id: int):
     return _create(module_id, TargetType.FACTORS, factor_type_id)
 
@@ -111,7 +111,7 @@ def sync_history(module_id: int):
 
 
 @api_bp.post("/sync/retry/<int:job_id>")
-@requires_role("editor")
+@requires_job_role
 def sync_retry(job_id: int):
     job = service.retry_job(job_id, current_user)
     return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
@@ -119,7 +119,7 @@ def sync_retry(job_id: int):
 
 
 @api_bp.post("/sync/cancel/<int:job_id>")
-@requires_role("editor")
+@requires_job_role
 def sync_cancel(job_id: int):
     return queries.status_body(service.cancel_job(job_id, current_user))
 

@@ -1,0 +1,134 @@
+"""Start jobs from the module page and watch them live: upload, sync, fail, retry, cancel.
+
+Retry reuses the stored request and file, so retrying a job that failed on bad rows
+fails the same way. The tests therefore show both sides: a bad file is fixed by
+uploading the corrected file, and Retry is exercised on a cancelled job (a transient
+stop), where the new job completes.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.helpers import (
+    expect_state,
+    job_panel,
+    open_module,
+    started_job_id,
+    sync_now,
+    upload_csv,
+)
+
+pytestmark = pytest.mark.browser
+
+HEADCOUNT, TRAVEL = 1, 2  # demo seed module ids
+HEADER = b"name,position_category,user_institutional_id,fte\n"
+GOOD = HEADER + (b"Ada Lovelace,professor,300001,1\nAlan Turing,postdoc,300002,0.5\n"
+                 b"Grace Hopper,phd_student,300003,0.8\n")
+BAD = HEADER + (b"Ada Lovelace,professor,300001,1\nAlan Turing,postdoc,300002,1.2\n"
+                b"Grace Hopper,phd_student,300003,half\n")
+
+
+def test_good_csv_upload_completes_with_its_row_count(page, logged_in):
+    logged_in("editor")
+    open_module(page, HEADCOUNT)
+    upload_csv(page, "people.csv", GOOD)
+    panel = job_panel(page, started_job_id(page))
+    expect_state(panel, "completed")
+    expect(panel).to_contain_text("Loaded 3 rows")
+    expect(panel.get_by_role("progressbar")).to_have_attribute("value", "100")
+    expect(panel).not_to_have_attribute("hx-trigger", re.compile("every"))
+    expect(page.locator("#module-badges")).to_contain_text("completed")
+    expect(page.locator("#sync-history")).to_contain_text("Loaded 3 rows")
+    expect(page.locator("#stored-entries")).to_contain_text("member")
+
+
+def test_bad_csv_fails_with_row_errors_then_the_fixed_file_completes(page, logged_in,
+                                                                    screenshot_dir):
+    logged_in("editor")
+    open_module(page, HEADCOUNT)
+    upload_csv(page, "people-bad.csv", BAD)
+    failed_id = started_job_id(page)
+    panel = job_panel(page, failed_id)
+    expect_state(panel, "failed")
+    expect(panel.locator(".job-message")).to_contain_text("Row 3")
+    errors = panel.locator("table.errors tbody tr")
+    expect(errors).to_have_count(2)
+    expect(errors.first).to_contain_text("fte")
+    expect(panel.get_by_role("link", name=re.compile("full error report"))).to_have_attribute(
+        "href", f"/api/v1/sync/errors/{failed_id}.csv")
+    expect(panel.get_by_role("button", name="Retry")).to_be_visible()
+
+    page.goto(f"/jobs/{failed_id}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Job #{failed_id}")
+    expect(page.locator("#job-facts")).to_contain_text("people-bad.csv")
+    page.screenshot(path=screenshot_dir / "job-failed.png", full_page=True)
+
+    # Retry reuses the stored file: a new job, linked both ways, that fails the same way.
+    job_panel(page, failed_id).get_by_role("button", name="Retry").click()
+    retry_panel = page.locator(".job-panel")
+    expect(retry_panel).to_contain_text(f"Retry of job #{failed_id}")
+    expect_state(retry_panel, "failed")
+    expect(page.locator("#job-facts")).to_contain_text("Retried by")
+
+    # The fix is a corrected file.
+    open_module(page, HEADCOUNT)
+    upload_csv(page, "people-fixed.csv", GOOD)
+    panel = job_panel(page, started_job_id(page))
+    expect_state(panel, "completed")
+    expect(panel).to_contain_text("Loaded 3 rows")
+
+
+def test_sync_now_shows_live_progress_until_completed(page, logged_in, screenshot_dir):
+    logged_in("editor")
+    open_module(page, TRAVEL)
+    sync_now(page, "Synthetic (tests)", config='{"rows": 120, "batch": 5, "delay_s": 0.1}')
+    panel = job_panel(page, started_job_id(page))
+    expect_state(panel, "processing")
+    expect(panel).to_have_attribute("hx-trigger", "every 1s")
+    # The bar fills as rows are read: wait for a real percentage, then show it.
+    expect(panel.get_by_role("progressbar")).to_have_attribute(
+        "value", re.compile(r"^([1-9]\d?)$"))
+    expect(panel).to_contain_text("rows/s")
+    expect(page.locator("#module-badges")).to_contain_text("processing")
+    page.screenshot(path=screenshot_dir / "module-running.png", full_page=True)
+
+    expect_state(panel, "completed")
+    expect(panel).to_contain_text("Loaded 120 rows")
+    # The final poll fires job-finished: the badges and the history refresh themselves.
+    expect(page.locator("#module-badges")).to_contain_text("completed")
+    expect(page.locator("#sync-history tbody tr").first).to_contain_text("completed")
+    expect(page.locator("#stored-entries")).to_contain_text("120")
+
+
+def test_refused_sync_is_explained_on_the_page(page, logged_in):
+    logged_in("editor")
+    open_module(page, TRAVEL)
+    sync_now(page, "Synthetic (tests)", year=2024)
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("year 2024 does not match the inventory's year 2025")
+    expect(page.get_by_label("Year")).to_have_value("2024")
+
+
+def test_cancel_an_active_job_then_retry_it(page, logged_in):
+    logged_in("editor")
+    open_module(page, TRAVEL)
+    sync_now(page, "Synthetic (tests)", config='{"rows": 40, "batch": 5, "delay_s": 0.3}')
+    job_id = started_job_id(page)
+    panel = job_panel(page, job_id)
+    expect_state(panel, "processing")
+    panel.get_by_role("button", name="Cancel").click()
+    expect_state(panel, "cancelled")
+    expect(panel).to_contain_text("nothing was written")
+    expect(panel.get_by_role("button", name="Cancel")).to_have_count(0)
+    expect(page.locator("#module-badges")).to_contain_text("cancelled")
+
+    # A cancelled job retries from its stored request; this time it runs to the end.
+    panel.get_by_role("button", name="Retry").click()
+    retry_panel = page.locator(".job-panel", has_text=f"Retry of job #{job_id}")
+    expect_state(retry_panel, "completed")
+    expect(retry_panel).to_contain_text("Loaded 40 rows")
+    expect(page.locator("#sync-history")).to_contain_text("cancelled")

@@ -1,0 +1,128 @@
+"""One job's page, its live status panel, and the Retry and Cancel buttons.
+
+The panel (`jobs/_panel.html`) is the fragment pages poll while a job runs. Retry and
+Cancel answer htmx with the panel to swap in (retry: the new job's), and plain form
+posts with a redirect to the job's page, so both work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.auth import requires_job_role, role_for_target
+from webapp.extensions import db
+from webapp.ingestion import queries, service
+from webapp.ingestion.exceptions import ServiceError
+from webapp.ingestion.states import FINAL, JobStatus
+from webapp.models import DataIngestionJob
+from webapp.views import formatting
+from webapp.views.htmx import (
+    JOB_CHANGED,
+    JOB_FINISHED,
+    JOB_STARTED,
+    is_htmx,
+    page_or_fragment,
+    trigger,
+)
+
+jobs_bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+formatting.register(jobs_bp)
+
+PANEL_ERRORS = 10  # row errors a panel lists; the job page lists all it stores (100)
+PAGE_ERRORS = service.MAX_STORED_ERRORS
+
+
+@jobs_bp.errorhandler(ServiceError)
+def service_error(error: ServiceError):
+    return render_template("errors/error.html", code=error.status,
+                           message=error.message), error.status
+
+
+def _job(job_id: int) -> DataIngestionJob:
+    """The job as it is now. Like the status API, fail it first if its worker was lost,
+    so a page watching a job on a dead worker sees it end even when no worker is left."""
+    from webapp.ingestion.reaper import reap_lost_workers
+
+    job = queries.get_job(job_id)
+    if job.status == JobStatus.PROCESSING and reap_lost_workers(only_job_id=job_id):
+        db.session.expire_all()
+        job = queries.get_job(job_id)
+    return job
+
+
+def _error_limit() -> int:
+    """How many row errors the panel lists (`?errors=`), so a polled panel keeps its size."""
+    try:
+        return min(max(int(request.args.get("errors", PANEL_ERRORS)), 0), PAGE_ERRORS)
+    except ValueError:
+        return PANEL_ERRORS
+
+
+def job_context(job: DataIngestionJob, error_limit: int = PANEL_ERRORS, **extra) -> dict:
+    """What `jobs/_panel.html` needs; the module page uses it for its panels too."""
+    return {"job": job, "status": queries.status_body(job), "error_limit": error_limit,
+            "can_edit": current_user.can(role_for_target(job.target_type)), **extra}
+
+
+def _page(job: DataIngestionJob, fragment: str, http_status: int = 200, **extra):
+    return page_or_fragment("jobs/detail.html", fragment, http_status,
+                            **job_context(job, _error_limit() if is_htmx() else PAGE_ERRORS,
+                                          **extra))
+
+
+@jobs_bp.get("/<int:job_id>")
+def detail(job_id: int):
+    """Everything about one job; htmx gets the facts block (refreshed when the job ends)."""
+    return _page(_job(job_id), "jobs/_facts.html")
+
+
+@jobs_bp.get("/<int:job_id>/panel")
+def panel(job_id: int):
+    """The live status panel; it polls this URL every second while the job is active.
+
+    `?seen=` is the state the polling panel shows: when the job has moved on, the
+    response fires job-changed (and job-finished at the end) so the page's badges
+    refresh once, at that moment.
+    """
+    job = _job(job_id)
+    response = _page(job, "jobs/_panel.html")
+    if is_htmx() and job.status != request.args.get("seen"):
+        if job.status in FINAL:
+            return trigger(response, JOB_CHANGED, JOB_FINISHED)
+        if request.args.get("seen"):
+            return trigger(response, JOB_CHANGED)
+    return response
+
+
+@jobs_bp.post("/<int:job_id>/retry")
+@requires_job_role
+def retry(job_id: int):
+    try:
+        new_job = service.retry_job(job_id, current_user)
+    except ServiceError as error:
+        return _refused(job_id, "Retry", error)
+    if not is_htmx():
+        flash(f"Job #{new_job.id} retries job #{job_id}.", "info")
+        return redirect(url_for("jobs.detail", job_id=new_job.id), 303)
+    return trigger(_page(new_job, "jobs/_panel.html"), JOB_CHANGED, JOB_STARTED)
+
+
+@jobs_bp.post("/<int:job_id>/cancel")
+@requires_job_role
+def cancel(job_id: int):
+    try:
+        job = service.cancel_job(job_id, current_user)
+    except ServiceError as error:
+        return _refused(job_id, "Cancel", error)
+    if not is_htmx():
+        flash(f"Job #{job_id} is cancelled.", "info")
+        return redirect(url_for("jobs.detail", job_id=job_id), 303)
+    return trigger(_page(job, "jobs/_panel.html"), JOB_CHANGED, JOB_FINISHED)
+
+
+def _refused(job_id: int, action: str, error: ServiceError):
+    """Show why the service said no, on the panel (htmx) or the job page, with its status."""
+    db.session.rollback()
+    refusal = {"action": action, "message": error.message, **error.details}
+    return _page(_job(job_id), "jobs/_panel.html", error.status, refusal=refusal)

@@ -1,0 +1,213 @@
+"""The module page: Sync from an API, upload CSV files, watch the job, read the history.
+
+Form posts create a job through the service layer and redirect back to the page (whose
+panel then polls the new job). When the service refuses (409 a job is already running,
+422 wrong year, ...), the page is rendered again with the reason and that status.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from webapp.auth import requires_role
+from webapp.extensions import db
+from webapp.ingestion import queries, schemas, service, uploads
+from webapp.ingestion.exceptions import BadRequest, ServiceError
+from webapp.ingestion.states import JobStatus, TargetType
+from webapp.models import DataIngestionJob, Module
+from webapp.views.htmx import page_or_fragment
+from webapp.views.jobs import job_context
+
+modules_bp = Blueprint("modules", __name__, url_prefix="/modules")
+
+HISTORY_PAGE_SIZE = 10
+
+# The filters an API provider reads from the Sync form: provider type -> [(key, label,
+# hint)]. Values are comma-separated lists. A new provider with filters adds a line here.
+PROVIDER_FILTERS: dict[str, list[tuple[str, str, str]]] = {
+    "tableau_api": [("centre_financier", "Centre financier",
+                     "Tableau only. One or more, comma-separated (e.g. F0892, F0101); "
+                     "empty = all centres.")],
+}
+
+
+@modules_bp.errorhandler(ServiceError)
+def service_error(error: ServiceError):
+    return render_template("errors/error.html", code=error.status,
+                           message=error.message), error.status
+
+
+# -- reading ------------------------------------------------------------------------------
+
+@modules_bp.get("/<int:module_id>")
+def detail(module_id: int):
+    return render_template("modules/detail.html", **_page_context(module_id))
+
+
+@modules_bp.get("/<int:module_id>/history")
+def history(module_id: int):
+    """The sync history (filtered, paged); the whole module page without htmx."""
+    return page_or_fragment("modules/detail.html", "modules/_history.html",
+                            **_page_context(module_id))
+
+
+@modules_bp.get("/<int:module_id>/badges")
+def badges(module_id: int):
+    """The module's last-sync badges; the whole module page without htmx."""
+    return page_or_fragment("modules/detail.html", "modules/_badges.html",
+                            **_page_context(module_id))
+
+
+@modules_bp.get("/<int:module_id>/entries")
+def entries(module_id: int):
+    """The stored-entries summary; the whole module page without htmx."""
+    return page_or_fragment("modules/detail.html", "modules/_entries.html",
+                            **_page_context(module_id))
+
+
+def _history_args() -> dict[str, Any]:
+    """History filters from the query string; anything unusable means 'no filter'."""
+    status = request.args.get("status") or None
+    if status not in {s.value for s in JobStatus}:
+        status = None
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    return {"provider": request.args.get("provider") or None, "status": status, "page": page}
+
+
+def _page_context(module_id: int, **extra) -> dict[str, Any]:
+    module: Module = queries.get_module(module_id)
+    args = _history_args()
+    jobs, total = queries.history(module_id, provider_type=args["provider"],
+                                  status=args["status"], limit=HISTORY_PAGE_SIZE,
+                                  offset=(args["page"] - 1) * HISTORY_PAGE_SIZE)
+    providers = queries.providers(module)
+    return {
+        "module": module,
+        "history": {"jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
+                    "providers": sorted({p["provider_type"] for p in providers}
+                                        | {args["provider"]} - {None})},
+        "panels": [job_context(job) for job in _panel_jobs(module_id)],
+        "sync_providers": [p for p in providers if not p["needs_upload"]
+                           and p["target_type"] == TargetType.DATA_ENTRIES],
+        "provider_filters": PROVIDER_FILTERS,
+        "accepts_files": any(p["provider_type"] == "csv_upload"
+                             and p["target_type"] == TargetType.DATA_ENTRIES
+                             for p in providers),
+        "entry_types": schemas.entry_types_for(module.module_type),
+        "factor_types": queries.factor_types(module.module_type),
+        "entry_counts": queries.entry_counts(module_id),
+        "can_edit": current_user.can("editor"),
+        "can_manage_factors": current_user.can("admin"),
+        "form": request.form if request.method == "POST" else {},
+        "form_error": None,
+        **extra,
+    }
+
+
+def _panel_jobs(module_id: int) -> list[DataIngestionJob]:
+    """The module's active jobs (one per target at most), else its latest job."""
+    active = queries.active_jobs(module_id)
+    if active:
+        return active
+    latest, _ = queries.history(module_id, limit=1)
+    return latest
+
+
+# -- acting -------------------------------------------------------------------------------
+
+@modules_bp.post("/<int:module_id>/sync")
+@requires_role("editor")
+def sync(module_id: int):
+    """Sync now from an API provider (Tableau, ...)."""
+    form = request.form
+    provider_type = form.get("provider_type", "")
+    try:
+        if not provider_type:
+            raise BadRequest("Choose a provider to sync from.")
+        job = service.create_job(
+            module_id=module_id, provider_type=provider_type,
+            target_type=TargetType.DATA_ENTRIES, year=form.get("year"), user=current_user,
+            filters=_filters(provider_type, form), config=_json_object(form.get("config")))
+    except ServiceError as error:
+        return _refused(module_id, "sync", error)
+    return _started(job)
+
+
+@modules_bp.post("/<int:module_id>/upload")
+@requires_role("editor")
+def upload(module_id: int):
+    """Upload a CSV file of data entries."""
+    return _upload(module_id, TargetType.DATA_ENTRIES, None, "upload")
+
+
+@modules_bp.post("/<int:module_id>/factors/<int:factor_type_id>/upload")
+@requires_role("admin")
+def upload_factors(module_id: int, factor_type_id: int):
+    """Upload a CSV file of emission factors for one factor type."""
+    return _upload(module_id, TargetType.FACTORS, factor_type_id, f"factors-{factor_type_id}")
+
+
+def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_id: str):
+    form, file = request.form, request.files.get("file")
+    config = {"on_error": form.get("on_error") or "abort"}
+    if form.get("entry_type"):
+        config["entry_type"] = form["entry_type"]
+    try:
+        if file is None or not file.filename:
+            raise BadRequest("Choose a CSV file to upload.")
+        stored = uploads.store_upload(file.stream, file.filename, file.mimetype,
+                                      current_user.id)
+        job = service.create_job(
+            module_id=module_id, provider_type="csv_upload", target_type=target_type,
+            year=form.get("year"), user=current_user, config=config,
+            factor_type_id=factor_type_id, upload_id=stored.id)
+    except ServiceError as error:
+        return _refused(module_id, form_id, error)
+    except RequestEntityTooLarge as error:
+        return _refused(module_id, form_id, ServiceError(error.description), status=413)
+    return _started(job)
+
+
+def _filters(provider_type: str, form) -> dict[str, list[str]]:
+    """The chosen provider's filters from the form, each a list of non-empty values."""
+    filters = {}
+    for key, _label, _hint in PROVIDER_FILTERS.get(provider_type, []):
+        values = [v.strip() for v in form.get(f"filter_{key}", "").split(",") if v.strip()]
+        if values:
+            filters[key] = values
+    return filters
+
+
+def _json_object(raw: str | None) -> dict[str, Any] | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"Config must be a JSON object ({error.msg}).") from None
+    if not isinstance(value, dict):
+        raise BadRequest("Config must be a JSON object, like {\"on_error\": \"skip\"}.")
+    return value
+
+
+def _started(job: DataIngestionJob):
+    flash(f"Job #{job.id} started.", "info")
+    # 303: the browser follows with a GET, so reloading the page never posts twice.
+    return redirect(url_for("modules.detail", module_id=job.module_id) + f"#job-{job.id}",
+                    303)
+
+
+def _refused(module_id: int, form_id: str, error: ServiceError, status: int | None = None):
+    """The page again, with the service's reason in an alert naming the form that was sent."""
+    db.session.rollback()  # drops a file stored for a job that was not created
+    form_error = {"form": form_id, "message": error.message, **error.details}
+    return render_template("modules/detail.html", **_page_context(
+        module_id, form_error=form_error)), status or error.status
