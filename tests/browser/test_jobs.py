@@ -104,6 +104,22 @@ def test_sync_now_shows_live_progress_until_completed(page, logged_in, screensho
     expect(page.locator("#stored-entries")).to_contain_text("120")
 
 
+def test_sync_now_from_tableau_loads_the_centres_flights(page, logged_in, tableau_standin):
+    from tests.tableau_standin.dataset import expected_defects, matching
+
+    tableau_standin.reset()
+    good = sum(1 for record in matching(2025, "F0892") if not record.defect)
+    skipped = expected_defects(2025, "F0892")
+    logged_in("editor")
+    open_module(page, TRAVEL)
+    sync_now(page, "Tableau (flights)", centre_financier="F0892")
+    panel = job_panel(page, started_job_id(page))
+    expect_state(panel, "completed")
+    expect(panel).to_contain_text(f"Loaded {good} rows; skipped {skipped} invalid rows")
+    expect(page.locator("#module-badges")).to_contain_text("completed")
+    assert tableau_standin.requests_to("/query-datasource"), "the sync must reach Tableau"
+
+
 def test_refused_sync_is_explained_on_the_page(page, logged_in):
     logged_in("editor")
     open_module(page, TRAVEL)
