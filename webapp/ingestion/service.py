@@ -352,8 +352,9 @@ def _progress_message(progress: dict[str, Any]) -> str:
     phase = progress.get("phase", "processing")
     if phase == "validating":
         return "Checking the source"
-    if progress.get("processed"):
-        return f"Processed {progress['processed']:,} of {progress.get('fetched', 0):,} rows read"
+    done, total = progress.get("processed", 0), progress.get("total")
+    if done:
+        return f"Processed {done:,} of {total:,} rows" if total else f"Processed {done:,} rows"
     return f"Fetched {progress.get('fetched', 0):,} rows"
 
 
