@@ -352,3 +352,12 @@ def test_history_pages_and_filters(pages, api, ctx):
     assert "No job matches" in by_provider
     junk = client.get(f"/modules/{TRAVEL}/history?status=nope&page=x")
     assert junk.status_code == 200 and "Page 1 of 2" in junk.text
+
+
+def test_an_error_answers_htmx_with_a_fragment_and_browsers_with_a_page(pages):
+    client = pages("viewer")
+    full = client.get("/jobs/999")
+    fragment = client.get("/jobs/999", headers={"HX-Request": "true"})
+    assert full.status_code == fragment.status_code == 404
+    assert "<html" in full.text and "<html" not in fragment.text
+    assert 'role="alert"' in fragment.text
