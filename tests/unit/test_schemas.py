@@ -5,26 +5,28 @@ import json
 import pytest
 
 from webapp.ingestion.errors import IngestionError, InvalidFile
-from webapp.ingestion.providers.base import RowError
-from webapp.ingestion.schemas import (
+from webapp.ingestion.parsers import (
     CABIN_CLASS,
-    ENTRY_SCHEMAS,
-    FACTOR_SCHEMAS,
     TRAIN_CLASS,
     InvalidValue,
     country_code,
     currency_code,
-    entry_types_for,
     fraction,
     iata_code,
     integer,
     iso_date,
-    missing_columns,
     number,
+    text,
+)
+from webapp.ingestion.providers.base import RowError
+from webapp.ingestion.schemas import (
+    ENTRY_SCHEMAS,
+    FACTOR_SCHEMAS,
+    entry_types_for,
+    missing_columns,
     pick_entry_schema,
     pick_factor_schema,
     template_header,
-    text,
     validate_entry_row,
     validate_factor_row,
 )

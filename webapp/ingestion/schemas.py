@@ -15,199 +15,30 @@ a default), so equal identities always compare equal.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, NamedTuple
 
 from webapp.ingestion.errors import IngestionError, InvalidFile
+from webapp.ingestion.parsers import (
+    CABIN_CLASS,
+    TRAIN_CLASS,
+    InvalidValue,
+    Parser,
+    country_code,
+    currency_code,
+    fraction,
+    iata_code,
+    integer,
+    iso_date,
+    number,
+    text,
+)
 from webapp.ingestion.providers.base import RowError
 
-
-class InvalidValue(ValueError):
-    """A cell's value is unusable; the message is the reason shown to the user."""
-
-
-Parser = Callable[[str], Any]  # gets the stripped, non-empty cell; raises InvalidValue
 RowCheck = Callable[[int, dict[str, Any]], list[RowError]]
 
-# -- parsers --------------------------------------------------------------------------
 
-
-def text(max_length: int = 255) -> Parser:
-    def parse(value: str) -> str:
-        if len(value) > max_length:
-            raise InvalidValue(f"is longer than {max_length} characters")
-        return value
-    return parse
-
-
-def _bounds_reason(minimum: float | None, maximum: float | None) -> str:
-    if minimum is None and maximum is None:
-        return ""  # unbounded: never shown
-    if minimum is not None and maximum is not None:
-        return f"must be between {minimum:g} and {maximum:g}"
-    if minimum == 0:
-        return "must not be negative"
-    if minimum is not None:
-        return f"must be at least {minimum:g}"
-    return f"must be at most {maximum:g}"
-
-
-def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
-    out_of_bounds = _bounds_reason(minimum, maximum)
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise InvalidValue("is not a whole number") from None
-        if (minimum is not None and number < minimum) or (maximum is not None
-                                                          and number > maximum):
-            raise InvalidValue(out_of_bounds)
-        return number
-    return parse
-
-
-# A decimal comma ("0,5") is what Excel writes in French or German locales. "1,234" is
-# ambiguous (1.234 or 1234?), so it is refused rather than guessed.
-_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
-_THOUSANDS_LIKE = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")
-
-
-def number(minimum: float | None = None, maximum: float | None = None) -> Parser:
-    out_of_bounds = _bounds_reason(minimum, maximum)
-
-    def parse(value: str) -> float:
-        if "," in value:
-            if _THOUSANDS_LIKE.fullmatch(value):
-                raise InvalidValue("is ambiguous: write decimals with a dot and no "
-                                   "thousands separator")
-            if not _DECIMAL_COMMA.fullmatch(value):
-                raise InvalidValue("is not a number")
-            value = value.replace(",", ".")
-        try:
-            result = float(value)
-        except ValueError:
-            raise InvalidValue("is not a number") from None
-        if not math.isfinite(result):
-            raise InvalidValue("is not a number")
-        if (minimum is not None and result < minimum) or (maximum is not None
-                                                          and result > maximum):
-            raise InvalidValue(out_of_bounds)
-        return result
-    return parse
-
-
-def fraction() -> Parser:
-    """A share between 0 and 1, such as a full-time equivalent."""
-    return number(0, 1)
-
-
-def iso_date() -> Parser:
-    def parse(value: str) -> str:
-        # fromisoformat alone would also take "20250131" and week dates; CSV wants one form.
-        try:
-            if len(value) != 10 or value[4] != "-" or value[7] != "-":
-                raise ValueError
-            date.fromisoformat(value)  # checks the calendar; the text is already ISO
-            return value
-        except ValueError:
-            raise InvalidValue("is not a date (expected YYYY-MM-DD)") from None
-    return parse
-
-
-def letter_code(length: int, what: str, example: str,
-                known: frozenset[str] | None = None) -> Parser:
-    """A code of `length` ASCII letters, uppercased; optionally one of `known`."""
-    reason = f"is not {what} (expected {length} letters, e.g. {example})"
-
-    def parse(value: str) -> str:
-        code = value.upper()
-        if len(code) != length or not (code.isascii() and code.isalpha()):
-            raise InvalidValue(reason)
-        if known is not None and code not in known:
-            raise InvalidValue(reason)
-        return code
-    return parse
-
-
-# ISO 3166-1 alpha-2, plus XK (Kosovo), which rail and travel data use.
-_COUNTRY_CODES_TEXT = """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
-    BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ
-    DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP
-    GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG
-    KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML
-    MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE
-    PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL
-    SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM
-    US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK
-"""
-COUNTRY_CODES = frozenset(_COUNTRY_CODES_TEXT.split())
-
-
-def iata_code() -> Parser:
-    return letter_code(3, "an IATA airport code", "GVA")
-
-
-def country_code() -> Parser:
-    return letter_code(2, "an ISO 3166 country code", "CH", COUNTRY_CODES)
-
-
-def currency_code() -> Parser:
-    # Shape only: a full ISO 4217 list would need upkeep and reject rare valid codes.
-    return letter_code(3, "an ISO 4217 currency code", "CHF")
-
-
-_ENUM_SEPARATORS = re.compile(r"[\s_\-]+")
-_ENUM_NOISE = re.compile(r"^air | (class|classe|klasse)$")
-
-
-def _enum_key(value: str) -> str:
-    """Spelling-insensitive key: 'Business Class', 'AIR BUSINESS CLASS' -> 'business'."""
-    key = _ENUM_SEPARATORS.sub(" ", value.lower()).strip(" .")
-    return _ENUM_NOISE.sub("", key).strip(" .")
-
-
-def choice(what: str, aliases: Mapping[str, Iterable[str]]) -> Parser:
-    """One of the keys of `aliases`, also written as any of its spellings."""
-    spellings = {_enum_key(canonical): canonical for canonical in aliases}
-    for canonical, others in aliases.items():
-        spellings.update((_enum_key(other), canonical) for other in others)
-    names = list(aliases)
-    expected = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
-    reason = f"is not {what} (expected {expected})"
-
-    seen: dict[str, str] = {}  # cell text -> value: enum cells repeat, and keys cost regexes
-
-    def parse(value: str) -> str:
-        canonical = seen.get(value)
-        if canonical is None:
-            try:
-                canonical = spellings[_enum_key(value)]
-            except KeyError:
-                raise InvalidValue(reason) from None
-            if len(seen) < 10_000:  # bounded, so memory cannot grow with the file
-                seen[value] = canonical
-        return canonical
-    return parse
-
-
-# One-letter codes are the IATA cabin codes (F, J/C, W, Y).
-CABIN_CLASS = choice("a cabin class", {
-    "economy": ("eco", "econ", "economic", "coach", "y"),
-    "premium_economy": ("premium", "prem", "premium eco", "prem eco", "prem economy",
-                        "economy premium", "eco premium", "w"),
-    "business": ("bus", "biz", "c", "j"),
-    "first": ("1st", "f"),
-})
-TRAIN_CLASS = choice("a train class", {
-    "first": ("1", "1st", "1re", "1ère", "première", "premiere", "erste"),
-    "second": ("2", "2nd", "2e", "2ème", "deuxième", "deuxieme", "seconde", "zweite"),
-})
 
 # -- schemas --------------------------------------------------------------------------
 
