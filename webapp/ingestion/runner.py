@@ -165,7 +165,7 @@ def run_job(job_id: int) -> str:
         tracker = Tracker(job_id, job_log)
         try:
             tracker.sink = sink = _sink(job)
-            provider = registry.build(_context(job, job_log), provider_type=job.provider_type,
+            provider = registry.build(_context(job, job_log), job.provider_type,
                                       tracker=tracker, sink=sink)
         except Exception as error:  # noqa: BLE001 - e.g. a provider removed since enqueue
             job_log.exception("could not build the provider")

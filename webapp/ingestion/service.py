@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db, ingestion_queue, redis_connection
 from webapp.ingestion import uploads
+from webapp.ingestion.errors import JobCancelled
 from webapp.ingestion.exceptions import BadRequest, Conflict, Invalid, NotFound, Unavailable
 from webapp.ingestion.providers import registry
 from webapp.ingestion.states import (
@@ -242,8 +243,6 @@ def complete_job(job_id: int, counts: dict[str, int]) -> None:
     Raises:
         JobCancelled: when the job was cancelled meanwhile; the caller rolls back.
     """
-    from webapp.ingestion.errors import JobCancelled
-
     job = _lock(job_id)
     if job.status == JobStatus.CANCELLED:
         raise JobCancelled()

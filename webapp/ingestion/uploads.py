@@ -11,6 +11,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.extensions import db
+from webapp.ingestion.exceptions import NotFound
 from webapp.models import Upload, UploadChunk
 from webapp.models.uploads import CHUNK_SIZE
 
@@ -47,7 +48,6 @@ def store_upload(stream: BinaryIO, filename: str, content_type: str,
 def describe(upload_id: int) -> dict[str, Any]:
     upload = db.session.get(Upload, upload_id)
     if upload is None:
-        from webapp.ingestion.exceptions import NotFound
         raise NotFound(f"upload {upload_id} does not exist")
     return {"id": upload.id, "filename": upload.filename, "size_bytes": upload.size_bytes,
             "sha256": upload.sha256}

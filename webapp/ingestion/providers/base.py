@@ -197,4 +197,5 @@ def _abort_message(first: RowError | None, errors: int, rows: int) -> str:
     if rows == 1 and errors == 1 and first is not None:
         return f"{describe_row_error(first)}; nothing was loaded."
     lead = f" First: {describe_row_error(first)}." if first else ""
-    return (f"{rows:,} invalid rows ({errors:,} errors); nothing was loaded.{lead}")
+    rows_text = "1 invalid row" if rows == 1 else f"{rows:,} invalid rows"
+    return f"{rows_text} ({errors:,} errors); nothing was loaded.{lead}"

@@ -6,11 +6,13 @@ that is not registered, so e.g. Tableau can never run for headcount.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from webapp.ingestion.exceptions import Invalid
-from webapp.ingestion.providers.base import DataIngestionProvider, ProviderContext
+from webapp.ingestion.providers.base import (
+    DataIngestionProvider,
+    JobTracker,
+    ProviderContext,
+    RowSink,
+)
 
 ProviderKey = tuple[str, str, str]  # (module_type, provider_type, target_type)
 
@@ -63,16 +65,11 @@ def resolve(module_type: str, provider_type: str, target_type: str
     return cls
 
 
-def build(ctx: ProviderContext, **kwargs: Any) -> DataIngestionProvider:
+def build(ctx: ProviderContext, provider_type: str, *, tracker: JobTracker, sink: RowSink
+          ) -> DataIngestionProvider:
     """Instantiate the provider for a job context (also how a retry rebuilds it)."""
-    provider_type = kwargs.pop("provider_type")
     cls = resolve(ctx.module_type, provider_type, ctx.target_type)
-    return cls(ctx, **kwargs)
-
-
-def unavailable_reason(cls: type[DataIngestionProvider], settings: Mapping[str, Any]
-                       ) -> str | None:
-    return cls.unavailable_reason(settings)
+    return cls(ctx, tracker=tracker, sink=sink)
 
 
 _register_builtin_providers()
