@@ -158,3 +158,13 @@ def test_every_factor_type_has_a_template_that_names_its_columns(api):
         assert response.status_code == 200, slug
         assert response.headers["Content-Type"].startswith("text/csv")
         assert response.get_data(as_text=True).count(",") >= 1
+
+
+def test_a_refused_upload_stores_no_file(api, db_url):
+    response = api.post("/sync/data-entries/2", data={
+        "file": (io.BytesIO(plane_rows(1000)), "trips.csv"), "provider_type": "csv_upload",
+        "year": "2024"}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM upload_chunks").fetchone()[0] == 0

@@ -15,7 +15,6 @@ from webapp.extensions import db
 from webapp.ingestion import queries, row_errors, service
 from webapp.ingestion.exceptions import BadRequest
 from webapp.ingestion.states import TargetType
-from webapp.ingestion.uploads import store_upload
 
 
 def _json_field(raw: str | None, name: str) -> Any:
@@ -36,9 +35,7 @@ def _sync_request() -> dict[str, Any]:
                    "config": _json_field(form.get("config"), "config")}
         file = request.files.get("file")
         if file is not None and file.filename:
-            upload = store_upload(file.stream, file.filename, file.mimetype,
-                                  current_user.id)
-            payload["upload_id"] = upload.id
+            payload["new_file"] = (file.stream, file.filename, file.mimetype)
         return payload
     if request.mimetype != "application/json":
         from webapp.api.errors import ApiError

@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from flask import current_app
 from sqlalchemy import text
@@ -74,8 +74,12 @@ def _check_filters(filters: Any) -> dict[str, Any]:
 def create_job(*, module_id: int, provider_type: str, target_type: str, year: Any,
                user: User | None, filters: Any = None, config: Any = None,
                factor_type_id: int | None = None, upload_id: int | None = None,
+               new_file: tuple[BinaryIO, str, str] | None = None,
                retry_of: int | None = None) -> DataIngestionJob:
     """Validate a sync request, store the job (pending), commit, then enqueue it.
+
+    `new_file` (stream, filename, content type) is an upload to store with the job; it is
+    stored only once the request is known to be valid. A retry passes `upload_id` instead.
 
     Raises:
         NotFound, BadRequest, Invalid, Conflict (an active job exists), Unavailable.
@@ -89,13 +93,15 @@ def create_job(*, module_id: int, provider_type: str, target_type: str, year: An
     reason = provider_cls.unavailable_reason(current_app.config)
     if reason:
         raise Unavailable(reason, provider_type=provider_type)
-    if provider_cls.needs_upload and upload_id is None:
+    if provider_cls.needs_upload and upload_id is None and new_file is None:
         raise BadRequest(f"{provider_type} needs a CSV file in the 'file' field "
                          "(multipart/form-data)")
+    filters, config = _check_filters(filters), _clean_config(config)
     _ensure_queue_reachable()
+    if new_file is not None:
+        upload_id = uploads.store_upload(*new_file, user.id if user else None).id
 
-    request_meta = {"provider_type": provider_type, "filters": _check_filters(filters),
-                    "config": _clean_config(config)}
+    request_meta = {"provider_type": provider_type, "filters": filters, "config": config}
     if upload_id is not None:
         request_meta["upload"] = uploads.describe(upload_id)
     meta: dict[str, Any] = {"request": request_meta, "progress": {}, "counts": {},

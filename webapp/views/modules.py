@@ -16,7 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.auth import requires_role
 from webapp.extensions import db
-from webapp.ingestion import queries, schemas, service, uploads
+from webapp.ingestion import queries, schemas, service
 from webapp.ingestion.exceptions import BadRequest, ServiceError
 from webapp.ingestion.states import JobStatus, TargetType
 from webapp.models import DataIngestionJob, Module
@@ -163,12 +163,11 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     try:
         if file is None or not file.filename:
             raise BadRequest("Choose a CSV file to upload.")
-        stored = uploads.store_upload(file.stream, file.filename, file.mimetype,
-                                      current_user.id)
         job = service.create_job(
             module_id=module_id, provider_type="csv_upload", target_type=target_type,
             year=form.get("year"), user=current_user, config=config,
-            factor_type_id=factor_type_id, upload_id=stored.id)
+            factor_type_id=factor_type_id,
+            new_file=(file.stream, file.filename, file.mimetype))
     except ServiceError as error:
         return _refused(module_id, form_id, error)
     except RequestEntityTooLarge as error:
