@@ -155,8 +155,9 @@ def run_job(job_id: int) -> str:
     rq_job = get_current_job()
     worker_name = (rq_job.worker_name if rq_job else None) or "inline"
     if not service.start_job(job_id, worker_name):
-        job_log.info("job was cancelled before it started")
-        return "cancelled"
+        status = db.session.get(DataIngestionJob, job_id).status
+        job_log.info("job is %s, not pending: not started", status)
+        return status
     job_log.info("job started on %s", worker_name)
     heartbeat = Heartbeat(app, job_id, app.config["HEARTBEAT_INTERVAL_S"])
     heartbeat.start()

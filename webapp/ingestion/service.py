@@ -232,9 +232,10 @@ def _update_badge(job: DataIngestionJob) -> None:
 
 
 def start_job(job_id: int, worker_name: str) -> bool:
-    """pending → processing. False when the job was cancelled before a worker took it."""
+    """pending → processing. False when the job is no longer pending: cancelled before a
+    worker took it, or already taken (a queue entry the reaper put back twice)."""
     job = _lock(job_id)
-    if job.status == JobStatus.CANCELLED:
+    if job.status != JobStatus.PENDING:
         db.session.rollback()
         return False
     _transition(job, JobStatus.PROCESSING, message="Processing",
