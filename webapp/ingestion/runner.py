@@ -40,10 +40,10 @@ class JobLog(logging.LoggerAdapter):
 class Tracker:
     """The pipeline's view of the service layer for one job (see base.JobTracker)."""
 
-    def __init__(self, job_id: int, job_log: logging.LoggerAdapter, sink=None):
+    def __init__(self, job_id: int, job_log: logging.LoggerAdapter):
         self.job_id = job_id
         self.log = job_log
-        self.sink = sink
+        self.sink = None  # set once built: fail() must stop an open COPY before rollback
         self.started = time.monotonic()
         self._last_progress = 0.0
         self._last_phase = ""

@@ -206,7 +206,7 @@ def _started(job: DataIngestionJob):
 
 def _refused(module_id: int, form_id: str, error: ServiceError, status: int | None = None):
     """The page again, with the service's reason in an alert naming the form that was sent."""
-    db.session.rollback()  # drops a file stored for a job that was not created
+    db.session.rollback()  # whatever the refused request left in the session
     form_error = {"form": form_id, "message": error.message, **error.details}
     return render_template("modules/detail.html", **_page_context(
         module_id, form_error=form_error)), status or error.status
