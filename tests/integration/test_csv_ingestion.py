@@ -102,6 +102,23 @@ def test_uploading_the_same_file_twice_leaves_the_same_rows(api, worker):
                      for item in second["items"]]
 
 
+def test_every_character_of_a_cell_is_stored_as_it_was_written(api, worker, db_url):
+    # Rows reach PostgreSQL as COPY text lines built by the loader: backslashes, tabs,
+    # line breaks, quotes, "\\N" and non-ASCII text must all come back unchanged.
+    notes = ["C:\\temp\\trip", "tab\there", "two\nlines", 'say "hi"', "\\N", "Zürich → 東京 🚆",
+             "trailing backslash \\"]
+    lines = [PLANE_HEADER + ",note,kg_co2eq"]
+    for n, note in enumerate(notes):
+        quoted = '"' + note.replace('"', '""') + '"'
+        lines.append(f"GVA,CDG,{n},economy,2025-03-01,{quoted},{n}.5")
+    final = upload(api, ("\n".join(lines) + "\n").encode())
+    assert final["status"] == "completed", final
+    with psycopg.connect(db_url) as conn:
+        stored = conn.execute("SELECT data->>'note', kg_co2eq FROM data_entries "
+                              "ORDER BY (data->>'user_institutional_id')::int").fetchall()
+    assert stored == [(note, n + 0.5) for n, note in enumerate(notes)]
+
+
 def test_manual_entries_and_other_entry_types_survive_a_csv_replace(api, worker, db_url):
     with psycopg.connect(db_url) as conn:
         conn.execute("INSERT INTO data_entries (inventory_id, module_id, year, entry_type, "

@@ -18,10 +18,9 @@ from webapp.ingestion.providers.base import describe_row_error
 from webapp.ingestion.schemas import (
     ENTRY_SCHEMAS,
     FACTOR_SCHEMAS,
+    RowValidator,
     pick_entry_schema,
     pick_factor_schema,
-    validate_entry_row,
-    validate_factor_row,
 )
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "csv"
@@ -40,12 +39,11 @@ def replay(case: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
                 schema = pick_entry_schema(case["module_type"], table.header,
                                            case["config_entry_type"])
                 chosen = schema.entry_type
-                validate = validate_entry_row
             else:
                 schema = pick_factor_schema(case["factor_type"], table.header)
-                validate = validate_factor_row
+            validate = RowValidator(schema).validate
             for number, values in table.rows():
-                clean, row_errors = validate(schema, number, values)
+                clean, row_errors = validate(number, values)
                 errors += row_errors
                 if clean is not None:
                     json.dumps(clean)  # what is staged must be JSON as it is

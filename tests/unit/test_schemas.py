@@ -22,13 +22,12 @@ from webapp.ingestion.providers.base import RowError
 from webapp.ingestion.schemas import (
     ENTRY_SCHEMAS,
     FACTOR_SCHEMAS,
+    RowValidator,
     entry_types_for,
     missing_columns,
     pick_entry_schema,
     pick_factor_schema,
     template_header,
-    validate_entry_row,
-    validate_factor_row,
 )
 
 
@@ -299,7 +298,7 @@ PLANE = ENTRY_SCHEMAS["travel", "plane"]
 
 
 def test_clean_plane_row_shape():
-    clean, errors = validate_entry_row(PLANE, 2, {
+    clean, errors = RowValidator(PLANE).validate(2, {
         "origin_iata": " gva ", "destination_iata": "LHR", "user_institutional_id": "123456",
         "departure_date": "2025-03-01", "number_of_trips": "", "cabin_class": "Business Class",
         "note": "  ", "kg_co2eq": "182,5", "unit_institutional_id": "UNIT-1", "extra": "x"})
@@ -316,15 +315,15 @@ def test_clean_plane_row_shape():
 
 
 def test_kg_co2eq_is_none_when_absent():
-    clean, _ = validate_entry_row(PLANE, 2, dict(zip(PLANE_HEADER, ["GVA", "LHR", "1", "eco"],
-                                                     strict=True)))
+    row = dict(zip(PLANE_HEADER, ["GVA", "LHR", "1", "eco"], strict=True))
+    clean, _ = RowValidator(PLANE).validate(2, row)
     assert clean is not None
     assert clean["kg_co2eq"] is None
     assert "kg_co2eq" not in clean["data"]
 
 
 def test_every_error_of_a_row_is_reported():
-    clean, errors = validate_entry_row(PLANE, 7, {
+    clean, errors = RowValidator(PLANE).validate(7, {
         "origin_iata": "GENEVA", "destination_iata": "  ", "departure_date": "2025-13-45",
         "number_of_trips": "0", "cabin_class": "cattle", "kg_co2eq": "-1"})
     assert clean is None
@@ -342,7 +341,7 @@ def test_every_error_of_a_row_is_reported():
 
 
 def test_headcount_fte_over_one():
-    _, errors = validate_entry_row(ENTRY_SCHEMAS["headcount", "member"], 3, {
+    _, errors = RowValidator(ENTRY_SCHEMAS["headcount", "member"]).validate(3, {
         "name": "Ada", "position_category": "prof", "user_institutional_id": "1", "fte": "1.5"})
     assert errors == [RowError(3, "fte", "1.5", "must be between 0 and 1")]
 
@@ -352,7 +351,7 @@ EQUIPMENT_ROW = {"equipment_id": "EQ-1", "name": "PC", "equipment_class": "deskt
 
 
 def test_equipment_hours_may_fill_the_week_exactly():
-    clean, errors = validate_entry_row(EQUIPMENT, 2, {
+    clean, errors = RowValidator(EQUIPMENT).validate(2, {
         **EQUIPMENT_ROW, "active_usage_hours_per_week": "40",
         "standby_usage_hours_per_week": "128"})
     assert errors == []
@@ -362,7 +361,7 @@ def test_equipment_hours_may_fill_the_week_exactly():
 
 
 def test_equipment_hours_beyond_a_week():
-    _, errors = validate_entry_row(EQUIPMENT, 5, {
+    _, errors = RowValidator(EQUIPMENT).validate(5, {
         **EQUIPMENT_ROW, "active_usage_hours_per_week": "100",
         "standby_usage_hours_per_week": "80"})
     assert errors == [RowError(5, "active_usage_hours_per_week + standby_usage_hours_per_week",
@@ -371,7 +370,7 @@ def test_equipment_hours_beyond_a_week():
 
 def test_equipment_week_check_waits_for_valid_hours():
     # One bad value is one error: the sum is not also reported.
-    _, errors = validate_entry_row(EQUIPMENT, 5, {
+    _, errors = RowValidator(EQUIPMENT).validate(5, {
         **EQUIPMENT_ROW, "active_usage_hours_per_week": "170",
         "standby_usage_hours_per_week": "80"})
     assert errors == [RowError(5, "active_usage_hours_per_week", "170",
@@ -379,7 +378,7 @@ def test_equipment_week_check_waits_for_valid_hours():
 
 
 def test_row_check_errors_come_with_column_errors():
-    _, errors = validate_entry_row(EQUIPMENT, 5, {
+    _, errors = RowValidator(EQUIPMENT).validate(5, {
         "equipment_id": "", "name": "PC", "equipment_class": "desktop",
         "active_usage_hours_per_week": "100", "standby_usage_hours_per_week": "100"})
     assert [e.column for e in errors] == [
@@ -387,7 +386,7 @@ def test_row_check_errors_come_with_column_errors():
 
 
 def test_purchase_row_normalises_currency():
-    clean, errors = validate_entry_row(ENTRY_SCHEMAS["purchases", "purchase"], 2, {
+    clean, errors = RowValidator(ENTRY_SCHEMAS["purchases", "purchase"]).validate(2, {
         "name": "Pipettes", "total_spent_amount": "250.50", "currency": "chf",
         "purchase_institutional_code": "P-1"})
     assert errors == []
@@ -397,7 +396,7 @@ def test_purchase_row_normalises_currency():
 
 
 def test_train_row():
-    clean, errors = validate_entry_row(ENTRY_SCHEMAS["travel", "train"], 2, {
+    clean, errors = RowValidator(ENTRY_SCHEMAS["travel", "train"]).validate(2, {
         "origin_name": "Lausanne", "origin_country_code": "ch", "destination_name": "Milano",
         "destination_country_code": "IT", "user_institutional_id": "1", "cabin_class": "2nd",
         "number_of_trips": "3"})
@@ -410,7 +409,7 @@ def test_train_row():
 
 
 def test_factor_row_shape():
-    clean, errors = validate_factor_row(FACTOR_SCHEMAS["equipment"], 2, {
+    clean, errors = RowValidator(FACTOR_SCHEMAS["equipment"]).validate(2, {
         "equipment_class": "laptop", "sub_class": "", "active_power_w": "45",
         "ef_kg_co2eq_per_kwh": "0,125"})
     assert errors == []
@@ -419,7 +418,7 @@ def test_factor_row_shape():
 
 
 def test_factor_row_errors_and_distance_band():
-    clean, errors = validate_factor_row(FACTOR_SCHEMAS["plane"], 4, {
+    clean, errors = RowValidator(FACTOR_SCHEMAS["plane"]).validate(4, {
         "category": "medium", "cabin_class": "Business", "ef_kg_co2eq_per_km": "x",
         "min_distance": "1500", "max_distance": "800"})
     assert clean is None
@@ -430,7 +429,26 @@ def test_factor_row_errors_and_distance_band():
 
 
 def test_plane_factor_cabin_class_is_normalised():
-    clean, _ = validate_factor_row(FACTOR_SCHEMAS["plane"], 2, {
+    clean, _ = RowValidator(FACTOR_SCHEMAS["plane"]).validate(2, {
         "category": "long_haul", "cabin_class": "ECO", "ef_kg_co2eq_per_km": "0.1"})
     assert clean == {"classification": {"category": "long_haul", "cabin_class": "economy"},
                      "values": {"ef_kg_co2eq_per_km": 0.1}}
+
+
+def test_a_remembered_cell_gives_the_same_outcome_on_later_rows():
+    # The validator remembers parsed cells; a repeat must still be parsed, rejected or
+    # left out exactly like the first time, with the later row's number.
+    validate = RowValidator(PLANE).validate
+    row = {"origin_iata": "gva", "destination_iata": "LHR", "user_institutional_id": "7",
+           "cabin_class": "ECO", "note": " ", "departure_date": "2025-02-30"}
+    for row_number in (2, 3):
+        clean, errors = validate(row_number, row)
+        assert clean is None
+        assert errors == [RowError(row_number, "departure_date", "2025-02-30",
+                                   "is not a date (expected YYYY-MM-DD)")]
+    clean, errors = validate(4, {**row, "departure_date": ""})
+    assert errors == []
+    assert clean is not None
+    assert clean["data"] == {"origin_iata": "GVA", "destination_iata": "LHR",
+                             "user_institutional_id": "7", "number_of_trips": 1,
+                             "cabin_class": "economy"}

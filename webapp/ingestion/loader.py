@@ -21,6 +21,18 @@ def _dumps(value: dict[str, Any]) -> str:
     return orjson.dumps(value).decode()
 
 
+_COPY_ESCAPES = {ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
+
+
+def _copy_text(value: Any) -> bytes:
+    """One field of COPY's text format."""
+    return str(value).translate(_COPY_ESCAPES).encode()
+
+
+def _copy_fields(*values: Any) -> bytes:
+    return b"\t".join(_copy_text(value) for value in values)
+
+
 class EntrySink:
     """Replaces the slice (module, year, source, entry_type) a provider owns.
 
@@ -70,12 +82,20 @@ class EntrySink:
     def stage(self, rows: list[dict[str, Any]]) -> int:
         for entry_type in {row["entry_type"] for row in rows} - self.cleared:
             self._clear(entry_type)
-        copy = self._start_copy()
-        fixed = (self.inventory_id, self.module_id, self.year)
-        tail = (self.source, self.job_id)
+        # The batch goes out as COPY text lines built here, in one write: half the cost
+        # of write_row() per row (measured), which adapts each value through a dumper.
+        head = _copy_fields(self.inventory_id, self.module_id, self.year)
+        tail = _copy_fields(self.source, self.job_id) + b"\n"
+        lines = []
         for row in rows:
-            copy.write_row((*fixed, row["entry_type"], _dumps(row["data"]),
-                            row.get("kg_co2eq"), *tail))
+            kg_co2eq = row.get("kg_co2eq")
+            lines.append(b"%b\t%b\t%b\t%b\t%b" % (
+                head, _copy_text(row["entry_type"]),
+                # JSON escapes every control character, so a backslash is all COPY's
+                # text format still needs escaped.
+                orjson.dumps(row["data"]).replace(b"\\", b"\\\\"),
+                b"\\N" if kg_co2eq is None else b"%r" % float(kg_co2eq), tail))
+        self._start_copy().write(b"".join(lines))
         self.inserted += len(rows)
         return len(rows)
 

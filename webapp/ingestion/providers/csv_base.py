@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 from webapp.ingestion.csvio import CsvTable, open_csv
 from webapp.ingestion.errors import InvalidFile
-from webapp.ingestion.providers.base import DataIngestionProvider, RowError
+from webapp.ingestion.providers.base import DataIngestionProvider
+from webapp.ingestion.schemas import RowValidator
 
 ROW_NUMBER = "_row"  # key under which each raw row carries its spreadsheet row number
 
@@ -23,14 +24,11 @@ class CSVProvider(DataIngestionProvider):
         super().__init__(*args, **kwargs)
         self.table: CsvTable | None = None
         self.schema: Any = None
+        self.validator: RowValidator | None = None
         self._stream = None
 
     def pick_schema(self, header: list[str]) -> Any:
         """The declared schema this file's header must fit (raises InvalidFile)."""
-        raise NotImplementedError
-
-    def validate_row(self, row: int, values: dict[str, str]
-                     ) -> tuple[dict[str, Any] | None, list[RowError]]:
         raise NotImplementedError
 
     async def validate_connection(self) -> bool:
@@ -39,6 +37,7 @@ class CSVProvider(DataIngestionProvider):
         self._stream = self.ctx.open_upload()
         self.table = open_csv(self._stream)
         self.schema = self.pick_schema(self.table.header)
+        self.validator = RowValidator(self.schema)
         return True
 
     async def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
@@ -54,9 +53,10 @@ class CSVProvider(DataIngestionProvider):
             yield batch
 
     async def transform_data(self, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        clean = []
+        assert self.validator is not None
+        validate, clean = self.validator.validate, []
         for values in raw:
-            row, errors = self.validate_row(values[ROW_NUMBER], values)
+            row, errors = validate(values[ROW_NUMBER], values)
             if row is not None:
                 clean.append(row)
             for error in errors:

@@ -17,9 +17,6 @@ class CSVDataEntriesProvider(CSVProvider):
         return schemas.pick_entry_schema(self.ctx.module_type, header,
                                          self.ctx.config.get("entry_type"))
 
-    def validate_row(self, row, values):
-        return schemas.validate_entry_row(self.schema, row, values)
-
     def slice_entry_types(self) -> set[str]:
         # A file of planes replaces this provider's planes, even when it has no valid row.
         return {self.schema.entry_type} if self.schema else set()

@@ -15,5 +15,3 @@ class CSVFactorsProvider(CSVProvider):
     def pick_schema(self, header: list[str]) -> schemas.FactorSchema:
         return schemas.pick_factor_schema(self.ctx.factor_type_slug or "", header)
 
-    def validate_row(self, row, values):
-        return schemas.validate_factor_row(self.schema, row, values)
