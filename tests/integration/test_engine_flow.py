@@ -48,6 +48,19 @@ def test_unexpected_exception_is_a_500_without_its_text(api, worker):
     assert "RuntimeError" in final["message"]
 
 
+def test_rows_the_database_refuses_fail_the_job_and_keep_the_previous_data(api, worker):
+    # The batches are written by the sink's loader thread: its error must still end the
+    # job, and the rollback must take back the batches already written and the delete.
+    api.wait(_sync(api, rows=30, batch=10).get_json()["job_id"])
+    before = api.get("/modules/2/entries?limit=100").get_json()
+    job_id = _sync(api, rows=100, batch=10, refused_from_row=95).get_json()["job_id"]
+    final = api.wait(job_id)
+    assert (final["status"], final["status_code"]) == ("failed", 500)
+    assert final["message"].startswith("Internal error (StringDataRightTruncation)")
+    assert api.get("/modules/2/entries?limit=100").get_json() == before
+    assert before["total"] == 30
+
+
 def test_skipped_rows_complete_with_207_and_are_reported(api, worker):
     job_id = _sync(api, rows=30, batch=10, bad_rows=[3, 17]).get_json()["job_id"]
     final = api.wait(job_id)

@@ -3,7 +3,8 @@
 
 `synthetic` makes up plain rows at a pace the test sets, so tests can watch progress,
 cancel mid-job or kill the worker mid-job. config: rows, batch, delay_s, fail_at_row,
-bad_rows (row numbers to reject), boom (raise a plain exception at that row).
+bad_rows (row numbers to reject), boom (raise a plain exception at that row),
+refused_from_row (from that row on, rows PostgreSQL refuses: entry_type too long).
 """
 
 from __future__ import annotations
@@ -46,12 +47,14 @@ class SyntheticProvider(DataIngestionProvider):
     async def transform_data(self, raw):
         clean = []
         bad = set(self._conf("bad_rows", []))
+        refused_from = self._conf("refused_from_row", None)
         for row in raw:
             if row["_row"] in bad:
                 self.reject(row["_row"], "n", row["n"], "is odd on purpose")
                 continue
-            clean.append({"entry_type": "synthetic", "data": {"n": row["n"],
-                                                             "centre": row["centre"]},
+            refused = refused_from is not None and row["_row"] >= refused_from
+            clean.append({"entry_type": "x" * 60 if refused else "synthetic",
+                          "data": {"n": row["n"], "centre": row["centre"]},
                           "kg_co2eq": float(row["n"])})
         return clean
 
