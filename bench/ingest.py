@@ -45,18 +45,45 @@ def make_csv(path: Path, rows: int) -> None:
                       f"\"trip {n}, conference\",{rng.random() * 900:.2f},F{n % 40:04d}\n")
 
 
-def loader_floor_rate(database_url: str, job_id: int) -> float:
-    """The floor of any loader into data_entries: PostgreSQL inserting the job's already
-    clean rows, server-side, into a table with the same indexes and foreign key."""
+ENTRY_COLUMNS = "inventory_id, module_id, year, entry_type, data, kg_co2eq, source, job_id"
+
+
+def copy_rate(database_url: str, table_sql: str, payload: Path, rows: int) -> float:
+    """rows/s of `COPY ... FROM STDIN` of `payload` (COPY text) into a fresh table."""
     with psycopg.connect(database_url) as conn:
-        conn.execute("CREATE TABLE floor_entries (LIKE data_entries INCLUDING ALL)")  # rolled back
-        conn.execute("ALTER TABLE floor_entries ADD FOREIGN KEY (module_id) REFERENCES modules")
+        conn.execute(table_sql)
+        conn.commit()
         started = time.perf_counter()
-        count = conn.execute("INSERT INTO floor_entries SELECT * FROM data_entries "
-                             "WHERE job_id = %s", (job_id,)).rowcount
+        with conn.cursor() as cur, cur.copy(
+                f"COPY floor_table ({ENTRY_COLUMNS}) FROM STDIN") as copy, \
+                payload.open("rb") as source:
+            while block := source.read(1 << 20):
+                copy.write(block)
+        conn.commit()
         elapsed = time.perf_counter() - started
-        conn.rollback()
-    return count / elapsed
+        conn.execute("DROP TABLE floor_table")
+        conn.commit()
+    return rows / elapsed
+
+
+def loader_floors(database_url: str, job_id: int, workdir: Path) -> tuple[float, float]:
+    """What PostgreSQL itself reaches when handed the job's rows already clean, as COPY
+    text, in one COPY: (into a twin of data_entries with its indexes and foreign key,
+    into a table of text columns with no index at all). No loader that stores these rows
+    can beat the first; the second is the cost of their bytes alone."""
+    payload, rows = workdir / "entries.copy", 0
+    with psycopg.connect(database_url) as conn, payload.open("wb") as out, \
+            conn.cursor().copy(f"COPY (SELECT {ENTRY_COLUMNS} FROM data_entries "
+                               f"WHERE job_id = {int(job_id)}) TO STDOUT") as copy:
+        for block in copy:
+            out.write(block)
+            rows += bytes(block).count(b"\n")  # COPY's text format escapes newlines in values
+    twin = copy_rate(database_url, "CREATE TABLE floor_table (LIKE data_entries INCLUDING ALL, "
+                     "FOREIGN KEY (module_id) REFERENCES modules)", payload, rows)
+    text_columns = ", ".join(f"{name} text" for name in ENTRY_COLUMNS.split(", "))
+    loose = copy_rate(database_url, f"CREATE TABLE floor_table ({text_columns})", payload, rows)
+    payload.unlink()
+    return twin, loose
 
 
 def raw_copy_rate(database_url: str, path: Path, rows: int) -> float:
@@ -158,17 +185,19 @@ def main() -> None:
         assert response.status_code == 202, response.get_json()
         uploaded = time.perf_counter()
         job_id = response.get_json()["job_id"]
-        while True:
-            body = client.get(f"/api/v1/sync/status/{job_id}", headers=headers).get_json()
-            if body["status"] in ("completed", "failed", "cancelled"):
-                break
-            time.sleep(0.05)
+        # Watch the job row itself: polling the status API 20 times a second would take
+        # CPU from the worker and PostgreSQL on a small machine. The API answers once.
+        with psycopg.connect(database_url, autocommit=True) as watch:
+            while watch.execute("SELECT status FROM data_ingestion_jobs WHERE id = %s",
+                                (job_id,)).fetchone()[0] in ("pending", "processing"):
+                time.sleep(0.05)
         finished = time.perf_counter()
         sampler.stopped.set()
+        body = client.get(f"/api/v1/sync/status/{job_id}", headers=headers).get_json()
         if body["status"] != "completed":
             raise SystemExit(f"the job ended {body['status']}: {body['message']}")
 
-        floor_rate = loader_floor_rate(database_url, job_id)
+        twin_rate, bytes_rate = loader_floors(database_url, job_id, workdir)
         pipeline_rate = args.rows / (finished - started)
         worker_rate = args.rows / (finished - uploaded)
         mb = 2**20
@@ -179,10 +208,16 @@ def main() -> None:
         print(f"ratio pipeline / raw COPY:              {pipeline_rate / copy_rate:12.2f}  "
               "(target ≥ 0.33, aim 0.5)")
         print(f"ratio worker only / raw COPY:           {worker_rate / copy_rate:12.2f}")
-        print(f"floor: server-side INSERT of the clean rows into data_entries' twin: "
-              f"{floor_rate:,.0f} rows/s ({floor_rate / copy_rate:.2f} of raw COPY; no loader "
-              "that stores these rows can be faster)")
-        print(f"ratio worker only / that floor:         {worker_rate / floor_rate:12.2f}")
+        print("What PostgreSQL alone reaches with the job's rows already clean, in one COPY:")
+        print(f"  floor: into a twin of data_entries:   {twin_rate:12,.0f} rows/s "
+              f"({twin_rate / copy_rate:.2f} of raw COPY; no loader can beat it)")
+        print(f"  bytes only: into a text-only table:   {bytes_rate:12,.0f} rows/s "
+              f"({bytes_rate / copy_rate:.2f} of raw COPY)")
+        print(f"ratio worker only / floor:              {worker_rate / twin_rate:12.2f}")
+        if twin_rate / copy_rate < 1 / 3:
+            print("  → the 1/3 target is above the floor on this machine: the stored rows "
+                  "(JSONB data, indexes, foreign key) cost PostgreSQL more than the raw "
+                  "text, whatever the loader does")
         print(f"worker peak RSS: work horse {sampler.peak_horse / mb:.0f} MB, "
               f"worker process {sampler.peak_worker / mb:.0f} MB (target < 250 MB)")
         print(f"job {job_id}: {body['message']}")
