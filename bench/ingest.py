@@ -105,8 +105,22 @@ def raw_copy_rate(database_url: str, path: Path, rows: int) -> float:
     return rows / elapsed
 
 
+def peak_rss(process: psutil.Process) -> int:
+    """The process's peak RSS so far: Linux keeps it as VmHWM, so no sample can miss it;
+    elsewhere the current RSS."""
+    try:
+        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return process.memory_info().rss
+
+
 class PeakRss(threading.Thread):
-    """Samples the worker and its work horse every 20 ms; keeps the largest RSS."""
+    """Follows the worker and its work horse; keeps the largest RSS of each. Samples
+    every 0.25 s: scanning for the horse 50 times a second took 2 s of CPU from a
+    million-row job on 2 cores."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -114,14 +128,22 @@ class PeakRss(threading.Thread):
         self.peak_horse = self.peak_worker = 0
         self.stopped = threading.Event()
 
+    def sample(self) -> None:
+        try:
+            self.peak_worker = max(self.peak_worker, peak_rss(self.process))
+            for child in self.process.children():
+                self.peak_horse = max(self.peak_horse, peak_rss(child))
+        except psutil.Error:
+            pass
+
     def run(self) -> None:
-        while not self.stopped.wait(0.02):
-            try:
-                self.peak_worker = max(self.peak_worker, self.process.memory_info().rss)
-                for child in self.process.children():
-                    self.peak_horse = max(self.peak_horse, child.memory_info().rss)
-            except psutil.Error:
-                pass
+        while not self.stopped.wait(0.25):
+            self.sample()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+        self.sample()  # the horse may still be there, with its peak
 
 
 def main() -> None:
@@ -192,7 +214,7 @@ def main() -> None:
                                 (job_id,)).fetchone()[0] in ("pending", "processing"):
                 time.sleep(0.05)
         finished = time.perf_counter()
-        sampler.stopped.set()
+        sampler.stop()
         body = client.get(f"/api/v1/sync/status/{job_id}", headers=headers).get_json()
         if body["status"] != "completed":
             raise SystemExit(f"the job ended {body['status']}: {body['message']}")
