@@ -115,17 +115,19 @@ class EntrySink:
             copy.write(lines)
 
     def stage(self, rows: list[dict[str, Any]]) -> int:
-        new_entry_types = sorted({row["entry_type"] for row in rows} - self.cleared)
+        entry_types = {row["entry_type"] for row in rows}
+        new_entry_types = sorted(entry_types - self.cleared)
         self.cleared.update(new_entry_types)
         # The batch goes out as COPY text lines built here, in one write: half the cost
         # of write_row() per row (measured), which adapts each value through a dumper.
-        head = _copy_fields(self.inventory_id, self.module_id, self.year)
+        fixed = _copy_fields(self.inventory_id, self.module_id, self.year)
+        heads = {entry_type: fixed + b"\t" + _copy_text(entry_type) for entry_type in entry_types}
         tail = _copy_fields(self.source, self.job_id) + b"\n"
         lines = []
         for row in rows:
             kg_co2eq = row.get("kg_co2eq")
-            lines.append(b"%b\t%b\t%b\t%b\t%b" % (
-                head, _copy_text(row["entry_type"]),
+            lines.append(b"%b\t%b\t%b\t%b" % (
+                heads[row["entry_type"]],
                 # JSON escapes every control character, so a backslash is all COPY's
                 # text format still needs escaped.
                 orjson.dumps(row["data"]).replace(b"\\", b"\\\\"),

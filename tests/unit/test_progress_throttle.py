@@ -1,0 +1,29 @@
+"""The tracker writes progress at most about once a second, and each phase at its start."""
+
+import logging
+
+from webapp.ingestion import runner
+
+
+def test_alternating_phases_are_throttled_together(monkeypatch):
+    written: list[tuple[str, int]] = []
+    clock = [100.0]
+    monkeypatch.setattr(runner.service, "record_progress",
+                        lambda job_id, progress: written.append(
+                            (progress["phase"], progress["processed"])))
+    monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
+    tracker = runner.Tracker(1, logging.getLogger("test"))
+    tracker.start()
+    tracker.progress("validating", fetched=0, processed=0, total=None)
+    tracker.progress("fetching", fetched=0, processed=0, total=None)
+    for batch in range(1, 51):  # 50 batches within 0.5 s
+        clock[0] += 0.01
+        tracker.progress("transforming", fetched=batch * 10, processed=(batch - 1) * 10,
+                         total=None)
+        tracker.progress("loading", fetched=batch * 10, processed=batch * 10, total=None)
+    assert written == [("validating", 0), ("fetching", 0), ("transforming", 0),
+                       ("loading", 10)]
+    clock[0] += runner.PROGRESS_EVERY_S
+    tracker.progress("transforming", fetched=510, processed=500, total=None)
+    tracker.progress("loading", fetched=510, processed=510, total=None)
+    assert written[4:] == [("transforming", 500)]
