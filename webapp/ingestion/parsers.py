@@ -165,18 +165,11 @@ def choice(what: str, aliases: Mapping[str, Iterable[str]]) -> Parser:
     expected = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
     reason = f"is not {what} (expected {expected})"
 
-    seen: dict[str, str] = {}  # cell text -> value: enum cells repeat, and keys cost regexes
-
     def parse(value: str) -> str:
-        canonical = seen.get(value)
-        if canonical is None:
-            try:
-                canonical = spellings[_enum_key(value)]
-            except KeyError:
-                raise InvalidValue(reason) from None
-            if len(seen) < 10_000:  # bounded, so memory cannot grow with the file
-                seen[value] = canonical
-        return canonical
+        try:
+            return spellings[_enum_key(value)]
+        except KeyError:
+            raise InvalidValue(reason) from None
     return parse
 
 

@@ -44,7 +44,7 @@ class Tracker:
     def __init__(self, job_id: int, job_log: logging.LoggerAdapter):
         self.job_id = job_id
         self.log = job_log
-        self.sink = None  # set once built: fail() must stop an open COPY before rollback
+        self.sink = None  # set once built: fail() must stop its loading before rollback
         self.started = time.monotonic()
         self._last_progress = 0.0
         self._phases_seen: set[str] = set()

@@ -344,7 +344,7 @@ def _read_columns(readers: tuple[_CellReader, ...], row: int, values: Mapping[st
     for name, memo, read in readers:
         raw = values.get(name) or ""
         value = memo.get(raw)
-        if value is None:  # no parser returns None: this cell was not seen yet
+        if value is None:  # not seen yet (parsers return values, never None)
             value = read(raw)
         if value is _LEFT_OUT:
             continue
