@@ -64,12 +64,23 @@ FLOOR_STEPS = (
 )
 
 
+def checkpoint(database_url: str) -> None:
+    """Start each timed run with no dirty pages left by the one before: a checkpoint
+    that lands inside one run and not another would make their ratio noise."""
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+    except psycopg.errors.InsufficientPrivilege:
+        pass  # a server of yours without pg_checkpoint: the figures are just noisier
+
+
 def copy_rate(database_url: str, create: list[str], payload: Path, rows: int) -> float:
     """rows/s of `COPY ... FROM STDIN` of `payload` (COPY text) into a fresh table."""
     with psycopg.connect(database_url) as conn:
         for statement in create:
             conn.execute(statement)
         conn.commit()
+        checkpoint(database_url)
         started = time.perf_counter()
         with conn.cursor() as cur, cur.copy(
                 f"COPY floor_table ({ENTRY_COLUMNS}) FROM STDIN") as copy, \
@@ -106,6 +117,7 @@ def raw_copy_rate(database_url: str, path: Path, rows: int) -> float:
         conn.execute("DROP TABLE IF EXISTS bench_raw")
         conn.execute(f"CREATE TABLE bench_raw ({columns})")
         conn.commit()
+        checkpoint(database_url)
         started = time.perf_counter()
         with conn.cursor() as cur, cur.copy(
                 "COPY bench_raw FROM STDIN (FORMAT csv, HEADER true)") as copy, \
@@ -117,6 +129,18 @@ def raw_copy_rate(database_url: str, path: Path, rows: int) -> float:
         conn.execute("DROP TABLE bench_raw")
         conn.commit()
     return rows / elapsed
+
+
+def wait_until_listening(redis_url: str, name: str, timeout_s: float = 60) -> None:
+    from redis import Redis
+    from rq import Worker
+
+    connection = Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout_s
+    while name not in {worker.name for worker in Worker.all(connection=connection)}:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the worker {name} did not start within {timeout_s:.0f} s")
+        time.sleep(0.1)
 
 
 def peak_rss(process: psutil.Process) -> int:
@@ -207,9 +231,12 @@ def main() -> None:
         # Best of three: the baseline is the fastest raw COPY seen, so ratios err low.
         copy_rate = max(raw_copy_rate(database_url, csv_path, args.rows) for _ in range(3))
 
+        worker_name = f"bench-{os.getpid()}"
         worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name",
-                                   f"bench-{os.getpid()}"], cwd=ROOT, env=os.environ,
+                                   worker_name], cwd=ROOT, env=os.environ,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until_listening(redis_url, worker_name)  # as in production: already running
+        checkpoint(database_url)
         sampler = PeakRss(worker.pid)
         sampler.start()
         client = app.test_client()

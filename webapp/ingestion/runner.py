@@ -7,10 +7,13 @@ The job row is the truth: this module only reads it to build the provider, then 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app
@@ -166,25 +169,46 @@ def run_job(job_id: int) -> str:
     job_log.info("job started on %s", worker_name)
     heartbeat = Heartbeat(app, job_id, app.config["HEARTBEAT_INTERVAL_S"])
     heartbeat.start()
-    # Everything alive now (the app, SQLAlchemy, every import) outlives the job: keep it
-    # out of the garbage collector's scans, which a million rows trigger thousands of
-    # times. Measured: a quarter of a CSV job's Python time. Unfrozen at the end, so a
-    # worker that runs jobs without forking collects as before.
-    gc.freeze()
     try:
-        job = db.session.get(DataIngestionJob, job_id)
-        tracker = Tracker(job_id, job_log)
-        try:
-            tracker.sink = sink = _sink(job)
-            provider = registry.build(_context(job, job_log), job.provider_type,
-                                      tracker=tracker, sink=sink)
-        except Exception as error:  # noqa: BLE001 - e.g. a provider removed since enqueue
-            job_log.exception("could not build the provider")
-            tracker.fail(error)
-        else:
-            asyncio.run(provider.run_pipeline())
+        with _tuned_for_bulk_work():
+            _build_and_run(job_id, job_log)
     finally:
-        gc.unfreeze()
         heartbeat.stopped.set()
         db.session.remove()
     return db.session.get(DataIngestionJob, job_id).status
+
+
+def _build_and_run(job_id: int, job_log: logging.LoggerAdapter) -> None:
+    job = db.session.get(DataIngestionJob, job_id)
+    tracker = Tracker(job_id, job_log)
+    try:
+        tracker.sink = sink = _sink(job)
+        provider = registry.build(_context(job, job_log), job.provider_type,
+                                  tracker=tracker, sink=sink)
+    except Exception as error:  # noqa: BLE001 - e.g. a provider removed since enqueue
+        job_log.exception("could not build the provider")
+        tracker.fail(error)
+    else:
+        asyncio.run(provider.run_pipeline())
+
+
+@contextlib.contextmanager
+def _tuned_for_bulk_work() -> Iterator[None]:
+    """Interpreter settings for the length of a job, restored after it, so a worker that
+    runs jobs without forking is left as it was. Each was measured on a million-row CSV.
+
+    - gc.freeze(): everything alive now (the app, SQLAlchemy, every import) outlives the
+      job; left out of the collector's scans, which a million rows trigger thousands of
+      times. A quarter of the job's Python time.
+    - A 1 ms GIL switch interval instead of 5 ms: the sink's loader thread, woken when
+      PostgreSQL is ready for more, gets to send the next batch sooner instead of
+      leaving the database idle. About 10 % faster loads.
+    """
+    switch_interval = sys.getswitchinterval()
+    gc.freeze()
+    sys.setswitchinterval(0.001)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(switch_interval)
+        gc.unfreeze()
