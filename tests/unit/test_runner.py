@@ -1,6 +1,8 @@
-"""The tracker writes progress at most about once a second, and each phase at its start."""
+"""runner: progress throttling, and the interpreter tuning a job runs under."""
 
+import gc
 import logging
+import sys
 
 from webapp.ingestion import runner
 
@@ -27,3 +29,13 @@ def test_alternating_phases_are_throttled_together(monkeypatch):
     tracker.progress("transforming", fetched=510, processed=500, total=None)
     tracker.progress("loading", fetched=510, processed=510, total=None)
     assert written[4:] == [("transforming", 500)]
+
+
+def test_bulk_work_tuning_is_undone_after_the_job():
+    # A worker that runs jobs without forking must be left as it was.
+    before = sys.getswitchinterval()
+    with runner._tuned_for_bulk_work():
+        assert sys.getswitchinterval() == 0.001
+        assert gc.get_freeze_count() > 0
+    assert sys.getswitchinterval() == before
+    assert gc.get_freeze_count() == 0
