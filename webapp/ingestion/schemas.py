@@ -297,7 +297,10 @@ def pick_factor_schema(factor_type: str, header: list[str]) -> FactorSchema:
 # -- validating rows ------------------------------------------------------------------
 
 _LEFT_OUT = object()  # an empty optional cell without a default: not part of the row
-_MEMO_LIMIT = 4096  # cells remembered per column and file, so memory stays bounded
+# Cells remembered per column and file, and the longest one remembered: memory stays
+# under a few MB whatever the file, and long free text (notes) rarely repeats anyway.
+_MEMO_LIMIT = 4096
+_MEMO_MAX_CELL = 100
 
 
 class _Rejected(NamedTuple):
@@ -331,7 +334,7 @@ def _cell_reader(column: Column) -> _CellReader:
                 result = parse(value)
             except InvalidValue as error:
                 result = _Rejected(raw, str(error))
-        if len(memo) < _MEMO_LIMIT:
+        if len(memo) < _MEMO_LIMIT and len(raw) <= _MEMO_MAX_CELL:
             memo[raw] = result
         return result
 
