@@ -52,14 +52,14 @@ _TYPED_COLUMNS = ("inventory_id int NOT NULL, module_id int NOT NULL, year int N
                   "source varchar(50) NOT NULL, job_id int")
 # From the rows' bytes alone up to data_entries itself, one cost added at each step.
 FLOOR_STEPS = (
-    ("text columns, no index", [f"CREATE TABLE floor_table ({_TEXT_COLUMNS})"]),
-    ("typed columns, JSONB data", [f"CREATE TABLE floor_table ({_TYPED_COLUMNS})"]),
+    ("text columns, no index", [f"CREATE TABLE bench_table ({_TEXT_COLUMNS})"]),
+    ("typed columns, JSONB data", [f"CREATE TABLE bench_table ({_TYPED_COLUMNS})"]),
     ("+ id primary key, timestamp defaults", [
-        "CREATE TABLE floor_table (LIKE data_entries INCLUDING DEFAULTS)",
-        "ALTER TABLE floor_table ADD PRIMARY KEY (id)"]),
-    ("+ slice index", ["CREATE TABLE floor_table (LIKE data_entries INCLUDING ALL)"]),
+        "CREATE TABLE bench_table (LIKE data_entries INCLUDING DEFAULTS)",
+        "ALTER TABLE bench_table ADD PRIMARY KEY (id)"]),
+    ("+ slice index", ["CREATE TABLE bench_table (LIKE data_entries INCLUDING ALL)"]),
     ("+ module foreign key = data_entries", [
-        "CREATE TABLE floor_table (LIKE data_entries INCLUDING ALL, "
+        "CREATE TABLE bench_table (LIKE data_entries INCLUDING ALL, "
         "FOREIGN KEY (module_id) REFERENCES modules)"]),
 )
 
@@ -74,22 +74,23 @@ def checkpoint(database_url: str) -> None:
         pass  # a server of yours without pg_checkpoint: the figures are just noisier
 
 
-def copy_rate(database_url: str, create: list[str], payload: Path, rows: int) -> float:
-    """rows/s of `COPY ... FROM STDIN` of `payload` (COPY text) into a fresh table."""
+def copy_rate(database_url: str, create: list[str], copy: str, source: Path,
+              rows: int) -> float:
+    """rows/s of `copy` (a COPY ... FROM STDIN) fed `source`, into the table `bench_table`
+    that the `create` statements make fresh and that is dropped afterwards."""
     with psycopg.connect(database_url) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_table")
         for statement in create:
             conn.execute(statement)
         conn.commit()
         checkpoint(database_url)
         started = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(
-                f"COPY floor_table ({ENTRY_COLUMNS}) FROM STDIN") as copy, \
-                payload.open("rb") as source:
-            while block := source.read(1 << 20):
-                copy.write(block)
+        with conn.cursor() as cur, cur.copy(copy) as writer, source.open("rb") as data:
+            while block := data.read(1 << 20):
+                writer.write(block)
         conn.commit()
         elapsed = time.perf_counter() - started
-        conn.execute("DROP TABLE floor_table")
+        conn.execute("DROP TABLE bench_table")
         conn.commit()
     return rows / elapsed
 
@@ -105,7 +106,8 @@ def loader_floors(database_url: str, job_id: int, workdir: Path) -> list[tuple[s
         for block in copy:
             out.write(block)
             rows += bytes(block).count(b"\n")  # COPY's text format escapes newlines in values
-    floors = [(label, copy_rate(database_url, create, payload, rows))
+    copy = f"COPY bench_table ({ENTRY_COLUMNS}) FROM STDIN"
+    floors = [(label, copy_rate(database_url, create, copy, payload, rows))
               for label, create in FLOOR_STEPS]
     payload.unlink()
     return floors
@@ -113,22 +115,8 @@ def loader_floors(database_url: str, job_id: int, workdir: Path) -> list[tuple[s
 
 def raw_copy_rate(database_url: str, path: Path, rows: int) -> float:
     columns = ", ".join(f'"{name}" text' for name in HEADER)
-    with psycopg.connect(database_url) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_raw")
-        conn.execute(f"CREATE TABLE bench_raw ({columns})")
-        conn.commit()
-        checkpoint(database_url)
-        started = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(
-                "COPY bench_raw FROM STDIN (FORMAT csv, HEADER true)") as copy, \
-                path.open("rb") as source:
-            while block := source.read(1 << 20):
-                copy.write(block)
-        conn.commit()
-        elapsed = time.perf_counter() - started
-        conn.execute("DROP TABLE bench_raw")
-        conn.commit()
-    return rows / elapsed
+    return copy_rate(database_url, [f"CREATE TABLE bench_table ({columns})"],
+                     "COPY bench_table FROM STDIN (FORMAT csv, HEADER true)", path, rows)
 
 
 def wait_until_listening(redis_url: str, name: str, timeout_s: float = 60) -> None:

@@ -93,10 +93,12 @@ class EntrySink:
 
     def __init__(self, conn: psycopg.Connection, *, job_id: int, inventory_id: int,
                  module_id: int, year: int, source: str):
-        self.conn, self.job_id, self.source = conn, job_id, source
-        self.inventory_id, self.module_id, self.year = inventory_id, module_id, year
+        self.conn, self.source, self.module_id, self.year = conn, source, module_id, year
         self.cleared: set[str] = set()
         self.deleted = self.inserted = 0
+        # The fields every line of this job shares, in COPY text form.
+        self._line_start = _copy_fields(inventory_id, module_id, year)
+        self._line_end = _copy_fields(source, job_id) + b"\n"
         self._loader = _BatchLoader(self._load)
 
     def _delete_slice(self, entry_type: str) -> None:
@@ -120,9 +122,9 @@ class EntrySink:
         self.cleared.update(new_entry_types)
         # The batch goes out as COPY text lines built here, in one write: half the cost
         # of write_row() per row (measured), which adapts each value through a dumper.
-        fixed = _copy_fields(self.inventory_id, self.module_id, self.year)
-        heads = {entry_type: fixed + b"\t" + _copy_text(entry_type) for entry_type in entry_types}
-        tail = _copy_fields(self.source, self.job_id) + b"\n"
+        heads = {entry_type: self._line_start + b"\t" + _copy_text(entry_type)
+                 for entry_type in entry_types}
+        tail = self._line_end
         lines = []
         for row in rows:
             kg_co2eq = row.get("kg_co2eq")
