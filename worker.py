@@ -17,7 +17,7 @@ from rq import Queue, Worker
 
 from webapp import create_app
 from webapp.extensions import redis_connection
-from webapp.ingestion.reaper import Reaper
+from webapp.ingestion.jobs.reaper import Reaper
 
 
 def main() -> None:

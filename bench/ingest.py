@@ -180,11 +180,11 @@ def main() -> None:
     servers = []
     database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     if not database_url:
-        from webapp.embedded import start_postgres
+        from webapp.standalone.embedded import start_postgres
         servers.append(start_postgres(workdir / "pg", "carbonsync_bench"))
         database_url = servers[-1].url
     if not redis_url:
-        from webapp.embedded import start_redis
+        from webapp.standalone.embedded import start_redis
         servers.append(start_redis(workdir / "redis"))
         redis_url = servers[-1].url
     os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url,

@@ -33,12 +33,12 @@ def service_urls(tmp_path_factory):
     redis_url = os.environ.get("TEST_REDIS_URL")
     started = []
     if not database_url:
-        from webapp.embedded import start_postgres
+        from webapp.standalone.embedded import start_postgres
         server = start_postgres(tmp_path_factory.mktemp("pg") / "data", "carbonsync_test")
         started.append(server)
         database_url = server.url
     if not redis_url:
-        from webapp.embedded import start_redis
+        from webapp.standalone.embedded import start_redis
         server = start_redis(tmp_path_factory.mktemp("redis"))
         started.append(server)
         redis_url = server.url.rsplit("/", 1)[0] + "/15"  # a dedicated database, flushed
@@ -50,7 +50,7 @@ def service_urls(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tableau_standin():
     """The Tableau stand-in (real HTTP, Tableau's wire protocol) that app and workers use."""
-    from tests.tableau_standin.server import StandIn
+    from webapp.standalone.tableau_standin.server import StandIn
 
     standin = StandIn()
     standin.start()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
-# Written by the standalone launcher while its private servers run (see webapp/standalone.py).
+# Written by the standalone launcher while its private servers run (webapp/standalone/).
 SERVICES_FILE = INSTANCE / "services.json"
 
 TABLEAU_KEYS = (

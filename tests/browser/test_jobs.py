@@ -105,7 +105,7 @@ def test_sync_now_shows_live_progress_until_completed(page, logged_in, screensho
 
 
 def test_sync_now_from_tableau_loads_the_centres_flights(page, logged_in, tableau_standin):
-    from tests.tableau_standin.dataset import expected_defects, matching
+    from webapp.standalone.tableau_standin.dataset import expected_defects, matching
 
     tableau_standin.reset()
     good = sum(1 for record in matching(2025, "F0892") if not record.defect)

@@ -9,18 +9,18 @@ import jwt
 import pytest
 import requests
 
-from tests.tableau_standin import StandIn
-from tests.tableau_standin.dataset import expected_defects, expected_rows, matching
-from webapp.ingestion.errors import (
+from webapp.ingestion.failures import (
     CredentialsRefused,
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
 from webapp.ingestion.providers.base import ProviderContext
-from webapp.ingestion.providers.tableau import TableauFlightsProvider
-from webapp.ingestion.tableau_client import TableauClient, TableauSettings, mint_jwt
-from webapp.ingestion.tableau_mapping import FLIGHT_CAPTIONS, build_filters
+from webapp.ingestion.providers.tableau.client import TableauClient, TableauSettings, mint_jwt
+from webapp.ingestion.providers.tableau.mapping import FLIGHT_CAPTIONS, build_filters
+from webapp.ingestion.providers.tableau.provider import TableauFlightsProvider
+from webapp.standalone.tableau_standin import StandIn
+from webapp.standalone.tableau_standin.dataset import expected_defects, expected_rows, matching
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import psycopg
 import pytest
 
-from tests.tableau_standin.dataset import expected_defects, matching
+from webapp.standalone.tableau_standin.dataset import expected_defects, matching
 
 CENTRE = "F0892"
 

@@ -22,8 +22,8 @@ def wait_until_idle(worker, timeout: float = 30.0) -> None:
 
 def settle(app, worker) -> None:
     """Cancel the jobs a test left pending or processing, and let the worker finish."""
-    from webapp.ingestion import queries, service
-    from webapp.ingestion.exceptions import ServiceError
+    from webapp.ingestion.jobs import queries, service
+    from webapp.ingestion.refusals import ServiceError
 
     with app.app_context():
         for job in queries.active_jobs():

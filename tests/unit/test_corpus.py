@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from webapp.ingestion.csvio import open_csv
-from webapp.ingestion.errors import InvalidFile
+from webapp.ingestion.failures import InvalidFile
 from webapp.ingestion.providers.base import describe_row_error
-from webapp.ingestion.schemas import (
+from webapp.ingestion.providers.csv_upload.reader import open_csv
+from webapp.ingestion.providers.csv_upload.schemas import (
     ENTRY_SCHEMAS,
     FACTOR_SCHEMAS,
     RowValidator,

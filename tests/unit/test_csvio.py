@@ -5,8 +5,8 @@ import tracemalloc
 
 import pytest
 
-from webapp.ingestion.csvio import SAMPLE_BYTES, normalise_name, open_csv
-from webapp.ingestion.errors import InvalidFile
+from webapp.ingestion.failures import InvalidFile
+from webapp.ingestion.providers.csv_upload.reader import SAMPLE_BYTES, normalise_name, open_csv
 
 
 def table(data: bytes):

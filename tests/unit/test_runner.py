@@ -4,7 +4,7 @@ import gc
 import logging
 import sys
 
-from webapp.ingestion import runner
+from webapp.ingestion.jobs import runner
 
 
 def test_alternating_phases_are_throttled_together(monkeypatch):

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from webapp.ingestion.errors import IngestionError, InvalidFile
-from webapp.ingestion.parsers import (
+from webapp.ingestion.failures import IngestionError, InvalidFile
+from webapp.ingestion.providers.base import RowError
+from webapp.ingestion.providers.csv_upload.parsers import (
     CABIN_CLASS,
     TRAIN_CLASS,
     InvalidValue,
@@ -18,8 +19,7 @@ from webapp.ingestion.parsers import (
     number,
     text,
 )
-from webapp.ingestion.providers.base import RowError
-from webapp.ingestion.schemas import (
+from webapp.ingestion.providers.csv_upload.schemas import (
     ENTRY_SCHEMAS,
     FACTOR_SCHEMAS,
     RowValidator,

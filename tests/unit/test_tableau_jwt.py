@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from webapp.ingestion.errors import ProviderUnavailable
-from webapp.ingestion.providers.tableau import TableauFlightsProvider
-from webapp.ingestion.tableau_client import TableauClient, TableauSettings, mint_jwt
+from webapp.ingestion.failures import ProviderUnavailable
+from webapp.ingestion.providers.tableau.client import TableauClient, TableauSettings, mint_jwt
+from webapp.ingestion.providers.tableau.provider import TableauFlightsProvider
 
 SECRET = "a-very-secret-value-that-must-never-leak-0123456789"
 ENV = {

@@ -2,7 +2,7 @@
 
 import pytest
 
-from webapp.ingestion.tableau_mapping import (
+from webapp.ingestion.providers.tableau.mapping import (
     FLIGHT_CAPTIONS,
     build_filters,
     map_flight_row,

@@ -11,8 +11,9 @@ from flask import Response, request
 from webapp.api import api_bp
 from webapp.api.sync import _int_arg, page_args
 from webapp.extensions import db
-from webapp.ingestion import queries, schemas
-from webapp.ingestion.exceptions import BadRequest, NotFound
+from webapp.ingestion.jobs import queries
+from webapp.ingestion.providers.csv_upload import schemas
+from webapp.ingestion.refusals import BadRequest, NotFound
 from webapp.models import FactorType, Module
 
 

@@ -7,8 +7,8 @@ from werkzeug.exceptions import HTTPException
 from webapp.api import api_bp
 from webapp.auth import json_error
 from webapp.extensions import csrf
-from webapp.ingestion.exceptions import ServiceError
-from webapp.ingestion.states import IllegalTransition
+from webapp.ingestion.jobs.states import IllegalTransition
+from webapp.ingestion.refusals import ServiceError
 
 csrf.exempt(api_bp)  # bearer-token calls carry no CSRF token; sessions are checked below
 

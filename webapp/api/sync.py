@@ -12,9 +12,10 @@ from flask_login import current_user
 from webapp.api import api_bp
 from webapp.auth import requires_job_role, requires_role
 from webapp.extensions import db
-from webapp.ingestion import queries, row_errors, service
-from webapp.ingestion.exceptions import BadRequest
-from webapp.ingestion.states import TargetType
+from webapp.ingestion.jobs import error_report as row_errors
+from webapp.ingestion.jobs import queries, service
+from webapp.ingestion.jobs.states import TargetType
+from webapp.ingestion.refusals import BadRequest
 
 
 def _json_field(raw: str | None, name: str) -> Any:
@@ -71,7 +72,7 @@ def sync_factors(module_id: int, factor_type_id: int):
 
 @api_bp.get("/sync/status/<int:job_id>")
 def sync_status(job_id: int):
-    from webapp.ingestion.reaper import reap_lost_workers
+    from webapp.ingestion.jobs.reaper import reap_lost_workers
 
     job = queries.get_job(job_id)
     if job.status == "processing" and reap_lost_workers(only_job_id=job_id):

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from webapp.ingestion import queries
+from webapp.ingestion.jobs import queries
 from webapp.views.htmx import page_or_fragment
 
 dashboard_bp = Blueprint("dashboard", __name__)

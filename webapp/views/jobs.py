@@ -12,9 +12,9 @@ from flask_login import current_user
 
 from webapp.auth import requires_job_role, role_for_target
 from webapp.extensions import db
-from webapp.ingestion import queries, service
-from webapp.ingestion.exceptions import ServiceError
-from webapp.ingestion.states import FINAL, JobStatus
+from webapp.ingestion.jobs import queries, service
+from webapp.ingestion.jobs.states import FINAL, JobStatus
+from webapp.ingestion.refusals import ServiceError
 from webapp.models import DataIngestionJob
 from webapp.views import formatting
 from webapp.views.htmx import (
@@ -42,7 +42,7 @@ def service_error(error: ServiceError):
 def _job(job_id: int) -> DataIngestionJob:
     """The job as it is now. Like the status API, fail it first if its worker was lost,
     so a page watching a job on a dead worker sees it end even when no worker is left."""
-    from webapp.ingestion.reaper import reap_lost_workers
+    from webapp.ingestion.jobs.reaper import reap_lost_workers
 
     job = queries.get_job(job_id)
     if job.status == JobStatus.PROCESSING and reap_lost_workers(only_job_id=job_id):

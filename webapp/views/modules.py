@@ -16,9 +16,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.auth import requires_role
 from webapp.extensions import db
-from webapp.ingestion import queries, schemas, service
-from webapp.ingestion.exceptions import BadRequest, ServiceError
-from webapp.ingestion.states import JobStatus, TargetType
+from webapp.ingestion.jobs import queries, service
+from webapp.ingestion.jobs.states import JobStatus, TargetType
+from webapp.ingestion.providers.csv_upload import schemas
+from webapp.ingestion.refusals import BadRequest, ServiceError
 from webapp.models import DataIngestionJob, Module
 from webapp.views.htmx import page_or_fragment
 from webapp.views.jobs import job_context

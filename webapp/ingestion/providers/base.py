@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar, Protocol
 
-from webapp.ingestion.errors import IngestionError, InvalidRows, JobCancelled
+from webapp.ingestion.failures import IngestionError, InvalidRows, JobCancelled
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ that is not registered, so e.g. Tableau can never run for headcount.
 
 from __future__ import annotations
 
-from webapp.ingestion.exceptions import Invalid
 from webapp.ingestion.providers.base import (
     DataIngestionProvider,
     JobTracker,
     ProviderContext,
     RowSink,
 )
+from webapp.ingestion.refusals import Invalid
 
 ProviderKey = tuple[str, str, str]  # (module_type, provider_type, target_type)
 
@@ -23,9 +23,9 @@ GENERIC_MODULE = "generic"
 
 
 def _register_builtin_providers() -> None:
-    from webapp.ingestion.providers.csv_entries import CSVDataEntriesProvider
-    from webapp.ingestion.providers.csv_factors import CSVFactorsProvider
-    from webapp.ingestion.providers.tableau import TableauFlightsProvider
+    from webapp.ingestion.providers.csv_upload.entries import CSVDataEntriesProvider
+    from webapp.ingestion.providers.csv_upload.factors import CSVFactorsProvider
+    from webapp.ingestion.providers.tableau.provider import TableauFlightsProvider
 
     REGISTRY.update({
         ("travel", "tableau_api", "data_entries"): TableauFlightsProvider,

@@ -18,11 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db, ingestion_queue, redis_connection
-from webapp.ingestion import uploads
-from webapp.ingestion.errors import JobCancelled
-from webapp.ingestion.exceptions import BadRequest, Conflict, Invalid, NotFound, Unavailable
-from webapp.ingestion.providers import registry
-from webapp.ingestion.states import (
+from webapp.ingestion.failures import JobCancelled
+from webapp.ingestion.jobs.states import (
     ACTIVE,
     COMPLETED_WITH_SKIPS,
     RETRYABLE,
@@ -31,6 +28,9 @@ from webapp.ingestion.states import (
     TargetType,
     check_transition,
 )
+from webapp.ingestion.loading import uploads
+from webapp.ingestion.providers import registry
+from webapp.ingestion.refusals import BadRequest, Conflict, Invalid, NotFound, Unavailable
 from webapp.models import DataIngestionJob, FactorType, Module, User
 
 log = logging.getLogger("webapp.ingestion")
@@ -187,7 +187,7 @@ def enqueue(job_id: int) -> None:
     """Put the job on the RQ queue. Called only after the job row is committed."""
     config = current_app.config
     ingestion_queue().enqueue(
-        "webapp.ingestion.runner.run_job", job_id, job_id=rq_job_id(job_id),
+        "webapp.ingestion.jobs.runner.run_job", job_id, job_id=rq_job_id(job_id),
         job_timeout=config["JOB_TIMEOUT_S"], result_ttl=3600, failure_ttl=7 * 86400,
         description=f"ingestion job {job_id}")
 
@@ -380,7 +380,7 @@ def is_cancelled(job_id: int) -> bool:
 
 def record_row_errors(job_id: int, errors: list[dict[str, Any]]) -> None:
     """Keep every row error for the CSV report, and the first 100 in the job's metadata."""
-    from webapp.ingestion import row_errors
+    from webapp.ingestion.jobs import error_report as row_errors
 
     with db.engine.begin() as conn:
         total = row_errors.store(conn, job_id, errors)

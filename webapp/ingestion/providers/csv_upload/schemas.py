@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from webapp.ingestion.errors import IngestionError, InvalidFile
-from webapp.ingestion.parsers import (
+from webapp.ingestion.failures import IngestionError, InvalidFile
+from webapp.ingestion.providers.base import RowError
+from webapp.ingestion.providers.csv_upload.parsers import (
     CABIN_CLASS,
     TRAIN_CLASS,
     InvalidValue,
@@ -34,7 +35,6 @@ from webapp.ingestion.parsers import (
     number,
     text,
 )
-from webapp.ingestion.providers.base import RowError
 
 RowCheck = Callable[[int, dict[str, Any]], list[RowError]]
 

@@ -23,8 +23,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.tableau_standin.dataset import FIELDS, FlightRecord, default_dataset
-from tests.tableau_standin.vizql import VizqlError, run_query
+from webapp.standalone.tableau_standin.dataset import FIELDS, FlightRecord, default_dataset
+from webapp.standalone.tableau_standin.vizql import VizqlError, run_query
 
 VIZ_SCOPE = "tableau:viz_data_service:read"
 MAX_JWT_LIFETIME_S = 600

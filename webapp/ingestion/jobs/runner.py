@@ -19,13 +19,13 @@ from typing import Any
 from flask import current_app
 
 from webapp.extensions import db
-from webapp.ingestion import service
-from webapp.ingestion.errors import IngestionError, JobCancelled
-from webapp.ingestion.loader import EntrySink, FactorSink
+from webapp.ingestion.failures import IngestionError, JobCancelled
+from webapp.ingestion.jobs import service
+from webapp.ingestion.jobs.states import TargetType
+from webapp.ingestion.loading.sinks import EntrySink, FactorSink
+from webapp.ingestion.loading.uploads import open_upload
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.base import ProviderContext, RowError
-from webapp.ingestion.states import TargetType
-from webapp.ingestion.uploads import open_upload
 from webapp.models import DataIngestionJob
 
 log = logging.getLogger("webapp.ingestion")

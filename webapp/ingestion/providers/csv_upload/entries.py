@@ -6,8 +6,8 @@ an entry type is a schema declaration, not code here.
 
 from __future__ import annotations
 
-from webapp.ingestion import schemas
-from webapp.ingestion.providers.csv_base import CSVProvider
+from webapp.ingestion.providers.csv_upload import schemas
+from webapp.ingestion.providers.csv_upload.base import CSVProvider
 
 
 class CSVDataEntriesProvider(CSVProvider):

@@ -5,8 +5,8 @@ The factor type's declared schema (ingestion/schemas.py) drives it.
 
 from __future__ import annotations
 
-from webapp.ingestion import schemas
-from webapp.ingestion.providers.csv_base import CSVProvider
+from webapp.ingestion.providers.csv_upload import schemas
+from webapp.ingestion.providers.csv_upload.base import CSVProvider
 
 
 class CSVFactorsProvider(CSVProvider):

@@ -12,7 +12,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import text
 
 from webapp.extensions import db, redis_connection
-from webapp.ingestion import service
+from webapp.ingestion.jobs import service
 
 log = logging.getLogger("webapp.ingestion")
 

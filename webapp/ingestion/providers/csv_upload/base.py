@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-from webapp.ingestion.csvio import CsvTable, open_csv
-from webapp.ingestion.errors import InvalidFile
+from webapp.ingestion.failures import InvalidFile
 from webapp.ingestion.providers.base import DataIngestionProvider
-from webapp.ingestion.schemas import RowValidator
+from webapp.ingestion.providers.csv_upload.reader import CsvTable, open_csv
+from webapp.ingestion.providers.csv_upload.schemas import RowValidator
 
 ROW_NUMBER = "_row"  # key under which each raw row carries its spreadsheet row number
 

@@ -11,15 +11,19 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from webapp.ingestion.errors import ProviderUnavailable, UpstreamError
+from webapp.ingestion.failures import ProviderUnavailable, UpstreamError
 from webapp.ingestion.providers.base import (
     DataIngestionProvider,
     JobTracker,
     ProviderContext,
     RowSink,
 )
-from webapp.ingestion.tableau_client import TableauClient, TableauSettings
-from webapp.ingestion.tableau_mapping import FLIGHT_CAPTIONS, build_filters, map_flight_row
+from webapp.ingestion.providers.tableau.client import TableauClient, TableauSettings
+from webapp.ingestion.providers.tableau.mapping import (
+    FLIGHT_CAPTIONS,
+    build_filters,
+    map_flight_row,
+)
 
 
 class TableauFlightsProvider(DataIngestionProvider):

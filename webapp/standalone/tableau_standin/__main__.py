@@ -1,4 +1,4 @@
-"""Run the Tableau stand-in by hand: `python -m tests.tableau_standin --port 8765`.
+"""Run the Tableau stand-in by hand: `python -m webapp.standalone.tableau_standin --port 8765`.
 
 It prints the TABLEAU_* variables to export so the app syncs from it. Faults can be
 switched on while it runs, e.g.
@@ -13,12 +13,12 @@ import shlex
 import signal
 import threading
 
-from tests.tableau_standin.dataset import YEARS, default_dataset
-from tests.tableau_standin.server import StandIn
+from webapp.standalone.tableau_standin.dataset import YEARS, default_dataset
+from webapp.standalone.tableau_standin.server import StandIn
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.tableau_standin",
+    parser = argparse.ArgumentParser(prog="python -m webapp.standalone.tableau_standin",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")

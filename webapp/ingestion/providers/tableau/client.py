@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 import requests
 
-from webapp.ingestion.errors import (
+from webapp.ingestion.failures import (
     CredentialsRefused,
     ProviderUnavailable,
     UpstreamError,

@@ -8,9 +8,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.ingestion.exceptions import NotFound
+from webapp.ingestion.jobs.states import ACTIVE
 from webapp.ingestion.providers import registry
-from webapp.ingestion.states import ACTIVE
+from webapp.ingestion.refusals import NotFound
 from webapp.models import (
     DataEntry,
     DataIngestionJob,

@@ -23,7 +23,7 @@ from webapp.config import INSTANCE, ROOT, SERVICES_FILE
 
 
 def _start_services(started: list) -> dict[str, str]:
-    from webapp.embedded import start_postgres, start_redis
+    from webapp.standalone.embedded import start_postgres, start_redis
 
     urls = {"database_url": os.environ.get("DATABASE_URL"),
             "redis_url": os.environ.get("REDIS_URL")}
@@ -72,7 +72,7 @@ def _prepare_database() -> str | None:
 
 def _start_tableau_standin(started: list) -> None:
     sys.path.insert(0, str(ROOT))
-    from tests.tableau_standin.server import StandIn
+    from webapp.standalone.tableau_standin.server import StandIn
 
     standin = StandIn(port=int(os.environ.get("STANDIN_PORT", "8765")))
     standin.start()
@@ -144,6 +144,3 @@ def _banner(port: str, urls: dict[str, str], generated: str | None) -> None:
     lines += ["Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)
 
-
-if __name__ == "__main__":
-    main()

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.extensions import db
-from webapp.ingestion.exceptions import NotFound
+from webapp.ingestion.refusals import NotFound
 from webapp.models import Upload, UploadChunk
 from webapp.models.uploads import CHUNK_SIZE
 

@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import BinaryIO
 
-from webapp.ingestion.errors import InvalidFile
+from webapp.ingestion.failures import InvalidFile
 
 SAMPLE_BYTES = 64 * 1024  # looked at up front: binary check and delimiter sniffing
 DELIMITERS = (",", ";", "\t")  # in order of preference when nothing else decides
