@@ -30,9 +30,17 @@ def json_error(status: int, code: str, message: str, /, **extra):
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """The session's "<user id>:<session version>" (User.get_id); a cookie whose version
+    is behind the user's (logout, deactivation, new password) no longer logs anyone in."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii()
+            and version.isdigit()) or int(user_id) > 2**31 - 1:
+        return None
     user = db.session.get(User, int(user_id))
-    return user if user and user.active else None
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
 
 
 @login_manager.request_loader

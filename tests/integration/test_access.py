@@ -36,6 +36,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "modules.upload_factors": {"POST": ADMIN},
     "api.sync_retry": {"POST": EDITOR},
     "api.sync_cancel": {"POST": EDITOR},
+    "audit.index": {"GET": ADMIN},
+    "api.audit_list": {"GET": ADMIN},
 }
 # Page blueprints still being written: any GET page is for viewers, anything else for editors.
 GENERIC_PAGE_BLUEPRINTS = ("modules", "jobs")

@@ -65,6 +65,18 @@ def _operation(summary: str, responses: dict[str, Any], *, params=None, body=Non
     return op
 
 
+AUDIT_ENTRY = {"type": "object", "required": ["id", "at", "action"], "properties": {
+    "id": {"type": "integer"}, "at": {"type": "string"},
+    "actor_id": {"type": ["integer", "null"]}, "actor_email": {"type": ["string", "null"]},
+    "action": {"type": "string"}, "target_type": {"type": ["string", "null"]},
+    "target_id": {"type": ["integer", "null"]}, "details": {"type": "object"},
+    "client_address": {"type": ["string", "null"]}}}
+AUDIT_PAGE = {"type": "object", "required": ["items", "total", "limit", "offset"],
+              "properties": {"items": {"type": "array", "items": AUDIT_ENTRY},
+                             "total": {"type": "integer"}, "limit": {"type": "integer"},
+                             "offset": {"type": "integer"}}}
+
+
 def _paths() -> dict[str, Any]:
     accepted = {"202": _json(_ref("Accepted"), "Job created and queued")}
     status = {"200": _json(_ref("JobStatus"), "The job")}
@@ -128,6 +140,13 @@ def _paths() -> dict[str, Any]:
         "/templates/factors/{factor_type_id}.csv": {"get": _operation(
             "Header-only CSV template for a factor type", {"200": CSV, **_errors(401, 404)},
             params=[_param("factor_type_id")], tag="catalog")},
+        "/audit": {"get": _operation(
+            "The audit log, newest first (admins only)",
+            {"200": _json(AUDIT_PAGE, "Audit entries"), **_errors(400, 401, 403)},
+            params=[_param("user", "query", {"type": "string"}, "email or user id"),
+                    _param("action", "query", {"type": "string"}),
+                    _param("target_type", "query", {"type": "string"}),
+                    _param("target_id", "query"), *PAGE], tag="audit")},
         "/openapi.json": {"get": _operation(
             "This document", {"200": _json({"type": "object"}, "OpenAPI 3.1")},
             tag="meta")},

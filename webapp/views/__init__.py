@@ -7,11 +7,13 @@ from webapp.auth import is_api_request, json_error
 
 
 def register_views(app: Flask) -> None:
+    from webapp.views.audit import audit_bp
     from webapp.views.auth import auth_bp
     from webapp.views.dashboard import dashboard_bp
     from webapp.views.jobs import jobs_bp
     from webapp.views.modules import modules_bp
 
+    app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(jobs_bp)

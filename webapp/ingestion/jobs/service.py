@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from webapp import audit
 from webapp.extensions import db, ingestion_queue, redis_connection
 from webapp.ingestion.failures import JobCancelled
 from webapp.ingestion.jobs.states import (
@@ -128,6 +129,10 @@ def create_job(*, module_id: int, provider_type: str, target_type: str, year: An
     if retry_of is not None:
         _link_retry(retry_of, job.id)
     _update_badge(job)
+    audit.record("job.retried" if retry_of else "job.created", target_type="job",
+                 target_id=job.id, user=user, details={
+                     "provider_type": provider_type, "target_type": target_type,
+                     "module_id": module.id, "retry_of": retry_of})
     db.session.commit()
     enqueue(job.id)
     log.info("job %s created: %s %s for module %s", job.id, provider_type, target_type,
@@ -297,6 +302,7 @@ def cancel_job(job_id: int, user: User | None) -> DataIngestionJob:
     who = user.email if user else "an operator"
     _transition(job, JobStatus.CANCELLED, message=f"Cancelled by {who}; nothing was written",
                 meta={"cancelled_by": user.id if user else None})
+    audit.record("job.cancelled", target_type="job", target_id=job.id, user=user)
     db.session.commit()
     _drop_from_queue(job_id)
     return job
