@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sys
 from datetime import UTC, datetime
 
 import click
@@ -95,7 +96,7 @@ def users_set_password(email: str, password_stdin: bool) -> None:
     the user's open sessions end."""
     user = _user(email)
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise click.ClickException("no password on standard input")
     else:

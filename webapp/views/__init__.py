@@ -1,7 +1,7 @@
 """Server-rendered pages (Jinja + HTMX). Views parse, call one service function, render."""
 
 from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from webapp.auth import is_api_request, json_error
 
@@ -27,6 +27,13 @@ def register_views(app: Flask) -> None:
             return json_error(status, ERROR_CODES.get(status, "error"), error.description)
         return render_template("errors/error.html", code=status,
                                message=error.description), status
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        # A Host outside TRUSTED_HOSTS has no URL adapter, so no page (url_for) can render.
+        if is_api_request():
+            return json_error(400, "bad_request", error.description)
+        return error.description, 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.context_processor
     def inject_htmx_flag():

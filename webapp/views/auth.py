@@ -21,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -67,9 +68,11 @@ def _failed(_response) -> bool:
     return g.get("login_failed", False)
 
 
-def _throttled(limit) -> Response:
+@auth_bp.errorhandler(RateLimitExceeded)
+def throttled(_error: RateLimitExceeded) -> Response:
     """The login page with a clear message; Retry-After says when to try again."""
-    wait = max(1, limit.reset_at - int(time.time()))
+    breached = limiter.current_limit  # the limit that refused this request
+    wait = max(1, breached.reset_at - int(time.time())) if breached else 900
     minutes = -(-wait // 60)
     message = (f"Too many failed logins. Try again in {minutes} minute"
                f"{'s' if minutes != 1 else ''}.")
@@ -96,9 +99,9 @@ def _authenticate(email: str, password: str) -> User | None:
 
 @auth_bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_FAILURES, key_func=_account_key, methods=["POST"],
-               deduct_when=_failed, on_breach=_throttled)
+               deduct_when=_failed)
 @limiter.limit(LOGIN_FAILURES, key_func=_address_key, methods=["POST"],
-               deduct_when=_failed, on_breach=_throttled)
+               deduct_when=_failed)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
