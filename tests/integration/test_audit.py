@@ -230,6 +230,7 @@ def test_the_page_lists_filters_and_is_for_admins_only(app, create_user, history
     admin = logged_in_client(app, create_user("admin"))
     html = admin.get("/audit").get_data(as_text=True)
     assert "Audit log" in html and history["alice"]["email"] in html
+    assert "command line" in html  # the users created by the CLI helper
     assert f'href="/jobs/{history["first"]}"' in html
     filtered = admin.get(f"/audit?user={history['bob']['email']}").get_data(as_text=True)
     assert history["bob"]["email"] in filtered
