@@ -172,3 +172,22 @@ def test_the_sync_form_offers_the_declared_filters(app, create_user):
         as_text=True)
     assert 'name="filter_centre_financier"' in page
     assert "Centre financier" in page and "comma-separated" in page
+
+
+def test_the_sync_form_sends_comma_separated_centres_as_a_list(app, create_user, api,
+                                                               worker, standin, db_url):
+    from tests.support.web import csrf_token, logged_in_client
+
+    client = logged_in_client(app, create_user("editor"))
+    form = {"csrf_token": csrf_token(client), "provider_type": "tableau_api",
+            "year": "2025", "filter_centre_financier": "F0901, F0892,,"}
+    answer = client.post("/modules/2/sync", data=form)
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:500]
+    final = api.wait(int(answer.headers["Location"].rsplit("#job-", 1)[1]))
+    assert final["request"]["filters"] == {"centre_financier": ["F0892", "F0901"]}
+    assert final["counts"]["inserted"] == _good(["F0892", "F0901"])
+    refused = client.post("/modules/2/sync", data={**form,
+                                                   "filter_centre_financier": "F0892; x"})
+    assert refused.status_code == 422
+    assert "filters.centre_financier" in refused.get_data(as_text=True)
+    assert _jobs(db_url) == 1

@@ -341,6 +341,7 @@ def complete_job(job_id: int, counts: dict[str, int],
 
 def fail_job(job_id: int, message: str, status_code: int) -> None:
     """processing → failed in a fresh transaction; a cancelled job stays cancelled."""
+    message = clip_message(message)
     db.session.rollback()
     job = _lock(job_id)
     if job.status not in ACTIVE:
