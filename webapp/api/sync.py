@@ -52,8 +52,9 @@ def _create(module_id: int, target_type: str, factor_type_id: int | None = None)
     payload = _sync_request()
     if not payload.get("provider_type"):
         raise BadRequest("provider_type is required")
-    job = service.create_job(module_id=module_id, target_type=target_type,
-                             factor_type_id=factor_type_id, user=current_user, **payload)
+    job = service.create_job(service.SyncRequest(
+        module_id=module_id, target_type=target_type, factor_type_id=factor_type_id,
+        **payload), current_user)
     return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
             "message": job.message}, 202
 
@@ -72,13 +73,7 @@ def sync_factors(module_id: int, factor_type_id: int):
 
 @api_bp.get("/sync/status/<int:job_id>")
 def sync_status(job_id: int):
-    from webapp.ingestion.jobs.reaper import reap_lost_workers
-
-    job = queries.get_job(job_id)
-    if job.status == "processing" and reap_lost_workers(only_job_id=job_id):
-        db.session.expire_all()
-        job = queries.get_job(job_id)
-    return queries.status_body(job)
+    return queries.status_body(queries.current_job(job_id))
 
 
 def _int_arg(name: str, default: int, minimum: int = 0, maximum: int = 500) -> int:
