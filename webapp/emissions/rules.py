@@ -29,10 +29,13 @@ _KM = "to_char({}, 'FM999,999,999,990')"  # "6,296", as the reasons show distanc
 EARTH_RADIUS_KM = 6371
 PLANE_EXTRA_KM = 95  # added to the great-circle distance: detours, holding, approach
 
-_GREAT_CIRCLE = f"""
+# Haversine; least() keeps rounding from taking asin past 1 near antipodes, and it
+# ignores NULLs, hence the CASE: an unknown airport leaves the distance NULL.
+_GREAT_CIRCLE = f"""CASE WHEN o.iata IS NOT NULL AND d.iata IS NOT NULL THEN
     {PLANE_EXTRA_KM} + 2 * {EARTH_RADIUS_KM} * asin(least(1, sqrt(
         sin(radians(d.lat - o.lat) / 2) ^ 2
-        + cos(radians(o.lat)) * cos(radians(d.lat)) * sin(radians(d.lon - o.lon) / 2) ^ 2)))"""
+        + cos(radians(o.lat)) * cos(radians(d.lat)) * sin(radians(d.lon - o.lon) / 2) ^ 2)))
+    END"""
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,9 @@ TRAIN = EmissionRule(
     factor_id="f.id",
     rate="f.rate",
     reason="""CASE WHEN f.id IS NULL THEN format('no train factor in %s for %s', k.year,
-        concat_ws(', ', k.destination, nullif(k.origin, k.destination), 'RoW')) END""",
+        concat_ws(' or ', nullif(concat_ws(', ', k.destination,
+                                           nullif(k.origin, k.destination)), ''), 'RoW'))
+        END""",
     quantity=f"{_NUMBER.format('distance_km')} * {_TRIPS} * {_ROUND_TRIP}",
     quantity_reason="'no distance_km: train distances are not computed, give them in the "
                     "file'",

@@ -9,8 +9,13 @@ nothing new costs a read of the module, not a rewrite of it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from webapp.emissions.rules import EmissionRule
 
+# The SQL fields of a rule; each is text, or pairs of (name, text).
+_SQL_FIELDS = ("keys", "joins", "factor_id", "rate", "reason", "columns", "quantity",
+               "quantity_reason", "distance", "emission_fields")
 OURS = "(e.kg_co2eq IS NULL OR e.emission->>'method' = 'computed')"
 _MODULE = "e.module_id = %(module_id)s"
 
@@ -22,16 +27,28 @@ def _emission(method: str, factor_id: str, distance: str, reason: str,
     return "jsonb_build_object(" + ", ".join(f"'{name}', {sql}" for name, sql in fields) + ")"
 
 
+def _escaped(sql: str | tuple[tuple[str, str], ...]) -> str | tuple[tuple[str, str], ...]:
+    """A rule's fragment (they take no parameters) made safe beside `%(module_id)s`:
+    its own `%` (format()'s %s and %L) must reach PostgreSQL as they are."""
+    if isinstance(sql, str):
+        return sql.replace("%", "%%")
+    return tuple((name, text.replace("%", "%%")) for name, text in sql)
+
+
 def rule_statement(rule: EmissionRule) -> str:
     """One UPDATE computing `kg_co2eq` and `emission` of every entry of `rule`'s type."""
+    rule = replace(rule, **{name: _escaped(getattr(rule, name)) for name in _SQL_FIELDS})
     names = [name for name, _ in rule.keys]
     scope = f"{_MODULE} AND e.entry_type = '{rule.entry_type}' AND {OURS}"
     columns = "".join(f", {sql} AS {name}" for name, sql in rule.columns)
     quantity = f"({rule.quantity})"
     kg = f"r.rate * {quantity}"
     reason = f"coalesce(r.reason, CASE WHEN {quantity} IS NULL THEN {rule.quantity_reason} END)"
-    emission = _emission(f"CASE WHEN {kg} IS NOT NULL THEN 'computed' END", "r.factor_id",
-                         rule.distance, reason, rule.emission_fields)
+    found = f"{kg} IS NOT NULL"  # the factors are named only when they were used
+    extra = tuple((name, f"CASE WHEN {found} THEN {sql} END")
+                  for name, sql in rule.emission_fields)
+    emission = _emission(f"CASE WHEN {found} THEN 'computed' END",
+                         f"CASE WHEN {found} THEN r.factor_id END", rule.distance, reason, extra)
     return f"""
         WITH factors AS NOT MATERIALIZED (
             SELECT f.id, f.year, f.classification AS c, f.values AS v
@@ -63,7 +80,7 @@ SOURCE_STATEMENT = f"""
 def unruled_statement(entry_types: list[str]) -> str:
     """Entries of a type no rule knows: no figure, and the reason says so."""
     known = ", ".join(f"'{entry_type}'" for entry_type in entry_types)
-    reason = "format('no emission rule for entry type %L', e.entry_type)"
+    reason = "format('no emission rule for entry type %%L', e.entry_type)"
     emission = _emission("NULL", "NULL", "NULL", reason)
     return f"""
         UPDATE data_entries e SET kg_co2eq = NULL, emission = {emission}
