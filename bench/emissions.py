@@ -36,7 +36,8 @@ CABINS = ["economy", "premium_economy", "business", "first"]
 # 50th with its own distance; trains with a distance except every 200th. Half of each.
 ENTRIES_SQL = """
 INSERT INTO data_entries (inventory_id, module_id, year, entry_type, data, source, job_id)
-SELECT %(inventory_id)s, %(module_id)s, %(year)s, CASE WHEN n %% 2 = 0 THEN 'plane' ELSE 'train' END,
+SELECT %(inventory_id)s, %(module_id)s, %(year)s,
+  CASE WHEN n %% 2 = 0 THEN 'plane' ELSE 'train' END,
   CASE WHEN n %% 2 = 0 THEN jsonb_strip_nulls(jsonb_build_object(
       'origin_iata', (%(airports)s::text[])[1 + n %% 20],
       'destination_iata', CASE WHEN n %% 500 = 2 THEN 'QQQ'
