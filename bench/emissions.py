@@ -174,7 +174,10 @@ def main() -> None:
         def recalculation(conn):
             results["last"] = recalculate_module(conn, big_module)
 
-        floor_s = timed(database_url, floor)
+        # Best of two: the first runs on freshly loaded, full pages, the second (like the
+        # recalculation after it) on pages the run before freed, where rows can be
+        # updated in place. The faster floor makes the ratio err low.
+        floor_s = min(timed(database_url, floor), timed(database_url, floor))
         full_s = timed(database_url, recalculation)
         full = results["last"]
         rerun_s = timed(database_url, recalculation)

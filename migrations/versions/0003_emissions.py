@@ -28,10 +28,9 @@ def upgrade():
     # {method, factor_id, distance_km, missing_reason}; NULL until the first recalculation.
     op.add_column('data_entries', sa.Column(
         'emission', postgresql.JSONB(astext_type=sa.Text()), nullable=True))
-    # The "missing" filter of the entries list: small (only entries without emissions),
-    # so paging through the few missing ones of a large module stays an index scan.
-    op.create_index('idx_entries_missing', 'data_entries', ['module_id', 'id'],
-                    postgresql_where=sa.text('kg_co2eq IS NULL'))
+    # No index on kg_co2eq or emission (not even a partial one for the "missing" filter):
+    # a recalculation changes both on every row, and an index on either would stop
+    # PostgreSQL from updating rows in place (HOT), costing an entry in every index per row.
     op.create_table('airports',
     sa.Column('iata', sa.String(length=3), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -59,5 +58,4 @@ def upgrade():
 def downgrade():
     op.drop_table('module_emission_summaries')
     op.drop_table('airports')
-    op.drop_index('idx_entries_missing', table_name='data_entries')
     op.drop_column('data_entries', 'emission')

@@ -10,16 +10,18 @@ import psycopg
 from webapp.emissions.airports import ensure_airports
 from webapp.emissions.rules import RULES
 from webapp.emissions.statements import (
+    KEYS_TABLE,
     SOURCE_STATEMENT,
     SUMMARY_STATEMENT,
-    rule_statement,
+    RuleStatements,
+    rule_statements,
     unruled_statement,
 )
 
 # Statements are built once per process from the declarations.
-_STEPS: tuple[tuple[str, str], ...] = (
+_STEPS: tuple[tuple[str, str | RuleStatements], ...] = (
     ("source", SOURCE_STATEMENT),
-    *((entry_type, rule_statement(rule)) for entry_type, rule in RULES.items()),
+    *((entry_type, rule_statements(rule)) for entry_type, rule in RULES.items()),
     ("unruled", unruled_statement(list(RULES))),
 )
 STEP_COUNT = len(_STEPS) + 1  # and the summary
@@ -78,10 +80,21 @@ def recalculate_module(conn: psycopg.Connection, module_id: int, *, job_id: int 
         for done, (name, statement) in enumerate(_STEPS):
             if progress is not None:
                 progress(name, done, STEP_COUNT)
-            changed[name] = conn.execute(statement, params).rowcount
+            changed[name] = _run(conn, statement, params)
         if progress is not None:
             progress("summary", STEP_COUNT - 1, STEP_COUNT)
         totals = conn.execute(
             SUMMARY_STATEMENT + " RETURNING entries, entries_with_emissions, total_kg_co2eq",
             {**params, "job_id": job_id, "reasons_kept": REASONS_KEPT}).fetchone()
     return Recalculation(module_id, changed, *totals)
+
+
+def _run(conn: psycopg.Connection, statement: str | RuleStatements, params: dict) -> int:
+    """Run one step; the number of entries it wrote."""
+    if isinstance(statement, str):
+        return conn.execute(statement, params).rowcount
+    conn.execute(statement.resolve, params)
+    conn.execute(f"ANALYZE {KEYS_TABLE}")
+    written = conn.execute(statement.update, params).rowcount
+    conn.execute(f"DROP TABLE {KEYS_TABLE}")
+    return written

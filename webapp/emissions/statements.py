@@ -10,6 +10,7 @@ nothing new costs a read of the module, not a rewrite of it.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 from webapp.emissions.rules import EmissionRule
 
@@ -35,8 +36,20 @@ def _escaped(sql: str | tuple[tuple[str, str], ...]) -> str | tuple[tuple[str, s
     return tuple((name, text.replace("%", "%%")) for name, text in sql)
 
 
-def rule_statement(rule: EmissionRule) -> str:
-    """One UPDATE computing `kg_co2eq` and `emission` of every entry of `rule`'s type."""
+KEYS_TABLE = "emission_keys"
+
+
+class RuleStatements(NamedTuple):
+    """Run in order: `resolve` writes one row per distinct key into the temporary
+    KEYS_TABLE (then ANALYZE it: the planner must know it is small, or it sorts a
+    million entries to merge-join them with it), `update` writes the entries from it."""
+
+    resolve: str
+    update: str
+
+
+def rule_statements(rule: EmissionRule) -> RuleStatements:
+    """The statements computing `kg_co2eq` and `emission` of every entry of `rule`'s type."""
     rule = replace(rule, **{name: _escaped(getattr(rule, name)) for name in _SQL_FIELDS})
     names = [name for name, _ in rule.keys]
     scope = f"{_MODULE} AND e.entry_type = '{rule.entry_type}' AND {OURS}"
@@ -49,7 +62,8 @@ def rule_statement(rule: EmissionRule) -> str:
                   for name, sql in rule.emission_fields)
     emission = _emission(f"CASE WHEN {found} THEN 'computed' END",
                          f"CASE WHEN {found} THEN r.factor_id END", rule.distance, reason, extra)
-    return f"""
+    resolve = f"""
+        CREATE TEMPORARY TABLE {KEYS_TABLE} ON COMMIT DROP AS
         WITH factors AS NOT MATERIALIZED (
             SELECT f.id, f.year, f.classification AS c, f.values AS v
             FROM emission_factors f
@@ -57,17 +71,20 @@ def rule_statement(rule: EmissionRule) -> str:
                                       WHERE slug = '{rule.factor_type}')),
         keys AS (
             SELECT DISTINCT {", ".join(f"{sql} AS {name}" for name, sql in rule.keys)}
-            FROM data_entries e WHERE {scope}),
-        resolved AS (
-            SELECT jsonb_build_array({", ".join(f"k.{name}" for name in names)}) AS key,
-                   {rule.factor_id} AS factor_id, {rule.rate} AS rate,
-                   {rule.reason} AS reason{columns}
-            FROM keys k {rule.joins})
+            FROM data_entries e WHERE {scope})
+        SELECT jsonb_build_array({", ".join(f"k.{name}" for name in names)}) AS key,
+               {rule.factor_id} AS factor_id, {rule.rate} AS rate,
+               {rule.reason} AS reason{columns}
+        FROM keys k {rule.joins}"""
+    update = f"""
         UPDATE data_entries e SET kg_co2eq = {kg}, emission = {emission}
-        FROM resolved r
+        FROM {KEYS_TABLE} r
         WHERE {scope}
           AND r.key = jsonb_build_array({", ".join(sql for _, sql in rule.keys)})
-          AND (e.kg_co2eq, e.emission) IS DISTINCT FROM ({kg}, {emission})"""
+          -- never computed (just loaded): written without building its result twice
+          AND (e.emission IS NULL
+               OR (e.kg_co2eq, e.emission) IS DISTINCT FROM ({kg}, {emission}))"""
+    return RuleStatements(resolve, update)
 
 
 # A figure loaded with the entry: record where it came from, keep it as it is.

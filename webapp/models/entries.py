@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, String, func, text
+from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,9 +19,7 @@ class DataEntry(db.Model):
 
     __tablename__ = "data_entries"
     # The slice a provider replaces: (module, year, source, entry_type).
-    __table_args__ = (Index("idx_entries_slice", "module_id", "year", "source", "entry_type"),
-                      Index("idx_entries_missing", "module_id", "id",
-                            postgresql_where=text("kg_co2eq IS NULL")))
+    __table_args__ = (Index("idx_entries_slice", "module_id", "year", "source", "entry_type"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     inventory_id: Mapped[int]
