@@ -7,16 +7,15 @@ posts with a redirect to the job's page, so both work without JavaScript.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
-from webapp.auth import requires_job_role, role_for_target
+from webapp.auth import job_role, requires_role, role_for_target
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service
 from webapp.ingestion.jobs.states import FINAL, JobStatus
 from webapp.ingestion.refusals import ServiceError
 from webapp.models import DataIngestionJob
-from webapp.views import formatting
 from webapp.views.htmx import (
     JOB_CHANGED,
     JOB_FINISHED,
@@ -27,16 +26,9 @@ from webapp.views.htmx import (
 )
 
 jobs_bp = Blueprint("jobs", __name__, url_prefix="/jobs")
-formatting.register(jobs_bp)
 
 PANEL_ERRORS = 10  # row errors a panel lists; the job page lists all it stores (100)
 PAGE_ERRORS = service.MAX_STORED_ERRORS
-
-
-@jobs_bp.errorhandler(ServiceError)
-def service_error(error: ServiceError):
-    return render_template("errors/error.html", code=error.status,
-                           message=error.message), error.status
 
 
 def _job(job_id: int) -> DataIngestionJob:
@@ -71,13 +63,13 @@ def _page(job: DataIngestionJob, fragment: str, http_status: int = 200, **extra)
                                           **extra))
 
 
-@jobs_bp.get("/<int:job_id>")
+@jobs_bp.get("/<id:job_id>")
 def detail(job_id: int):
     """Everything about one job; htmx gets the facts block (refreshed when the job ends)."""
     return _page(_job(job_id), "jobs/_facts.html")
 
 
-@jobs_bp.get("/<int:job_id>/panel")
+@jobs_bp.get("/<id:job_id>/panel")
 def panel(job_id: int):
     """The live status panel; it polls this URL every second while the job is active.
 
@@ -95,8 +87,8 @@ def panel(job_id: int):
     return response
 
 
-@jobs_bp.post("/<int:job_id>/retry")
-@requires_job_role
+@jobs_bp.post("/<id:job_id>/retry")
+@requires_role(job_role)
 def retry(job_id: int):
     try:
         new_job = service.retry_job(job_id, current_user)
@@ -108,8 +100,8 @@ def retry(job_id: int):
     return trigger(_page(new_job, "jobs/_panel.html"), JOB_CHANGED, JOB_STARTED)
 
 
-@jobs_bp.post("/<int:job_id>/cancel")
-@requires_job_role
+@jobs_bp.post("/<id:job_id>/cancel")
+@requires_role(job_role)
 def cancel(job_id: int):
     try:
         job = service.cancel_job(job_id, current_user)
