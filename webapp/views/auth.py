@@ -1,5 +1,6 @@
 """Log in and out with email and password."""
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -21,9 +22,11 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only follow redirects to our own paths, never to another host."""
-    if target and target.startswith("/") and not urlsplit(target).netloc \
-            and not target.startswith("//"):
+    """Only follow redirects to our own paths, never to another host. Control characters
+    (CR/LF would split the Location header) and backslashes (browsers read `/\\host` as
+    `//host`) mean the target is not one of our links: go to the dashboard."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and not re.search(r"[\x00-\x1f\x7f\\]", target) and not urlsplit(target).netloc:
         return target
     return url_for("dashboard.index")
 

@@ -27,6 +27,7 @@ from webapp.views.jobs import job_context
 modules_bp = Blueprint("modules", __name__, url_prefix="/modules")
 
 HISTORY_PAGE_SIZE = 10
+MAX_HISTORY_PAGE = 10**6
 
 # The filters an API provider reads from the Sync form: provider type -> [(key, label,
 # hint)]. Values are comma-separated lists. A new provider with filters adds a line here.
@@ -71,7 +72,8 @@ def _history_args() -> dict[str, Any]:
     if status not in {s.value for s in JobStatus}:
         status = None
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        # Bounded: a page far past the end is empty, not an offset PostgreSQL refuses.
+        page = min(max(1, int(request.args.get("page", 1))), MAX_HISTORY_PAGE)
     except ValueError:
         page = 1
     return {"provider": request.args.get("provider") or None, "status": status, "page": page}
@@ -84,6 +86,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
                                   status=args["status"], limit=HISTORY_PAGE_SIZE,
                                   offset=(args["page"] - 1) * HISTORY_PAGE_SIZE)
     providers = queries.providers(module)
+    entry_types = schemas.entry_types_for(module.module_type)
     return {
         "module": module,
         "history": {"jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
@@ -96,7 +99,11 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         "accepts_files": any(p["provider_type"] == "csv_upload"
                              and p["target_type"] == TargetType.DATA_ENTRIES
                              for p in providers),
-        "entry_types": schemas.entry_types_for(module.module_type),
+        "entry_types": entry_types,
+        "entry_templates": [
+            (f"{entry_type} template" if len(entry_types) > 1 else "CSV template",
+             url_for("api.entry_template", module_id=module_id, entry_type=entry_type))
+            for entry_type in entry_types],
         "factor_types": queries.factor_types(module.module_type),
         "entry_counts": queries.entry_counts(module_id),
         "can_edit": current_user.can("editor"),
