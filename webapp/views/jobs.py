@@ -7,6 +7,8 @@ posts with a redirect to the job's page, so both work without JavaScript.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
@@ -90,27 +92,29 @@ def panel(job_id: int):
 @jobs_bp.post("/<id:job_id>/retry")
 @requires_role(job_role)
 def retry(job_id: int):
-    try:
-        new_job = service.retry_job(job_id, current_user)
-    except ServiceError as error:
-        return _refused(job_id, "Retry", error)
-    if not is_htmx():
-        flash(f"Job #{new_job.id} retries job #{job_id}.", "info")
-        return redirect(url_for("jobs.detail", job_id=new_job.id), 303)
-    return trigger(_page(new_job, "jobs/_panel.html"), JOB_CHANGED, JOB_STARTED)
+    return _act(job_id, "Retry", service.retry_job, JOB_STARTED,
+                lambda job: f"Job #{job.id} retries job #{job_id}.")
 
 
 @jobs_bp.post("/<id:job_id>/cancel")
 @requires_role(job_role)
 def cancel(job_id: int):
+    return _act(job_id, "Cancel", service.cancel_job, JOB_FINISHED,
+                lambda job: f"Job #{job.id} is cancelled.")
+
+
+def _act(job_id: int, action: str, verb: Callable, event: str,
+         done: Callable[[DataIngestionJob], str]):
+    """Run the service `verb` on the job. htmx gets the panel of the job it returns (for a
+    retry, the new one) and `event`; a plain form post a redirect to that job's page."""
     try:
-        job = service.cancel_job(job_id, current_user)
+        job = verb(job_id, current_user)
     except ServiceError as error:
-        return _refused(job_id, "Cancel", error)
+        return _refused(job_id, action, error)
     if not is_htmx():
-        flash(f"Job #{job_id} is cancelled.", "info")
-        return redirect(url_for("jobs.detail", job_id=job_id), 303)
-    return trigger(_page(job, "jobs/_panel.html"), JOB_CHANGED, JOB_FINISHED)
+        flash(done(job), "info")
+        return redirect(url_for("jobs.detail", job_id=job.id), 303)
+    return trigger(_page(job, "jobs/_panel.html"), JOB_CHANGED, event)
 
 
 def _refused(job_id: int, action: str, error: ServiceError):
