@@ -55,11 +55,12 @@ def check_text(where: str, value: str) -> None:
 
 def _check_request_inputs() -> None:
     """Query parameters, form fields and file names, for every route at once."""
+    # A multipart part without a name has the key None.
     for key, value in request.args.items(multi=True):
-        check_text(f"query parameter {key!r}", key + value)
+        check_text(f"query parameter {key!r}", (key or "") + value)
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         for key, value in request.form.items(multi=True):
-            check_text(f"form field {key!r}", key + value)
+            check_text(f"form field {key!r}", (key or "") + value)
         for key, file in request.files.items(multi=True):
             check_text(f"the file name of {key!r}", file.filename or "")
 

@@ -80,11 +80,13 @@ def jobs(app, monkeypatch):
 
     monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
     with app.app_context():
-        retryable = service.create_job(module_id=2, provider_type="synthetic",
-                                       target_type="data_entries", year=2025, user=None).id
+        retryable = service.create_job(service.SyncRequest(
+            module_id=2, provider_type="synthetic", target_type="data_entries",
+            year=2025), None).id
         service.cancel_job(retryable, None)
-        pending = service.create_job(module_id=1, provider_type="synthetic",
-                                     target_type="data_entries", year=2025, user=None).id
+        pending = service.create_job(service.SyncRequest(
+            module_id=1, provider_type="synthetic", target_type="data_entries",
+            year=2025), None).id
     return {"retryable": retryable, "pending": pending}
 
 

@@ -125,14 +125,20 @@ def test_nul_in_a_form_field_is_400_with_a_page(app, create_user):
     ({"provider_type": [], "year": 2025}, "provider_type must be a string, not an array"),
     ({"provider_type": "synthetic", "year": {}}, "year must be a whole number or a string"),
     ({"provider_type": "synthetic", "year": True}, "year must be"),
-    ({"provider_type": "synthetic", "year": 2025, "filters": "F0892"},
-     "filters must be an object, not a string"),
     ({"provider_type": "synthetic", "year": 2025, "config": [1]},
      "config must be an object, not an array"),
 ])
 def test_wrong_json_types_are_400_naming_the_field(api, db_url, payload, message):
     body = _error(api.post("/sync/data-entries/2", json=payload), 400, message)
     assert body["field"] == message.split()[0]
+
+
+def test_a_multipart_part_without_a_name_is_a_clean_400(api):
+    body = (b"--X\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n"
+            b'--X\r\nContent-Disposition: form-data; name="year"\r\n\r\n2025\r\n--X--\r\n')
+    response = api.post("/sync/data-entries/2", data=body,
+                        content_type="multipart/form-data; boundary=X")
+    _error(response, 400, "provider_type is required")
 
 
 def test_nan_is_refused_before_it_reaches_jsonb(api):

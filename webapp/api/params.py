@@ -102,11 +102,20 @@ def expect_type(value: Any, name: str, *kinds: type) -> Any:
 
 
 def json_body(fields: dict[str, tuple[type, ...]]) -> dict[str, Any]:
-    """The request's JSON object, with `fields` (name -> accepted types) picked out."""
+    """The request's JSON object, with `fields` (name -> accepted types, none = any)
+    picked out."""
     body = parse_json(request.get_data(cache=True), "the body")
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
-    return {name: expect_type(body.get(name), name, *kinds) for name, kinds in fields.items()}
+    return {name: expect_type(body.get(name), name, *kinds) if kinds else body.get(name)
+            for name, kinds in fields.items()}
+
+
+def json_value(raw: str | None, name: str) -> Any:
+    """A form field holding JSON; None if blank."""
+    if raw is None or not raw.strip():
+        return None
+    return parse_json(raw, name)
 
 
 def json_field(raw: str | None, name: str) -> dict[str, Any] | None:

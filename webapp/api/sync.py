@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.exceptions import UnsupportedMediaType
 
 from webapp.api import api_bp
-from webapp.api.params import json_body, json_field, listing, page_args
+from webapp.api.params import json_body, json_field, json_value, listing, page_args
 from webapp.auth import job_role, requires_role
 from webapp.extensions import db
 from webapp.ingestion.jobs import error_report as row_errors
@@ -19,7 +19,8 @@ from webapp.ingestion.jobs.states import TargetType
 from webapp.ingestion.refusals import BadRequest
 
 # The plan's payload fields and the JSON types each accepts (year may come as "2025").
-PAYLOAD = {"provider_type": (str,), "year": (int, str), "filters": (dict,), "config": (dict,)}
+# Filters of any type go on to the provider's declared filters, which answer 422.
+PAYLOAD = {"provider_type": (str,), "year": (int, str), "filters": (), "config": (dict,)}
 
 
 def _sync_request() -> dict[str, Any]:
@@ -27,7 +28,7 @@ def _sync_request() -> dict[str, Any]:
     if request.mimetype == "multipart/form-data":
         form = request.form
         payload = {"provider_type": form.get("provider_type"), "year": form.get("year"),
-                   "filters": json_field(form.get("filters"), "filters"),
+                   "filters": json_value(form.get("filters"), "filters"),
                    "config": json_field(form.get("config"), "config")}
         file = request.files.get("file")
         if file is not None and file.filename:
@@ -43,8 +44,9 @@ def _create(module_id: int, target_type: str, factor_type_id: int | None = None)
     payload = _sync_request()
     if not payload.get("provider_type"):
         raise BadRequest("provider_type is required")
-    job = service.create_job(module_id=module_id, target_type=target_type,
-                             factor_type_id=factor_type_id, user=current_user, **payload)
+    job = service.create_job(service.SyncRequest(
+        module_id=module_id, target_type=target_type, factor_type_id=factor_type_id,
+        **payload), current_user)
     return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
             "message": job.message}, 202
 
@@ -63,13 +65,7 @@ def sync_factors(module_id: int, factor_type_id: int):
 
 @api_bp.get("/sync/status/<id:job_id>")
 def sync_status(job_id: int):
-    from webapp.ingestion.jobs.reaper import reap_lost_workers
-
-    job = queries.get_job(job_id)
-    if job.status == "processing" and reap_lost_workers(only_job_id=job_id):
-        db.session.expire_all()
-        job = queries.get_job(job_id)
-    return queries.status_body(job)
+    return queries.status_body(queries.current_job(job_id))
 
 
 @api_bp.get("/sync/history/<id:module_id>")

@@ -15,7 +15,7 @@ from flask_login import current_user
 from webapp.auth import job_role, requires_role, role_for_target
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service
-from webapp.ingestion.jobs.states import FINAL, JobStatus
+from webapp.ingestion.jobs.states import FINAL
 from webapp.ingestion.refusals import ServiceError
 from webapp.models import DataIngestionJob
 from webapp.views.htmx import (
@@ -34,15 +34,7 @@ PAGE_ERRORS = service.MAX_STORED_ERRORS
 
 
 def _job(job_id: int) -> DataIngestionJob:
-    """The job as it is now. Like the status API, fail it first if its worker was lost,
-    so a page watching a job on a dead worker sees it end even when no worker is left."""
-    from webapp.ingestion.jobs.reaper import reap_lost_workers
-
-    job = queries.get_job(job_id)
-    if job.status == JobStatus.PROCESSING and reap_lost_workers(only_job_id=job_id):
-        db.session.expire_all()
-        job = queries.get_job(job_id)
-    return job
+    return queries.current_job(job_id)
 
 
 def _error_limit() -> int:

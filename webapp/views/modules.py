@@ -29,13 +29,6 @@ modules_bp = Blueprint("modules", __name__, url_prefix="/modules")
 HISTORY_PAGE_SIZE = 10
 MAX_HISTORY_PAGE = 10**6
 
-# The filters an API provider reads from the Sync form: provider type -> [(key, label,
-# hint)]. Values are comma-separated lists. A new provider with filters adds a line here.
-PROVIDER_FILTERS: dict[str, list[tuple[str, str, str]]] = {
-    "tableau_api": [("centre_financier", "Centre financier",
-                     "Tableau only. One or more, comma-separated (e.g. F0892, F0101); "
-                     "empty = all centres.")],
-}
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -95,7 +88,6 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         "panels": [job_context(job) for job in _panel_jobs(module_id)],
         "sync_providers": [p for p in providers if not p["needs_upload"]
                            and p["target_type"] == TargetType.DATA_ENTRIES],
-        "provider_filters": PROVIDER_FILTERS,
         "accepts_files": any(p["provider_type"] == "csv_upload"
                              and p["target_type"] == TargetType.DATA_ENTRIES
                              for p in providers),
@@ -134,10 +126,11 @@ def sync(module_id: int):
     try:
         if not provider_type:
             raise BadRequest("Choose a provider to sync from.")
-        job = service.create_job(
+        job = service.create_job(service.SyncRequest(
             module_id=module_id, provider_type=provider_type,
-            target_type=TargetType.DATA_ENTRIES, year=form.get("year"), user=current_user,
-            filters=_filters(provider_type, form), config=json_field(form.get("config"), "Config"))
+            target_type=TargetType.DATA_ENTRIES, year=form.get("year"),
+            filters=_filters(module_id, provider_type, form),
+            config=json_field(form.get("config"), "Config")), current_user)
     except ServiceError as error:
         return _refused(module_id, "sync", error)
     return _started(job)
@@ -165,11 +158,10 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     try:
         if file is None or not file.filename:
             raise BadRequest("Choose a CSV file to upload.")
-        job = service.create_job(
+        job = service.create_job(service.SyncRequest(
             module_id=module_id, provider_type="csv_upload", target_type=target_type,
-            year=form.get("year"), user=current_user, config=config,
-            factor_type_id=factor_type_id,
-            new_file=(file.stream, file.filename, file.mimetype))
+            year=form.get("year"), config=config, factor_type_id=factor_type_id,
+            new_file=(file.stream, file.filename, file.mimetype)), current_user)
     except ServiceError as error:
         return _refused(module_id, form_id, error)
     except RequestEntityTooLarge as error:
@@ -177,13 +169,18 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     return _started(job)
 
 
-def _filters(provider_type: str, form) -> dict[str, list[str]]:
-    """The chosen provider's filters from the form, each a list of non-empty values."""
+def _filters(module_id: int, provider_type: str, form) -> dict[str, list[str]]:
+    """The chosen provider's filters from the Sync form. The form takes comma-separated
+    values and splits them here (the API takes lists); a blank field is no filter."""
+    declared = next((p["filters"] for p in queries.providers(queries.get_module(module_id))
+                     if p["provider_type"] == provider_type
+                     and p["target_type"] == TargetType.DATA_ENTRIES), [])
     filters = {}
-    for key, _label, _hint in PROVIDER_FILTERS.get(provider_type, []):
-        values = [v.strip() for v in form.get(f"filter_{key}", "").split(",") if v.strip()]
+    for declared_filter in declared:
+        name = declared_filter["name"]
+        values = [v for v in form.get(f"filter_{name}", "").split(",") if v.strip()]
         if values:
-            filters[key] = values
+            filters[name] = values
     return filters
 
 

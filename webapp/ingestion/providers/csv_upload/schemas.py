@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from webapp.ingestion.failures import IngestionError, InvalidFile
+from webapp.ingestion.limits import clip_cell
 from webapp.ingestion.providers.base import RowError
 from webapp.ingestion.providers.csv_upload.parsers import (
     CABIN_CLASS,
@@ -238,7 +239,7 @@ def _require_columns(schema: Schema, header: list[str], what: str) -> None:
 
 def _found(header: list[str]) -> str:
     # Naming what was found helps when the delimiter or the header row is not the expected one.
-    names = [name for name in header if name]
+    names = [clip_cell(name) for name in header if name]
     shown = ", ".join(names[:15]) + (", ..." if len(names) > 15 else "")
     return f"Columns found: {shown}." if names else "No column names were found."
 
