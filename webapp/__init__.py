@@ -36,9 +36,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     limiter.init_app(app)
 
-    from webapp import auth, cli
+    from webapp import auth, cli, http_errors, security
     auth.init_app(app)
     cli.init_app(app)
+    http_errors.init_app(app)
+    security.init_app(app)
     _load_provider_plugins(app)
 
     from webapp.api import api_bp

@@ -6,7 +6,7 @@ from flask import request
 
 from webapp import audit
 from webapp.api import api_bp
-from webapp.api.sync import page_args
+from webapp.api.params import listing, page_args
 from webapp.auth import requires_role
 
 
@@ -16,5 +16,4 @@ def audit_list():
     limit, offset = page_args(50)
     rows, total = audit.search(**audit.parse_filters(request.args), limit=limit,
                                offset=offset)
-    return {"items": [row.body() for row in rows], "total": total, "limit": limit,
-            "offset": offset}
+    return listing([row.body() for row in rows], total, limit, offset)

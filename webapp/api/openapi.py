@@ -58,7 +58,9 @@ SYNC_BODY = {
 
 def _operation(summary: str, responses: dict[str, Any], *, params=None, body=None,
                tag: str = "sync") -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": responses}
+    # Any request may be refused as malformed (SPEC §12: a NUL byte in any parameter).
+    op: dict[str, Any] = {"summary": summary, "tags": [tag],
+                          "responses": {**_errors(400), **responses}}
     if params:
         op["parameters"] = params
     if body:

@@ -6,6 +6,7 @@ LOGIN_FAILURES failures in the window, every attempt (even with the right passwo
 logins never unlock an account someone else is guessing at, nor spend its budget.
 """
 
+import re
 import time
 from functools import cache
 from urllib.parse import urlsplit
@@ -45,9 +46,11 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only follow redirects to our own paths, never to another host."""
-    if target and target.startswith("/") and not urlsplit(target).netloc \
-            and not target.startswith("//"):
+    """Only follow redirects to our own paths, never to another host. Control characters
+    (CR/LF would split the Location header) and backslashes (browsers read `/\\host` as
+    `//host`) mean the target is not one of our links: go to the dashboard."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and not re.search(r"[\x00-\x1f\x7f\\]", target) and not urlsplit(target).netloc:
         return target
     return url_for("dashboard.index")
 
