@@ -243,7 +243,8 @@ def test_a_killed_worker_fails_its_job_and_the_retry_completes(
     monkeypatch.setitem(app.config, "RQ_QUEUE", queue)
     monkeypatch.setitem(worker_env, "RQ_QUEUE", queue)
     doomed = start_worker(f"doomed-{time.monotonic_ns()}")
-    job_id = _sync(api, rows=60, batch=10, delay_s=0.3).get_json()["job_id"]
+    # About 6 s of work: long enough to outlive starting the survivor on a loaded machine.
+    job_id = _sync(api, rows=60, batch=10, delay_s=1.0).get_json()["job_id"]
     api.wait(job_id, until=("processing",), timeout=30)
     _wait_for(lambda: _row(db_url, job_id)["metadata"].get("progress", {}).get("processed"),
               10, "a staged batch")
