@@ -128,7 +128,9 @@ def load_config(env: dict | None = None) -> dict:
         "SECRET_KEY": secret_key,
         "TRUSTED_HOSTS": _trusted_hosts(env, production),
         "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(database_url) if database_url else None,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A server that is down must not hold a request for long: 2 s to connect.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
+                                      "connect_args": {"connect_timeout": 2}},
         "REDIS_URL": redis_url,
         "RQ_QUEUE": env.get("RQ_QUEUE", "ingestion"),
         "MAX_CONTENT_LENGTH": _int(env, "UPLOAD_MAX_MB", 200) * 1024 * 1024,

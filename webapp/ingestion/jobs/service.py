@@ -132,6 +132,7 @@ def _check(request: SyncRequest) -> _Checked:
     if module is None:
         raise NotFound(f"module {request.module_id} does not exist")
     factor_type = _check_factor_type(module, request.target_type, request.factor_type_id)
+    _refuse_if_busy(module.id, request.target_type, factor_type)
     year = _check_year(module, request.year)
     provider_cls = registry.resolve(module.module_type, request.provider_type,
                                     request.target_type)
@@ -201,9 +202,23 @@ def _insert(job: DataIngestionJob, checked: _Checked) -> DataIngestionJob:
         if "uq_jobs_one_active" not in str(error.orig):
             raise
         active = _active_job_id(checked.module.id, job.target_type, checked.factor_type)
-        raise Conflict(f"job {active} is already {_status_of(active)} for this module; "
-                       "wait for it or cancel it", active_job_id=active) from None
+        raise _busy(active) from None
     return job
+
+
+def _refuse_if_busy(module_id: int, target_type: str, factor_type: FactorType | None) -> None:
+    """The 409 before anything is stored, so a large upload is not written only to be
+    refused. The one-active-job index still settles two requests that race past here."""
+    active = _active_job_id(module_id, target_type, factor_type)
+    if active is not None:
+        raise _busy(active)
+
+
+def _busy(active: int | None) -> Conflict:
+    if active is None:  # it ended between the refused insert and this look
+        return Conflict("another job was just started for this module; try again")
+    return Conflict(f"job {active} is already {_status_of(active)} for this module; "
+                    "wait for it or cancel it", active_job_id=active)
 
 
 def _check_factor_type(module: Module, target_type: str, factor_type_id: int | None
@@ -241,12 +256,14 @@ def _ensure_queue_reachable() -> None:
         raise Unavailable("the job queue (Redis) is unreachable; try again shortly") from None
 
 
-def _active_job_id(module_id: int, target_type: str, factor_type: FactorType | None) -> int:
+def _active_job_id(module_id: int, target_type: str, factor_type: FactorType | None
+                   ) -> int | None:
     return db.session.execute(text(
         "SELECT id FROM data_ingestion_jobs WHERE module_id = :m AND target_type = :t "
-        "AND COALESCE(factor_type_id, 0) = :f AND status IN ('pending', 'processing')"),
+        "AND COALESCE(factor_type_id, 0) = :f AND status IN ('pending', 'processing') "
+        "ORDER BY id LIMIT 1"),
         {"m": module_id, "t": target_type, "f": factor_type.id if factor_type else 0}
-    ).scalar_one()
+    ).scalar()
 
 
 def _status_of(job_id: int) -> str:
