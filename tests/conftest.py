@@ -10,7 +10,10 @@ api_token, api, admin_api and ApiClient), workers (worker, start_worker, worker_
 import pytest
 
 pytest.register_assert_rewrite("tests.support")  # before the import below imports it
-from tests.support.accounts import ApiClient  # noqa: E402, F401 - `from tests.conftest import ApiClient`
+# Names tests imported from here before the split keep working.
+from tests.support.accounts import ApiClient  # noqa: E402, F401
+from tests.support.settings import PLUGINS, TEST_SETTINGS, tableau_settings  # noqa: E402, F401
+from tests.support.workers import WorkerProcess  # noqa: E402, F401
 
 pytest_plugins = ["tests.support.servers", "tests.support.app", "tests.support.accounts",
                   "tests.support.workers"]
