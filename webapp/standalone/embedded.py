@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -120,20 +121,16 @@ def start_postgres(data_dir: Path, database: str = "carbonsync") -> EmbeddedServ
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     run_as = _prepare_for_system_user(data_dir)
-    if not (data_dir / "PG_VERSION").exists():
-        # No password yet, so no password method for the (unused) local socket.
-        subprocess.run([_pg_bin("initdb"), "-D", str(data_dir), "-U", "postgres",
-                        "--auth-local=peer", "--auth-host=scram-sha-256",
-                        "--encoding=UTF8", "--no-instructions"],
-                       check=True, capture_output=True, user=run_as)
-    port = _running_postgres_port(data_dir)
     credentials = data_dir / CREDENTIALS
-    if not credentials.exists():  # a new cluster, or one from before passwords (trust)
-        if port is not None:  # left running by a killed launcher: stop it to set them
+    passwords = {"postgres": _new_password(), APP_ROLE: _new_password()}
+    if not (data_dir / "PG_VERSION").exists():
+        _initdb(data_dir, passwords["postgres"], run_as)
+    elif not credentials.exists():  # made before passwords (trust): set them offline
+        if _running_postgres_port(data_dir) is not None:  # left by a killed launcher
             _pg_ctl_stop(data_dir, run_as)
-            port = None
-        passwords = {"postgres": _new_password(), APP_ROLE: _new_password()}
         _set_superuser_password(data_dir, passwords["postgres"], run_as)
+    port = _running_postgres_port(data_dir)
+    if not credentials.exists():
         (data_dir / "pg_hba.conf").write_text(PG_HBA)
         if run_as:
             entry = pwd.getpwnam(run_as)
@@ -168,6 +165,26 @@ def _pg_ctl_stop(data_dir: Path, run_as: str | None) -> None:
                    user=run_as, timeout=60)
 
 
+def _initdb(data_dir: Path, password: str, run_as: str | None) -> None:
+    """A new cluster whose superuser has `password` (read from a file only the server's
+    user can read, deleted at once: never on a command line)."""
+    fd, name = tempfile.mkstemp(prefix="carbonsync-pw-")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(password)
+        if run_as:
+            entry = pwd.getpwnam(run_as)
+            os.chown(name, entry.pw_uid, entry.pw_gid)
+        result = subprocess.run(
+            [_pg_bin("initdb"), "-D", str(data_dir), "-U", "postgres", f"--pwfile={name}",
+             "--auth=scram-sha-256", "--encoding=UTF8", "--no-instructions"],
+            capture_output=True, text=True, user=run_as)
+    finally:
+        os.unlink(name)
+    if result.returncode != 0:
+        raise RuntimeError(f"initdb failed: {result.stderr[-2000:]}")
+
+
 def _set_superuser_password(data_dir: Path, password: str, run_as: str | None) -> None:
     """Set the password offline, in single-user mode: no login is needed for that, and
     the password goes through stdin, never a command line others can read in `ps`."""
@@ -176,8 +193,8 @@ def _set_superuser_password(data_dir: Path, password: str, run_as: str | None) -
         input=f"ALTER ROLE postgres PASSWORD '{password}';\n", capture_output=True,
         text=True, user=run_as, timeout=120)
     if result.returncode != 0:
-        raise RuntimeError("Could not set the PostgreSQL superuser's password "
-                           f"(exit {result.returncode}).")
+        detail = result.stderr[-2000:].replace(password, "***")  # errors echo the statement
+        raise RuntimeError(f"Could not set the PostgreSQL superuser's password: {detail}")
 
 
 def _ensure_app_database(admin_url: str, database: str, password: str) -> None:
