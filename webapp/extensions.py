@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -14,6 +16,10 @@ db = SQLAlchemy()
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# No default limits: only the routes that ask for one (the login form) are limited.
+# create_app points its storage at the app's Redis, so every web process shares counters.
+# moving-window: a limit of N per 15 minutes never lets 2N through across a window edge.
+limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
 
 def redis_connection() -> Redis:

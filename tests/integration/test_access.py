@@ -36,6 +36,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "modules.upload_factors": {"POST": ADMIN},
     "api.sync_retry": {"POST": EDITOR},
     "api.sync_cancel": {"POST": EDITOR},
+    "audit.index": {"GET": ADMIN},
+    "api.audit_list": {"GET": ADMIN},
 }
 # Page blueprints still being written: any GET page is for viewers, anything else for editors.
 GENERIC_PAGE_BLUEPRINTS = ("modules", "jobs")
@@ -80,11 +82,13 @@ def jobs(app, monkeypatch):
 
     monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
     with app.app_context():
-        retryable = service.create_job(module_id=2, provider_type="synthetic",
-                                       target_type="data_entries", year=2025, user=None).id
+        retryable = service.create_job(service.SyncRequest(
+            module_id=2, provider_type="synthetic", target_type="data_entries",
+            year=2025), None).id
         service.cancel_job(retryable, None)
-        pending = service.create_job(module_id=1, provider_type="synthetic",
-                                     target_type="data_entries", year=2025, user=None).id
+        pending = service.create_job(service.SyncRequest(
+            module_id=1, provider_type="synthetic", target_type="data_entries",
+            year=2025), None).id
     return {"retryable": retryable, "pending": pending}
 
 

@@ -76,8 +76,9 @@ def test_an_illegal_transition_raises_and_is_never_stored(app, idle_queue, db_ur
 
     badges = "SELECT last_sync_status FROM modules WHERE id = 2"
     with app.app_context():
-        job_id = service.create_job(module_id=2, provider_type="synthetic",
-                                    target_type="data_entries", year=2025, user=None).id
+        job_id = service.create_job(service.SyncRequest(
+            module_id=2, provider_type="synthetic", target_type="data_entries",
+            year=2025), None).id
         pending, badge = _row(db_url, job_id), _scalar(db_url, badges)
         with pytest.raises(IllegalTransition, match="from pending to completed"):
             service.complete_job(job_id, {"inserted": 1})
@@ -229,7 +230,8 @@ def test_a_killed_worker_fails_its_job_and_the_retry_completes(
     monkeypatch.setitem(app.config, "RQ_QUEUE", queue)
     monkeypatch.setitem(worker_env, "RQ_QUEUE", queue)
     doomed = start_worker(f"doomed-{time.monotonic_ns()}")
-    job_id = _sync(api, rows=60, batch=10, delay_s=0.3).get_json()["job_id"]
+    # About 6 s of work: long enough to outlive starting the survivor on a loaded machine.
+    job_id = _sync(api, rows=60, batch=10, delay_s=1.0).get_json()["job_id"]
     api.wait(job_id, until=("processing",), timeout=30)
     wait_for(lambda: _row(db_url, job_id)["metadata"].get("progress", {}).get("processed"),
              10, "a staged batch")
@@ -369,7 +371,7 @@ def test_multipart_with_json_string_fields(api, worker, db_url):
     assert response.status_code == 202, response.get_json()
     final = api.wait(response.get_json()["job_id"])
     assert final["status"] == "completed" and final["counts"]["inserted"] == 7
-    assert final["request"]["filters"] == {"centre": "F0892"}
+    assert final["request"]["filters"] == {"centre": ["F0892"]}
     assert final["request"]["config"] == {"rows": 7, "batch": 7, "on_error": "skip"}
     centres = api.get("/modules/2/entries").get_json()["items"]
     assert {e["data"]["centre"] for e in centres} == {"F0892"}

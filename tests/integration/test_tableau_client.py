@@ -334,7 +334,7 @@ class RecordingTracker:
     def raise_if_cancelled(self):
         pass
 
-    def complete(self, counts, finish_load):
+    def complete(self, counts, finish_load, *, fetched, processed):
         self.outcome = ("completed", counts, finish_load())
 
     def fail(self, error):

@@ -14,6 +14,7 @@ from typing import Any
 
 from webapp.ingestion.failures import UpstreamError
 from webapp.ingestion.providers.base import DataIngestionProvider
+from webapp.ingestion.providers.filters import ProviderFilter
 from webapp.ingestion.providers.registry import REGISTRY
 
 
@@ -22,6 +23,10 @@ class SyntheticProvider(DataIngestionProvider):
     target_type = "data_entries"
     label = "Synthetic (tests)"
     default_on_error = "skip"
+    # Rows carry data.centre = the first centre asked for (or "X"); config.stray_centre
+    # makes one row (row 2) claim another centre, as a source ignoring the filter would.
+    filters = (ProviderFilter(name="centre", label="Centre", help="Centres (tests).",
+                              scope="centre"),)
 
     def _conf(self, key: str, default: Any) -> Any:
         return self.ctx.config.get(key, default)
@@ -41,7 +46,9 @@ class SyntheticProvider(DataIngestionProvider):
                 raise UpstreamError("The synthetic source broke (HTTP 500)")
             if self._conf("boom", None) and start <= self._conf("boom", 0) <= end:
                 raise RuntimeError("secret-ish internal detail")
-            yield [{"_row": n, "n": n, "centre": filters.get("centre", "X")}
+            centre = (filters.get("centre") or ["X"])[0]
+            stray = self._conf("stray_centre", None)
+            yield [{"_row": n, "n": n, "centre": stray if stray and n == 2 else centre}
                    for n in range(start, end + 1)]
 
     async def transform_data(self, raw):
@@ -53,7 +60,8 @@ class SyntheticProvider(DataIngestionProvider):
                 self.reject(row["_row"], "n", row["n"], "is odd on purpose")
                 continue
             refused = refused_from is not None and row["_row"] >= refused_from
-            clean.append({"entry_type": "x" * 60 if refused else "synthetic",
+            clean.append({"_row": row["_row"],
+                          "entry_type": "x" * 60 if refused else "synthetic",
                           "data": {"n": row["n"], "centre": row["centre"]},
                           "kg_co2eq": float(row["n"])})
         return clean

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.api import api_bp
+from webapp.ingestion.providers.registry import REGISTRY
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -57,12 +58,26 @@ SYNC_BODY = {
 
 def _operation(summary: str, responses: dict[str, Any], *, params=None, body=None,
                tag: str = "sync") -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": responses}
+    # Any request may be refused as malformed (SPEC §12: a NUL byte in any parameter).
+    op: dict[str, Any] = {"summary": summary, "tags": [tag],
+                          "responses": {**_errors(400), **responses}}
     if params:
         op["parameters"] = params
     if body:
         op["requestBody"] = body
     return op
+
+
+AUDIT_ENTRY = {"type": "object", "required": ["id", "at", "action"], "properties": {
+    "id": {"type": "integer"}, "at": {"type": "string"},
+    "actor_id": {"type": ["integer", "null"]}, "actor_email": {"type": ["string", "null"]},
+    "action": {"type": "string"}, "target_type": {"type": ["string", "null"]},
+    "target_id": {"type": ["integer", "null"]}, "details": {"type": "object"},
+    "client_address": {"type": ["string", "null"]}}}
+AUDIT_PAGE = {"type": "object", "required": ["items", "total", "limit", "offset"],
+              "properties": {"items": {"type": "array", "items": AUDIT_ENTRY},
+                             "total": {"type": "integer"}, "limit": {"type": "integer"},
+                             "offset": {"type": "integer"}}}
 
 
 def _paths() -> dict[str, Any]:
@@ -128,6 +143,13 @@ def _paths() -> dict[str, Any]:
         "/templates/factors/{factor_type_id}.csv": {"get": _operation(
             "Header-only CSV template for a factor type", {"200": CSV, **_errors(401, 404)},
             params=[_param("factor_type_id")], tag="catalog")},
+        "/audit": {"get": _operation(
+            "The audit log, newest first (admins only)",
+            {"200": _json(AUDIT_PAGE, "Audit entries"), **_errors(400, 401, 403)},
+            params=[_param("user", "query", {"type": "string"}, "email or user id"),
+                    _param("action", "query", {"type": "string"}),
+                    _param("target_type", "query", {"type": "string"}),
+                    _param("target_id", "query"), *PAGE], tag="audit")},
         "/openapi.json": {"get": _operation(
             "This document", {"200": _json({"type": "object"}, "OpenAPI 3.1")},
             tag="meta")},
@@ -174,7 +196,8 @@ SCHEMAS: dict[str, Any] = {
         "errors": {"type": "array", "items": _ref("RowError")},
         "errors_total": {"type": "integer"}, "retry_of": NULLABLE_INT,
         "retried_by": NULLABLE_INT, "created_by": NULLABLE_INT,
-        "started_at": NULLABLE_STR, "completed_at": NULLABLE_STR, "request": OBJ}},
+        "started_at": NULLABLE_STR, "completed_at": NULLABLE_STR,
+        "created_at": NULLABLE_STR, "processing_started_at": NULLABLE_STR, "request": OBJ}},
     "Module": {"type": "object", "properties": {
         "id": {"type": "integer"}, "inventory_id": {"type": "integer"},
         "name": {"type": "string"}, "module_type": {"type": "string"},
@@ -199,7 +222,11 @@ SCHEMAS: dict[str, Any] = {
         "provider_type": {"type": "string"}, "target_type": {"type": "string"},
         "label": {"type": "string"}, "needs_upload": {"type": "boolean"},
         "default_on_error": {"type": "string"}, "available": {"type": "boolean"},
-        "unavailable_reason": NULLABLE_STR}},
+        "unavailable_reason": NULLABLE_STR,
+        "filters": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "type": {"type": "string"},
+            "label": {"type": "string"}, "help": {"type": "string"},
+            "max_items": {"type": "integer"}, "max_length": {"type": "integer"}}}}}},
     "Health": {"type": "object", "properties": {
         "status": {"type": "string"}, "database": {"type": "string"},
         "redis": {"type": "string"}}},
@@ -209,6 +236,22 @@ ERROR_TEXT = {400: "Malformed request", 401: "Not authenticated", 403: "Role not
               404: "Unknown id", 409: "Conflict with the job's state or an active job",
               413: "File too large", 415: "Unsupported media type",
               422: "Invalid request", 503: "Service or provider unavailable"}
+
+
+def _filters_schema() -> dict[str, Any]:
+    """`filters` of a sync request: every filter some provider declares (each provider
+    accepts only its own; `GET /providers` lists which)."""
+    declared = {f.name: f for cls in REGISTRY.values() for f in cls.filters}
+    return {"type": "object", "additionalProperties": False,
+            "description": "Narrows the sync; a filtered sync replaces only the entries "
+                           "inside its filter.",
+            "properties": {name: f.schema() for name, f in sorted(declared.items())}}
+
+
+def _schemas() -> dict[str, Any]:
+    sync_request = SCHEMAS["SyncRequest"]
+    return {**SCHEMAS, "SyncRequest": {**sync_request, "properties": {
+        **sync_request["properties"], "filters": _filters_schema()}}}
 
 
 def document() -> dict[str, Any]:
@@ -221,7 +264,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}, {"session": []}],
         "paths": _paths(),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": _schemas(),
             "responses": {f"E{code}": _json(_ref("Error"), text)
                           for code, text in ERROR_TEXT.items()},
             "securitySchemes": {

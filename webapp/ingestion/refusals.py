@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from webapp.ingestion.limits import clip_message
+
 
 class ServiceError(Exception):
     status = 400
 
     def __init__(self, message: str, **details):
+        message = clip_message(message)
         super().__init__(message)
         self.message = message
         self.details = details

@@ -11,8 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
 
-ACTIVE_STATUSES = ("pending", "processing")
-
 
 class DataIngestionJob(db.Model):
     __tablename__ = "data_ingestion_jobs"
@@ -51,8 +49,11 @@ class DataIngestionJob(db.Model):
     creator = relationship("User")
 
     @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
+    def processing_started_at(self) -> datetime | None:
+        """When a worker took the job (`started_at` is the plan's column, set at creation);
+        the service records it in the metadata."""
+        raw = (self.meta or {}).get("processing_started_at")
+        return datetime.fromisoformat(raw) if raw else None
 
 
 class IngestionRowError(db.Model):

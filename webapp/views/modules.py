@@ -7,13 +7,13 @@ panel then polls the new job). When the service refuses (409 a job is already ru
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp.api.params import json_field
 from webapp.auth import requires_role
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service
@@ -27,44 +27,32 @@ from webapp.views.jobs import job_context
 modules_bp = Blueprint("modules", __name__, url_prefix="/modules")
 
 HISTORY_PAGE_SIZE = 10
+MAX_HISTORY_PAGE = 10**6
 
-# The filters an API provider reads from the Sync form: provider type -> [(key, label,
-# hint)]. Values are comma-separated lists. A new provider with filters adds a line here.
-PROVIDER_FILTERS: dict[str, list[tuple[str, str, str]]] = {
-    "tableau_api": [("centre_financier", "Centre financier",
-                     "Tableau only. One or more, comma-separated (e.g. F0892, F0101); "
-                     "empty = all centres.")],
-}
-
-
-@modules_bp.errorhandler(ServiceError)
-def service_error(error: ServiceError):
-    return render_template("errors/error.html", code=error.status,
-                           message=error.message), error.status
 
 
 # -- reading ------------------------------------------------------------------------------
 
-@modules_bp.get("/<int:module_id>")
+@modules_bp.get("/<id:module_id>")
 def detail(module_id: int):
     return render_template("modules/detail.html", **_page_context(module_id))
 
 
-@modules_bp.get("/<int:module_id>/history")
+@modules_bp.get("/<id:module_id>/history")
 def history(module_id: int):
     """The sync history (filtered, paged); the whole module page without htmx."""
     return page_or_fragment("modules/detail.html", "modules/_history.html",
                             **_page_context(module_id))
 
 
-@modules_bp.get("/<int:module_id>/badges")
+@modules_bp.get("/<id:module_id>/badges")
 def badges(module_id: int):
     """The module's last-sync badges; the whole module page without htmx."""
     return page_or_fragment("modules/detail.html", "modules/_badges.html",
                             **_page_context(module_id))
 
 
-@modules_bp.get("/<int:module_id>/entries")
+@modules_bp.get("/<id:module_id>/entries")
 def entries(module_id: int):
     """The stored-entries summary; the whole module page without htmx."""
     return page_or_fragment("modules/detail.html", "modules/_entries.html",
@@ -77,7 +65,8 @@ def _history_args() -> dict[str, Any]:
     if status not in {s.value for s in JobStatus}:
         status = None
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        # Bounded: a page far past the end is empty, not an offset PostgreSQL refuses.
+        page = min(max(1, int(request.args.get("page", 1))), MAX_HISTORY_PAGE)
     except ValueError:
         page = 1
     return {"provider": request.args.get("provider") or None, "status": status, "page": page}
@@ -90,6 +79,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
                                   status=args["status"], limit=HISTORY_PAGE_SIZE,
                                   offset=(args["page"] - 1) * HISTORY_PAGE_SIZE)
     providers = queries.providers(module)
+    entry_types = schemas.entry_types_for(module.module_type)
     return {
         "module": module,
         "history": {"jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
@@ -98,11 +88,14 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         "panels": [job_context(job) for job in _panel_jobs(module_id)],
         "sync_providers": [p for p in providers if not p["needs_upload"]
                            and p["target_type"] == TargetType.DATA_ENTRIES],
-        "provider_filters": PROVIDER_FILTERS,
         "accepts_files": any(p["provider_type"] == "csv_upload"
                              and p["target_type"] == TargetType.DATA_ENTRIES
                              for p in providers),
-        "entry_types": schemas.entry_types_for(module.module_type),
+        "entry_types": entry_types,
+        "entry_templates": [
+            (f"{entry_type} template" if len(entry_types) > 1 else "CSV template",
+             url_for("api.entry_template", module_id=module_id, entry_type=entry_type))
+            for entry_type in entry_types],
         "factor_types": queries.factor_types(module.module_type),
         "entry_counts": queries.entry_counts(module_id),
         "can_edit": current_user.can("editor"),
@@ -124,7 +117,7 @@ def _panel_jobs(module_id: int) -> list[DataIngestionJob]:
 
 # -- acting -------------------------------------------------------------------------------
 
-@modules_bp.post("/<int:module_id>/sync")
+@modules_bp.post("/<id:module_id>/sync")
 @requires_role("editor")
 def sync(module_id: int):
     """Sync now from an API provider (Tableau, ...)."""
@@ -133,23 +126,24 @@ def sync(module_id: int):
     try:
         if not provider_type:
             raise BadRequest("Choose a provider to sync from.")
-        job = service.create_job(
+        job = service.create_job(service.SyncRequest(
             module_id=module_id, provider_type=provider_type,
-            target_type=TargetType.DATA_ENTRIES, year=form.get("year"), user=current_user,
-            filters=_filters(provider_type, form), config=_json_object(form.get("config")))
+            target_type=TargetType.DATA_ENTRIES, year=form.get("year"),
+            filters=_filters(module_id, provider_type, form),
+            config=json_field(form.get("config"), "Config")), current_user)
     except ServiceError as error:
         return _refused(module_id, "sync", error)
     return _started(job)
 
 
-@modules_bp.post("/<int:module_id>/upload")
+@modules_bp.post("/<id:module_id>/upload")
 @requires_role("editor")
 def upload(module_id: int):
     """Upload a CSV file of data entries."""
     return _upload(module_id, TargetType.DATA_ENTRIES, None, "upload")
 
 
-@modules_bp.post("/<int:module_id>/factors/<int:factor_type_id>/upload")
+@modules_bp.post("/<id:module_id>/factors/<id:factor_type_id>/upload")
 @requires_role("admin")
 def upload_factors(module_id: int, factor_type_id: int):
     """Upload a CSV file of emission factors for one factor type."""
@@ -164,11 +158,10 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     try:
         if file is None or not file.filename:
             raise BadRequest("Choose a CSV file to upload.")
-        job = service.create_job(
+        job = service.create_job(service.SyncRequest(
             module_id=module_id, provider_type="csv_upload", target_type=target_type,
-            year=form.get("year"), user=current_user, config=config,
-            factor_type_id=factor_type_id,
-            new_file=(file.stream, file.filename, file.mimetype))
+            year=form.get("year"), config=config, factor_type_id=factor_type_id,
+            new_file=(file.stream, file.filename, file.mimetype)), current_user)
     except ServiceError as error:
         return _refused(module_id, form_id, error)
     except RequestEntityTooLarge as error:
@@ -176,26 +169,19 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     return _started(job)
 
 
-def _filters(provider_type: str, form) -> dict[str, list[str]]:
-    """The chosen provider's filters from the form, each a list of non-empty values."""
+def _filters(module_id: int, provider_type: str, form) -> dict[str, list[str]]:
+    """The chosen provider's filters from the Sync form. The form takes comma-separated
+    values and splits them here (the API takes lists); a blank field is no filter."""
+    declared = next((p["filters"] for p in queries.providers(queries.get_module(module_id))
+                     if p["provider_type"] == provider_type
+                     and p["target_type"] == TargetType.DATA_ENTRIES), [])
     filters = {}
-    for key, _label, _hint in PROVIDER_FILTERS.get(provider_type, []):
-        values = [v.strip() for v in form.get(f"filter_{key}", "").split(",") if v.strip()]
+    for declared_filter in declared:
+        name = declared_filter["name"]
+        values = [v for v in form.get(f"filter_{name}", "").split(",") if v.strip()]
         if values:
-            filters[key] = values
+            filters[name] = values
     return filters
-
-
-def _json_object(raw: str | None) -> dict[str, Any] | None:
-    if not raw or not raw.strip():
-        return None
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"Config must be a JSON object ({error.msg}).") from None
-    if not isinstance(value, dict):
-        raise BadRequest("Config must be a JSON object, like {\"on_error\": \"skip\"}.")
-    return value
 
 
 def _started(job: DataIngestionJob):

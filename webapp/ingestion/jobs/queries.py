@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.ingestion.jobs.states import ACTIVE
+from webapp.ingestion.jobs.states import ACTIVE, JobStatus
 from webapp.ingestion.providers import registry
 from webapp.ingestion.refusals import NotFound
 from webapp.models import (
@@ -32,6 +32,18 @@ def get_job(job_id: int) -> DataIngestionJob:
     return job
 
 
+def current_job(job_id: int) -> DataIngestionJob:
+    """The job as it is now: failed first if its worker was lost, so a page or poll
+    watching a job on a dead worker sees it end even when no worker is left to reap it."""
+    from webapp.ingestion.jobs.reaper import reap_lost_workers
+
+    job = get_job(job_id)
+    if job.status == JobStatus.PROCESSING and reap_lost_workers(only_job_id=job_id):
+        db.session.expire_all()
+        job = get_job(job_id)
+    return job
+
+
 def get_module(module_id: int) -> Module:
     module = db.session.get(Module, module_id)
     if module is None:
@@ -51,6 +63,10 @@ def status_body(job: DataIngestionJob) -> dict[str, Any]:
         "errors_total": meta.get("errors_total", 0), "retry_of": meta.get("retry_of"),
         "retried_by": meta.get("retried_by"), "created_by": job.created_by,
         "started_at": _iso(job.started_at), "completed_at": _iso(job.completed_at),
+        # started_at is the plan's column, set when the job is created; the worker's start
+        # is in the metadata, so the queue wait and the processing time can be told apart.
+        "created_at": _iso(job.started_at),
+        "processing_started_at": _iso(job.processing_started_at),
         "request": meta.get("request", {}),
     }
 
@@ -154,5 +170,6 @@ def providers(module: Module) -> list[dict[str, Any]]:
         found.append({"provider_type": provider_type, "target_type": target_type,
                       "label": cls.label or provider_type, "needs_upload": cls.needs_upload,
                       "default_on_error": cls.default_on_error,
+                      "filters": [f.describe() for f in cls.filters],
                       "available": reason is None, "unavailable_reason": reason})
     return found

@@ -4,7 +4,6 @@ back on the queue pending jobs whose queue entry was lost (e.g. Redis restarted 
 from __future__ import annotations
 
 import logging
-import threading
 
 from flask import Flask, current_app
 from rq.exceptions import NoSuchJobError
@@ -13,6 +12,7 @@ from sqlalchemy import text
 
 from webapp.extensions import db, redis_connection
 from webapp.ingestion.jobs import service
+from webapp.ingestion.jobs.periodic import Periodic
 
 log = logging.getLogger("webapp.ingestion")
 
@@ -66,21 +66,13 @@ def requeue_orphans(min_age_s: int = 30) -> list[int]:
     return requeued
 
 
-class Reaper(threading.Thread):
+class Reaper(Periodic):
     """Runs in every worker process, so as long as one worker lives, lost jobs end."""
 
     def __init__(self, app: Flask):
-        super().__init__(daemon=True, name="reaper")
-        self.app, self.interval = app, app.config["REAPER_INTERVAL_S"]
-        self.stopped = threading.Event()
+        super().__init__(app, app.config["REAPER_INTERVAL_S"], self.round, name="reaper")
 
-    def run(self) -> None:
-        with self.app.app_context():
-            while not self.stopped.wait(self.interval):
-                try:
-                    reap_lost_workers()
-                    requeue_orphans()
-                except Exception:  # noqa: BLE001 - try again next round
-                    log.exception("reaper round failed")
-                finally:
-                    db.session.remove()
+    @staticmethod
+    def round() -> None:
+        reap_lost_workers()
+        requeue_orphans()

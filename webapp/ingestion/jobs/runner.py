@@ -11,7 +11,6 @@ import contextlib
 import gc
 import logging
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,11 +20,13 @@ from flask import current_app
 from webapp.extensions import db
 from webapp.ingestion.failures import IngestionError, JobCancelled
 from webapp.ingestion.jobs import service
+from webapp.ingestion.jobs.periodic import Periodic
 from webapp.ingestion.jobs.states import TargetType
 from webapp.ingestion.loading.sinks import EntrySink, FactorSink
 from webapp.ingestion.loading.uploads import open_upload
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.base import ProviderContext, RowError
+from webapp.ingestion.providers.filters import scope_of
 from webapp.models import DataIngestionJob
 
 log = logging.getLogger("webapp.ingestion")
@@ -87,10 +88,16 @@ class Tracker:
         if service.is_cancelled(self.job_id):
             raise JobCancelled()
 
-    def complete(self, counts: dict[str, int], finish_load) -> None:
+    def complete(self, counts: dict[str, int], finish_load, *, fetched: int,
+                 processed: int) -> None:
         counts = {**counts, **finish_load()}
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        # The last throttled write may be seconds old: the final figures go with `completed`.
+        progress = {"phase": "done", "fetched": fetched, "processed": processed,
+                    "total": fetched, "percent": 100, "eta_s": 0,
+                    "rows_per_s": round(processed / elapsed)}
         try:
-            service.complete_job(self.job_id, counts)
+            service.complete_job(self.job_id, counts, progress)
         except JobCancelled:
             db.session.rollback()
             self.log.info("job cancelled while finishing; nothing was written")
@@ -115,21 +122,12 @@ class Tracker:
         service.fail_job(self.job_id, message, code)
 
 
-class Heartbeat(threading.Thread):
+class Heartbeat(Periodic):
     """Proves the job is alive; the reaper fails processing jobs whose heartbeat stops."""
 
     def __init__(self, app, job_id: int, interval: float):
-        super().__init__(daemon=True, name=f"heartbeat-{job_id}")
-        self.app, self.job_id, self.interval = app, job_id, interval
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        with self.app.app_context():
-            while not self.stopped.wait(self.interval):
-                try:
-                    service.heartbeat(self.job_id)
-                except Exception:  # noqa: BLE001 - a missed beat is retried next interval
-                    log.warning("heartbeat failed", extra={"job_id": self.job_id})
+        super().__init__(app, interval, lambda: service.heartbeat(job_id),
+                         name=f"heartbeat-{job_id}", job_id=job_id)
 
 
 def _context(job: DataIngestionJob, job_log: logging.LoggerAdapter) -> ProviderContext:
@@ -146,12 +144,14 @@ def _context(job: DataIngestionJob, job_log: logging.LoggerAdapter) -> ProviderC
         log=job_log)
 
 
-def _sink(job: DataIngestionJob):
+def _sink(job: DataIngestionJob, ctx: ProviderContext):
     raw = db.session.connection().connection.driver_connection
     if job.target_type == TargetType.FACTORS:
         return FactorSink(raw, job_id=job.id, factor_type_id=job.factor_type_id, year=job.year)
+    provider_cls = registry.resolve(ctx.module_type, job.provider_type, job.target_type)
     return EntrySink(raw, job_id=job.id, inventory_id=job.inventory_id,
-                     module_id=job.module_id, year=job.year, source=job.provider_type)
+                     module_id=job.module_id, year=job.year, source=job.provider_type,
+                     scope=scope_of(provider_cls.filters, ctx.filters))
 
 
 def run_job(job_id: int) -> str:
@@ -182,9 +182,9 @@ def _build_and_run(job_id: int, job_log: logging.LoggerAdapter) -> None:
     job = db.session.get(DataIngestionJob, job_id)
     tracker = Tracker(job_id, job_log)
     try:
-        tracker.sink = sink = _sink(job)
-        provider = registry.build(_context(job, job_log), job.provider_type,
-                                  tracker=tracker, sink=sink)
+        ctx = _context(job, job_log)
+        tracker.sink = sink = _sink(job, ctx)
+        provider = registry.build(ctx, job.provider_type, tracker=tracker, sink=sink)
     except Exception as error:  # noqa: BLE001 - e.g. a provider removed since enqueue
         job_log.exception("could not build the provider")
         tracker.fail(error)

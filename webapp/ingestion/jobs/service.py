@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
@@ -17,6 +18,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from webapp import audit
 from webapp.extensions import db, ingestion_queue, redis_connection
 from webapp.ingestion.failures import JobCancelled
 from webapp.ingestion.jobs.states import (
@@ -28,8 +30,10 @@ from webapp.ingestion.jobs.states import (
     TargetType,
     check_transition,
 )
+from webapp.ingestion.limits import clip_cell, clip_message
 from webapp.ingestion.loading import uploads
 from webapp.ingestion.providers import registry
+from webapp.ingestion.providers.filters import clean_filters
 from webapp.ingestion.refusals import BadRequest, Conflict, Invalid, NotFound, Unavailable
 from webapp.models import DataIngestionJob, FactorType, Module, User
 
@@ -37,7 +41,9 @@ log = logging.getLogger("webapp.ingestion")
 
 ON_ERROR_POLICIES = ("abort", "skip")
 MAX_STORED_ERRORS = 100  # in the job's metadata; the full report lives in ingestion_row_errors
-SECRET_HINTS = ("secret", "password", "token", "jwt", "key")
+# A key containing any of these is never stored (config, filters, at every depth).
+SECRET_HINTS = ("secret", "password", "passwd", "token", "jwt", "key", "credential",
+                "authorization", "cookie", "session", "private")
 
 
 def now() -> datetime:
@@ -50,6 +56,96 @@ def rq_job_id(job_id: int) -> str:
 
 # -- creating jobs ---------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class SyncRequest:
+    """What a caller asks for, as sent (the API, the pages, or a retry's stored request).
+
+    `create_job` checks it step by step; nothing here is trusted yet. `new_file` (stream,
+    filename, content type) is an upload to store once the request is known valid; a
+    retry passes the stored file's `upload_id` instead.
+    """
+
+    module_id: int
+    provider_type: Any
+    target_type: str
+    year: Any
+    filters: Any = None
+    config: Any = None
+    factor_type_id: int | None = None
+    upload_id: int | None = None
+    new_file: tuple[BinaryIO, str, str] | None = field(default=None, repr=False)
+    retry_of: int | None = None
+
+    @classmethod
+    def retry_of_job(cls, job: DataIngestionJob) -> SyncRequest:
+        """The request a failed or cancelled job was created from (same file, if any)."""
+        stored = (job.meta or {}).get("request", {})
+        return cls(module_id=job.module_id, provider_type=job.provider_type,
+                   target_type=job.target_type, year=job.year,
+                   filters=stored.get("filters"), config=stored.get("config"),
+                   factor_type_id=job.factor_type_id,
+                   upload_id=(stored.get("upload") or {}).get("id"), retry_of=job.id)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A request that passed every check, in the form the job row stores."""
+
+    module: Module
+    factor_type: FactorType | None
+    year: int
+    filters: dict[str, list[str]]
+    config: dict[str, Any]
+
+
+def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
+    """Validate a sync request, store the job (pending), commit, then enqueue it.
+
+    Raises:
+        NotFound, BadRequest, Invalid, Conflict (an active job exists), Unavailable.
+    """
+    checked = _check(request)
+    _ensure_queue_reachable()
+    upload_id = request.upload_id
+    if request.new_file is not None:
+        upload_id = uploads.store_upload(*request.new_file, user.id if user else None).id
+    job = _insert(_new_job(request, checked, upload_id, user), checked)
+    if request.retry_of is not None:
+        _link_retry(request.retry_of, job.id)
+    _update_badge(job)
+    audit.record("job.retried" if request.retry_of else "job.created", target_type="job",
+                 target_id=job.id, user=user, details={
+                     "provider_type": job.provider_type, "target_type": job.target_type,
+                     "module_id": job.module_id, "retry_of": request.retry_of})
+    db.session.commit()
+    enqueue(job.id)
+    log.info("job %s created: %s %s for module %s", job.id, job.provider_type,
+             job.target_type, job.module_id, extra={"job_id": job.id})
+    return job
+
+
+def _check(request: SyncRequest) -> _Checked:
+    """Every check a request must pass before anything is stored."""
+    if not isinstance(request.provider_type, str) or not request.provider_type:
+        raise BadRequest("provider_type is required (a string)")
+    module = db.session.get(Module, request.module_id)
+    if module is None:
+        raise NotFound(f"module {request.module_id} does not exist")
+    factor_type = _check_factor_type(module, request.target_type, request.factor_type_id)
+    year = _check_year(module, request.year)
+    provider_cls = registry.resolve(module.module_type, request.provider_type,
+                                    request.target_type)
+    reason = provider_cls.unavailable_reason(current_app.config)
+    if reason:
+        raise Unavailable(reason, provider_type=request.provider_type)
+    if provider_cls.needs_upload and request.upload_id is None and request.new_file is None:
+        raise BadRequest(f"{request.provider_type} needs a CSV file in the 'file' field "
+                         "(multipart/form-data)")
+    return _Checked(module, factor_type, year,
+                    clean_filters(provider_cls.filters, request.filters),
+                    _clean_config(request.config))
+
+
 def _clean_config(config: Any) -> dict[str, Any]:
     """Validate the request's config and drop anything that looks like a secret."""
     if config is None:
@@ -58,63 +154,45 @@ def _clean_config(config: Any) -> dict[str, Any]:
         raise BadRequest("config must be a JSON object")
     on_error = config.get("on_error")
     if on_error is not None and on_error not in ON_ERROR_POLICIES:
-        raise Invalid(f"config.on_error must be 'abort' or 'skip', got {on_error!r}")
-    return {k: v for k, v in config.items()
-            if not any(hint in k.lower() for hint in SECRET_HINTS)}
+        raise Invalid(f"config.on_error must be 'abort' or 'skip', got "
+                      f"{clip_cell(repr(on_error))}")
+    return without_secrets(config)
 
 
-def _check_filters(filters: Any) -> dict[str, Any]:
-    if filters is None:
-        return {}
-    if not isinstance(filters, dict):
-        raise BadRequest("filters must be a JSON object")
-    return filters
+def without_secrets(value: Any) -> Any:
+    """`value` without the keys that look like secrets, at every depth (lists included)."""
+    if isinstance(value, dict):
+        return {k: without_secrets(v) for k, v in value.items()
+                if not any(hint in str(k).lower() for hint in SECRET_HINTS)}
+    if isinstance(value, list):
+        return [without_secrets(item) for item in value]
+    return value
 
 
-def create_job(*, module_id: int, provider_type: str, target_type: str, year: Any,
-               user: User | None, filters: Any = None, config: Any = None,
-               factor_type_id: int | None = None, upload_id: int | None = None,
-               new_file: tuple[BinaryIO, str, str] | None = None,
-               retry_of: int | None = None) -> DataIngestionJob:
-    """Validate a sync request, store the job (pending), commit, then enqueue it.
-
-    `new_file` (stream, filename, content type) is an upload to store with the job; it is
-    stored only once the request is known to be valid. A retry passes `upload_id` instead.
-
-    Raises:
-        NotFound, BadRequest, Invalid, Conflict (an active job exists), Unavailable.
-    """
-    module = db.session.get(Module, module_id)
-    if module is None:
-        raise NotFound(f"module {module_id} does not exist")
-    factor_type = _check_factor_type(module, target_type, factor_type_id)
-    year = _check_year(module, year)
-    provider_cls = registry.resolve(module.module_type, provider_type, target_type)
-    reason = provider_cls.unavailable_reason(current_app.config)
-    if reason:
-        raise Unavailable(reason, provider_type=provider_type)
-    if provider_cls.needs_upload and upload_id is None and new_file is None:
-        raise BadRequest(f"{provider_type} needs a CSV file in the 'file' field "
-                         "(multipart/form-data)")
-    filters, config = _check_filters(filters), _clean_config(config)
-    _ensure_queue_reachable()
-    if new_file is not None:
-        upload_id = uploads.store_upload(*new_file, user.id if user else None).id
-
-    request_meta = {"provider_type": provider_type, "filters": filters, "config": config}
+def _new_job(request: SyncRequest, checked: _Checked, upload_id: int | None,
+             user: User | None) -> DataIngestionJob:
+    # Secrets are dropped from filters too, though no declared filter looks like one.
+    request_meta = {"provider_type": request.provider_type,
+                    "filters": without_secrets(checked.filters), "config": checked.config}
     if upload_id is not None:
         request_meta["upload"] = uploads.describe(upload_id)
     meta: dict[str, Any] = {"request": request_meta, "progress": {}, "counts": {},
                             "errors": [], "errors_total": 0}
-    if retry_of is not None:
-        meta["retry_of"] = retry_of
-    job = DataIngestionJob(
+    if request.retry_of is not None:
+        meta["retry_of"] = request.retry_of
+    module, factor_type = checked.module, checked.factor_type
+    return DataIngestionJob(
         inventory_id=module.inventory_id, module_id=module.id,
         factor_type_id=factor_type.id if factor_type else None,
-        provider_type=provider_type, target_type=target_type, year=year,
-        status=JobStatus.PENDING, status_code=STATUS_CODES[JobStatus.PENDING],
-        message="Sync initiated", meta=meta, created_by=user.id if user else None,
-        started_at=now())
+        provider_type=request.provider_type, target_type=request.target_type,
+        year=checked.year, status=JobStatus.PENDING,
+        status_code=STATUS_CODES[JobStatus.PENDING], message="Sync initiated", meta=meta,
+        created_by=user.id if user else None,
+        started_at=now())  # the plan's column: when the job was created
+
+
+def _insert(job: DataIngestionJob, checked: _Checked) -> DataIngestionJob:
+    """Add the job; the database's one-active-job index refuses a second one (409)."""
     db.session.add(job)
     try:
         db.session.flush()
@@ -122,16 +200,9 @@ def create_job(*, module_id: int, provider_type: str, target_type: str, year: An
         db.session.rollback()
         if "uq_jobs_one_active" not in str(error.orig):
             raise
-        active = _active_job_id(module.id, target_type, factor_type)
+        active = _active_job_id(checked.module.id, job.target_type, checked.factor_type)
         raise Conflict(f"job {active} is already {_status_of(active)} for this module; "
                        "wait for it or cancel it", active_job_id=active) from None
-    if retry_of is not None:
-        _link_retry(retry_of, job.id)
-    _update_badge(job)
-    db.session.commit()
-    enqueue(job.id)
-    log.info("job %s created: %s %s for module %s", job.id, provider_type, target_type,
-             module.id, extra={"job_id": job.id})
     return job
 
 
@@ -156,7 +227,7 @@ def _check_year(module: Module, year: Any) -> int:
     try:
         year = int(year)
     except (TypeError, ValueError):
-        raise Invalid(f"year must be a whole number, got {year!r}") from None
+        raise Invalid(f"year must be a whole number, got {clip_cell(repr(year))}") from None
     if year != module.inventory.year:
         raise Invalid(f"year {year} does not match the inventory's year "
                       f"{module.inventory.year}")
@@ -209,7 +280,7 @@ def _transition(job: DataIngestionJob, status: JobStatus, *, message: str,
     check_transition(job.id, job.status, status)
     job.status = status
     job.status_code = status_code if status_code is not None else STATUS_CODES[status]
-    job.message = message
+    job.message = clip_message(message)
     if meta:
         job.meta = {**(job.meta or {}), **meta}
     if status not in ACTIVE:
@@ -238,14 +309,18 @@ def start_job(job_id: int, worker_name: str) -> bool:
     if job.status != JobStatus.PENDING:
         db.session.rollback()
         return False
+    started = now().isoformat()
     _transition(job, JobStatus.PROCESSING, message="Processing",
-                meta={"worker": worker_name, "heartbeat_at": now().isoformat()})
+                meta={"worker": worker_name, "heartbeat_at": started,
+                      "processing_started_at": started})
     db.session.commit()
     return True
 
 
-def complete_job(job_id: int, counts: dict[str, int]) -> None:
+def complete_job(job_id: int, counts: dict[str, int],
+                 progress: dict[str, Any] | None = None) -> None:
     """processing → completed, in the caller's open data transaction (committed by caller).
+    `progress`: the final figures, which the last throttled progress write may lack.
 
     Raises:
         JobCancelled: when the job was cancelled meanwhile; the caller rolls back.
@@ -262,7 +337,8 @@ def complete_job(job_id: int, counts: dict[str, int]) -> None:
         message += f" (replaced {counts['deleted']:,} from the previous sync)"
     if skipped:
         message += f"; skipped {skipped:,} invalid row{'s' if skipped != 1 else ''}"
-    progress = {**(job.meta or {}).get("progress", {}), "phase": "done", "percent": 100}
+    progress = {**(job.meta or {}).get("progress", {}), **(progress or {}),
+                "phase": "done", "percent": 100}
     _transition(job, JobStatus.COMPLETED, message=message,
                 status_code=COMPLETED_WITH_SKIPS if skipped else 200,
                 meta={"counts": counts, "progress": progress})
@@ -270,6 +346,7 @@ def complete_job(job_id: int, counts: dict[str, int]) -> None:
 
 def fail_job(job_id: int, message: str, status_code: int) -> None:
     """processing → failed in a fresh transaction; a cancelled job stays cancelled."""
+    message = clip_message(message)
     db.session.rollback()
     job = _lock(job_id)
     if job.status not in ACTIVE:
@@ -297,6 +374,7 @@ def cancel_job(job_id: int, user: User | None) -> DataIngestionJob:
     who = user.email if user else "an operator"
     _transition(job, JobStatus.CANCELLED, message=f"Cancelled by {who}; nothing was written",
                 meta={"cancelled_by": user.id if user else None})
+    audit.record("job.cancelled", target_type="job", target_id=job.id, user=user)
     db.session.commit()
     _drop_from_queue(job_id)
     return job
@@ -326,13 +404,7 @@ def retry_job(job_id: int, user: User | None) -> DataIngestionJob:
     if (old.meta or {}).get("retried_by"):
         raise Conflict(f"job {job_id} was already retried by job {old.meta['retried_by']}",
                        retried_by=old.meta["retried_by"])
-    request_meta = (old.meta or {}).get("request", {})
-    upload = request_meta.get("upload") or {}
-    return create_job(module_id=old.module_id, provider_type=old.provider_type,
-                      target_type=old.target_type, year=old.year, user=user,
-                      filters=request_meta.get("filters"), config=request_meta.get("config"),
-                      factor_type_id=old.factor_type_id, upload_id=upload.get("id"),
-                      retry_of=old.id)
+    return create_job(SyncRequest.retry_of_job(old), user)
 
 
 def _link_retry(old_id: int, new_id: int) -> None:
@@ -382,13 +454,17 @@ def record_row_errors(job_id: int, errors: list[dict[str, Any]]) -> None:
     """Keep every row error for the CSV report, and the first 100 in the job's metadata."""
     from webapp.ingestion.jobs import error_report as row_errors
 
+    # The report's column holds 200 characters; the job's copy shows cells of at most 100.
+    errors = [{**e, "column": e["column"][:200]} for e in errors]
+    shown = [{**e, "column": clip_cell(e["column"]), "value": clip_cell(e["value"]),
+              "reason": clip_message(e["reason"])} for e in errors[:MAX_STORED_ERRORS]]
     with db.engine.begin() as conn:
         total = row_errors.store(conn, job_id, errors)
         conn.execute(text(
             "UPDATE data_ingestion_jobs SET metadata = jsonb_set(jsonb_set(metadata, "
             "'{errors}', (COALESCE(metadata->'errors', '[]'::jsonb) || CAST(:e AS jsonb)) "
             "), '{errors_total}', to_jsonb(CAST(:t AS int))) WHERE id = :i"),
-            {"e": json.dumps(_first_errors(conn, job_id, errors)), "t": total, "i": job_id})
+            {"e": json.dumps(_first_errors(conn, job_id, shown)), "t": total, "i": job_id})
 
 
 def _first_errors(conn, job_id: int, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

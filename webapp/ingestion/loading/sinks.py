@@ -78,7 +78,9 @@ class _BatchLoader(threading.Thread):
 
 
 class EntrySink:
-    """Replaces the slice (module, year, source, entry_type) a provider owns.
+    """Replaces the slice (module, year, source, entry_type) a provider owns, narrowed to
+    the request's filters: with `scope` {data key: values}, only the entries whose key
+    holds one of the values are replaced (the provider writes no row outside them).
 
     Each batch becomes one COPY statement into data_entries, inside the job's one
     transaction, run by a loader thread: PostgreSQL inserts a batch and checks its
@@ -92,8 +94,10 @@ class EntrySink:
     COLUMNS = "inventory_id, module_id, year, entry_type, data, kg_co2eq, source, job_id"
 
     def __init__(self, conn: psycopg.Connection, *, job_id: int, inventory_id: int,
-                 module_id: int, year: int, source: str):
+                 module_id: int, year: int, source: str,
+                 scope: dict[str, list[str]] | None = None):
         self.conn, self.source, self.module_id, self.year = conn, source, module_id, year
+        self.scope = scope or {}
         self.cleared: set[str] = set()
         self.deleted = self.inserted = 0
         # The fields every line of this job shares, in COPY text form.
@@ -102,10 +106,13 @@ class EntrySink:
         self._loader = _BatchLoader(self._load)
 
     def _delete_slice(self, entry_type: str) -> None:
-        self.deleted += self.conn.execute(
-            "DELETE FROM data_entries WHERE module_id = %s AND year = %s AND source = %s "
-            "AND entry_type = %s", (self.module_id, self.year, self.source, entry_type)
-        ).rowcount
+        sql = ("DELETE FROM data_entries WHERE module_id = %s AND year = %s AND source = %s "
+               "AND entry_type = %s")
+        params: list[Any] = [self.module_id, self.year, self.source, entry_type]
+        for key, values in sorted(self.scope.items()):
+            sql += " AND data->>%s = ANY(%s)"
+            params += [key, list(values)]
+        self.deleted += self.conn.execute(sql, params).rowcount
 
     def _load(self, item: tuple[list[str], bytes]) -> None:
         """On the loader thread: clear the slices this batch opens, then COPY it."""

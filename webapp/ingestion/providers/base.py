@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar, Protocol
 
 from webapp.ingestion.failures import IngestionError, InvalidRows, JobCancelled
+from webapp.ingestion.limits import clip_cell
+from webapp.ingestion.providers.filters import ProviderFilter, outside_scope, scope_of
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,8 @@ class JobTracker(Protocol):
     def progress(self, phase: str, *, fetched: int, processed: int, total: int | None) -> None: ...
     def row_errors(self, errors: list[RowError]) -> None: ...
     def raise_if_cancelled(self) -> None: ...
-    def complete(self, counts: dict[str, int],
-                 finish_load: Callable[[], dict[str, int]]) -> None: ...
+    def complete(self, counts: dict[str, int], finish_load: Callable[[], dict[str, int]],
+                 *, fetched: int, processed: int) -> None: ...
     def fail(self, error: BaseException) -> None: ...
 
 
@@ -82,6 +84,8 @@ class DataIngestionProvider(ABC):
     needs_upload: ClassVar[bool] = False
     # Files can be fixed by the user, so they abort by default; API sources cannot.
     default_on_error: ClassVar[str] = "abort"
+    # What a request may narrow (see filters.py); a filtered load replaces only its scope.
+    filters: ClassVar[tuple[ProviderFilter, ...]] = ()
 
     def __init__(self, ctx: ProviderContext, tracker: JobTracker | None = None,
                  sink: RowSink | None = None):
@@ -125,6 +129,26 @@ class DataIngestionProvider(ABC):
         """Record a row error. The row is left out of the load and reported to the user."""
         self._rejected.append(RowError(row, column, "" if value is None else str(value), reason))
 
+    def _within_scope(self, clean: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Reject clean rows outside the request's filters: written, they would survive
+        the next sync of their own scope as duplicates. Providers that know their row
+        numbers keep them in a clean row's `_row`."""
+        scope = scope_of(self.filters, self.ctx.filters)
+        if not scope:
+            return clean
+        kept = []
+        for row in clean:
+            outside = outside_scope(scope, row.get("data") or {})
+            if outside is None:
+                kept.append(row)
+                continue
+            key, value = outside
+            declared = next(f for f in self.filters if f.scope == key)
+            shown = ", ".join(scope[key][:5]) + (", …" if len(scope[key]) > 5 else "")
+            self.reject(row.get("_row", 0), declared.label, value,
+                        f"is outside this sync's filter {declared.name} ({shown})")
+        return kept
+
     def slice_entry_types(self) -> set[str]:
         """Entry types this job replaces (data entries). Providers that know their slice
         even when no row is valid (a CSV of planes) override this."""
@@ -155,7 +179,7 @@ class DataIngestionProvider(ABC):
                 fetched += len(raw)
                 tracker.progress("transforming", fetched=fetched, processed=processed,
                                  total=self.total_hint())
-                clean = await self.transform_data(raw)
+                clean = self._within_scope(await self.transform_data(raw))
                 if self._rejected:
                     self.first_error = self.first_error or self._rejected[0]
                     skipped_rows.update(e.row for e in self._rejected)
@@ -175,7 +199,8 @@ class DataIngestionProvider(ABC):
                                                  len(skipped_rows)))
             sink = self.sink
             tracker.complete({"skipped": len(skipped_rows)},
-                             lambda: sink.finish(self.slice_entry_types()))
+                             lambda: sink.finish(self.slice_entry_types()),
+                             fetched=fetched, processed=processed)
         except JobCancelled:
             tracker.fail(JobCancelled())
         except IngestionError as error:
@@ -189,8 +214,8 @@ class DataIngestionProvider(ABC):
 
 def describe_row_error(error: RowError) -> str:
     """'Row 17: departure_date '2025-13-45' is not a date' — one sentence a user can act on."""
-    value = f" {error.value!r}" if error.value else ""
-    return f"Row {error.row}: {error.column}{value} {error.reason}"
+    value = f" {clip_cell(error.value)!r}" if error.value else ""
+    return f"Row {error.row}: {clip_cell(error.column)}{value} {error.reason}"
 
 
 def _abort_message(first: RowError | None, errors: int, rows: int) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from webapp.ingestion.failures import IngestionError, InvalidFile
+from webapp.ingestion.limits import clip_cell
 from webapp.ingestion.providers.base import RowError
 from webapp.ingestion.providers.csv_upload.parsers import (
     CABIN_CLASS,
@@ -113,6 +114,37 @@ _TRIPS = Column("number_of_trips", parse=integer(1), default=1)
 _DATE = Column("departure_date", parse=iso_date())
 _KG = Column("kg_co2eq", parse=_POSITIVE)
 
+_YES_NO = {"yes": True, "y": True, "true": True, "1": True,
+           "no": False, "n": False, "false": False, "0": False}
+
+
+def _yes_no(value: str) -> bool:
+    try:
+        return _YES_NO[value.lower()]
+    except KeyError:
+        raise InvalidValue("is not yes or no") from None
+
+
+def _country_or_rest_of_world() -> Parser:
+    """A train factor's country: an ISO code, or RoW for every other country."""
+    country = country_code()
+
+    def parse(value: str) -> str:
+        if value.upper() == "ROW":
+            return "RoW"
+        try:
+            return country(value)
+        except InvalidValue:
+            raise InvalidValue("is not an ISO 3166 country code or RoW (expected 2 "
+                               "letters, e.g. CH)") from None
+    return parse
+
+
+# Emissions (SPEC §10): an empty round_trip is left out and means no; a distance_km
+# replaces the computed one (planes) or is the only one (trains).
+_ROUND_TRIP = Column("round_trip", parse=_yes_no)
+_DISTANCE = Column("distance_km", parse=_POSITIVE)
+
 _ENTRY_SCHEMA_LIST = (
     EntrySchema("headcount", "member", (
         Column("name", True),
@@ -130,6 +162,8 @@ _ENTRY_SCHEMA_LIST = (
         Column("cabin_class", True, CABIN_CLASS),
         Column("note", parse=_NOTE),
         _KG,
+        _ROUND_TRIP,
+        _DISTANCE,
     )),
     EntrySchema("travel", "train", (
         Column("origin_name", True),
@@ -142,6 +176,8 @@ _ENTRY_SCHEMA_LIST = (
         Column("cabin_class", True, TRAIN_CLASS),
         Column("note", parse=_NOTE),
         _KG,
+        _ROUND_TRIP,
+        _DISTANCE,
     )),
     EntrySchema("equipment", "equipment", (
         Column("equipment_id", True, _ID),
@@ -175,7 +211,7 @@ _FACTOR_SCHEMA_LIST = (
         Column("max_distance", parse=_POSITIVE),
     ), row_check=_distance_band_is_ordered),
     FactorSchema("train", (
-        Column("country_code", True, country_code()),
+        Column("country_code", True, _country_or_rest_of_world()),
     ), (
         Column("ef_kg_co2eq_per_km", True, _POSITIVE),
     )),
@@ -238,7 +274,7 @@ def _require_columns(schema: Schema, header: list[str], what: str) -> None:
 
 def _found(header: list[str]) -> str:
     # Naming what was found helps when the delimiter or the header row is not the expected one.
-    names = [name for name in header if name]
+    names = [clip_cell(name) for name in header if name]
     shown = ", ".join(names[:15]) + (", ..." if len(names) > 15 else "")
     return f"Columns found: {shown}." if names else "No column names were found."
 

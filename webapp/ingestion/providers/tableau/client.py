@@ -191,8 +191,6 @@ class TableauClient:
         self.backoff_s = settings.retry_backoff_s if backoff_s is None else backoff_s
         self.max_retry_after_s = max_retry_after_s
         self._token: str | None = None
-        self.site_id: str | None = None
-        self.user_id: str | None = None
 
     def __repr__(self) -> str:
         signed_in = self._token is not None
@@ -249,8 +247,6 @@ class TableauClient:
         if not isinstance(token, str) or not token:
             raise UpstreamError("Tableau answered the sign-in without a session token.")
         self._token = token
-        self.site_id = (credentials.get("site") or {}).get("id")
-        self.user_id = (credentials.get("user") or {}).get("id")
         self.log.info("signed in to Tableau site %r", s.site_content_url)
 
     def sign_out(self) -> None:

@@ -18,6 +18,7 @@ from webapp.ingestion.providers.base import (
     ProviderContext,
     RowSink,
 )
+from webapp.ingestion.providers.filters import ProviderFilter
 from webapp.ingestion.providers.tableau.client import TableauClient, TableauSettings
 from webapp.ingestion.providers.tableau.mapping import (
     FLIGHT_CAPTIONS,
@@ -35,6 +36,11 @@ class TableauFlightsProvider(DataIngestionProvider):
     # The user cannot fix Tableau's rows from here: load the good ones, report the rest.
     default_on_error: ClassVar[str] = "skip"
     batch_size: ClassVar[int] = 5_000
+    filters: ClassVar[tuple[ProviderFilter, ...]] = (ProviderFilter(
+        name="centre_financier", label="Centre financier",
+        help="One or more centres financiers (e.g. F0892, F0101); none = all centres. "
+             "A sync of some centres replaces only their flights.",
+        scope="unit_institutional_id"),)
 
     def __init__(self, ctx: ProviderContext, tracker: JobTracker | None = None,
                  sink: RowSink | None = None, client: TableauClient | None = None):
@@ -98,6 +104,7 @@ class TableauFlightsProvider(DataIngestionProvider):
             for column, value, reason in problems:
                 self.reject(row["_row"], column, value, reason)
             if entry is not None:
+                entry["_row"] = row["_row"]  # names the row if it is outside the filter
                 clean.append(entry)
         return clean
 
