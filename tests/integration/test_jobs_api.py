@@ -236,12 +236,11 @@ def test_a_killed_worker_fails_its_job_and_the_retry_completes(
     wait_for(lambda: _row(db_url, job_id)["metadata"].get("progress", {}).get("processed"),
              10, "a staged batch")
     assert _row(db_url, job_id)["metadata"]["worker"] == doomed.name
+    survivor = start_worker(f"survivor-{time.monotonic_ns()}")  # its reaper notices the loss
     horses = doomed.horse_pids()
     assert horses, "the job's work horse should be running"
     doomed.kill()
     killed_at = time.monotonic()
-    # Started after the kill: a 2-second job may be over before a worker is up on a busy CPU.
-    survivor = start_worker(f"survivor-{time.monotonic_ns()}")  # its reaper notices the loss
     wait_for(lambda: not [pid for pid in horses if _alive(pid)], 5, "the work horse to die")
 
     # Poll the row, not the status endpoint (which would reap on its own).
