@@ -17,6 +17,9 @@ TABLEAU_KEYS = (
     "TABLEAU_CONNECTED_APP_CLIENT_ID", "TABLEAU_CONNECTED_APP_SECRET_ID",
     "TABLEAU_CONNECTED_APP_SECRET_VALUE", "TABLEAU_USERNAME",
     "TABLEAU_FLIGHTS_DATASOURCE_LUID", "TABLEAU_VERIFY_SSL", "TABLEAU_TIMEOUT_S",
+    # Seconds before the first retry of a 429/5xx without Retry-After (default 1; it
+    # doubles on each retry). Tests set it small so retry tests do not sleep.
+    "TABLEAU_RETRY_BACKOFF_S",
 )
 
 

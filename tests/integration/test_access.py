@@ -164,7 +164,7 @@ def _assert_allowed(response, where: str) -> None:
 
 
 def test_roles(app, create_user, api_token, jobs):
-    from tests.conftest import ApiClient
+    from tests.support.accounts import ApiClient
 
     clients = {}
     for role in ("viewer", "editor", "admin"):

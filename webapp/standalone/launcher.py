@@ -4,7 +4,10 @@ Starts a private PostgreSQL and Redis from pip wheels (data under instance/) unl
 DATABASE_URL / REDIS_URL are set, runs migrations, seeds the demo inventory and an
 admin account, then serves the app with gunicorn and one RQ worker. Ctrl-C stops
 everything it started. `--tableau-standin` (`make demo`) also starts the Tableau
-stand-in from tests/ and points the app at it, to click "Sync now" without Tableau.
+stand-in and points the app at it, to click "Sync now" without Tableau.
+
+The servers' URLs carry passwords: they go to instance/services.json (mode 600),
+never to the screen; `--print-url redis` prints one for tools such as `rq info`.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ import subprocess
 import sys
 import threading
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 from webapp.config import INSTANCE, ROOT, SERVICES_FILE
 
 
 def _start_services(started: list) -> dict[str, str]:
-    from webapp.standalone.embedded import start_postgres, start_redis
+    from webapp.standalone.embedded import start_postgres, start_redis, write_private
 
     urls = {"database_url": os.environ.get("DATABASE_URL"),
             "redis_url": os.environ.get("REDIS_URL")}
@@ -38,7 +42,7 @@ def _start_services(started: list) -> dict[str, str]:
         started.append(server)
         urls["redis_url"] = server.url
     # So that `.venv/bin/flask --app wsgi ...` reaches the same servers while we run.
-    SERVICES_FILE.write_text(json.dumps(urls))
+    write_private(SERVICES_FILE, json.dumps(urls))
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = urls["database_url"], urls["redis_url"]
     return urls
 
@@ -86,7 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tableau-standin", action="store_true",
                         help="also start the Tableau stand-in and sync from it")
     parser.add_argument("--workers", type=int, default=1, help="RQ workers to start")
+    parser.add_argument("--print-url", choices=("database", "redis"),
+                        help="print that URL of the running `make run`, with its password")
     args = parser.parse_args(argv)
+    if args.print_url:
+        print_url(args.print_url)
+        return
 
     INSTANCE.mkdir(parents=True, exist_ok=True)
     started: list = []
@@ -132,15 +141,34 @@ def main(argv: list[str] | None = None) -> None:
         print("Stopped. Data is kept under instance/ for the next run.", flush=True)
 
 
+def print_url(service: str) -> None:
+    try:
+        urls = json.loads(SERVICES_FILE.read_text())
+    except FileNotFoundError:
+        sys.exit(f"{SERVICES_FILE} is missing: is `make run` running?")
+    print(urls[f"{service}_url"])
+
+
+def masked(url: str) -> str:
+    """The URL with its password, if any, replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _banner(port: str, urls: dict[str, str], generated: str | None) -> None:
     email = os.environ.get("ADMIN_EMAIL", "admin@example.org")
     lines = ["", f"Carbon Sync is running on http://127.0.0.1:{port}",
-             f"  PostgreSQL: {urls['database_url']}", f"  Redis:      {urls['redis_url']}",
-             f"  Queues:     .venv/bin/rq info -u {urls['redis_url']}"]
+             f"  PostgreSQL: {masked(urls['database_url'])}",
+             f"  Redis:      {masked(urls['redis_url'])}",
+             f"  Passwords:  in {SERVICES_FILE} (readable by you only)",
+             '  Queues:     .venv/bin/rq info -u "$(.venv/bin/python -m webapp.standalone '
+             '--print-url redis)"']
     if generated:
         lines += [f"  Admin:      {email} / {generated}   (shown once: write it down)"]
     else:
         lines += [f"  Admin:      {email}"]
     lines += ["Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)
-
