@@ -13,6 +13,7 @@ never to the screen; `--print-url redis` prints one for tools such as `rq info`.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import secrets
@@ -20,10 +21,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from urllib.parse import urlsplit, urlunsplit
 
 from webapp.config import INSTANCE, ROOT, SERVICES_FILE
+from webapp.standalone.supervisor import GaveUp, Running, Supervisor
 
 
 def _start_services(started: list) -> dict[str, str]:
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
 
     INSTANCE.mkdir(parents=True, exist_ok=True)
     started: list = []
-    children: list[subprocess.Popen] = []
+    supervisor = Supervisor(log=lambda line: print(line, flush=True))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
@@ -108,25 +109,28 @@ def main(argv: list[str] | None = None) -> None:
             _start_tableau_standin(started)
         generated = _prepare_database()
         port = os.environ.get("PORT", "5000")
+        _supervise_redis(supervisor, started, urls["redis_url"])
         python = sys.executable
         for n in range(1, args.workers + 1):
-            children.append(subprocess.Popen(
-                [python, str(ROOT / "worker.py"), "--name", f"standalone-worker-{n}"],
-                cwd=ROOT))
-        children.append(subprocess.Popen(
-            [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"],
+            supervisor.add(f"worker standalone-worker-{n}", functools.partial(
+                subprocess.Popen, [python, str(ROOT / "worker.py"), "--name",
+                                   f"standalone-worker-{n}"], cwd=ROOT))
+        supervisor.add("web server", functools.partial(subprocess.Popen, [
+            python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+            "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"],
             cwd=ROOT))
         _banner(port, urls, generated)
-        while not stopping.is_set():
-            if any(child.poll() is not None for child in children):
-                print("A server process exited; stopping everything.", flush=True)
-                break
-            time.sleep(0.5)
+        while not stopping.wait(0.5):
+            supervisor.check()
     except KeyboardInterrupt:
         pass
+    except GaveUp as error:
+        print(error, flush=True)
     finally:
         print("\nStopping...", flush=True)
+        # Redis goes last, with the servers below: workers finishing a job still need it.
+        children = [process.handle for process in supervisor.processes
+                    if process.name != "Redis" and isinstance(process.handle, subprocess.Popen)]
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGINT)
@@ -139,6 +143,43 @@ def main(argv: list[str] | None = None) -> None:
             server.stop()
         SERVICES_FILE.unlink(missing_ok=True)
         print("Stopped. Data is kept under instance/ for the next run.", flush=True)
+
+
+class _Pid:
+    """A process we did not start (a Redis left by an earlier run), watched by its pid."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -1
+        except PermissionError:
+            pass
+        return None
+
+
+def _supervise_redis(supervisor: Supervisor, started: list, url: str) -> None:
+    """The private Redis, if we run one, is restarted on the same port, so every URL stays
+    right; workers and the web app reconnect on their own."""
+    from webapp.standalone.embedded import start_redis
+
+    running = [server for server in started if server.name == "redis"]
+    if not running:
+        return  # REDIS_URL was given: not ours to restart
+
+    def start() -> Running:
+        if running:  # the first call: the server _start_services started
+            server = running.pop()
+        else:  # it died
+            started[:] = [other for other in started if other.name != "redis"]
+            server = start_redis(INSTANCE / "redis", port=urlsplit(url).port)
+            started.append(server)
+        return server.process or _Pid(server.pid)
+
+    supervisor.add("Redis", start)
 
 
 def print_url(service: str) -> None:
