@@ -1,0 +1,95 @@
+"""Scheduled syncs (SPEC §11): create, list, read, change, delete, run now. Schedules of
+data entries need the editor role, of factors the admin role (like their syncs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import request
+from flask_login import current_user
+
+from webapp.api import api_bp
+from webapp.api.sync import _int_arg, page_args
+from webapp.auth import forbidden, requires_role, role_for_target
+from webapp.extensions import db
+from webapp.ingestion.jobs import queries
+from webapp.ingestion.refusals import BadRequest
+from webapp.models import SyncSchedule
+from webapp.schedules import firing
+from webapp.schedules import service as schedules
+
+
+def requires_schedule_role(view: Callable) -> Callable:
+    """The role the schedule's target needs (editor when the schedule does not exist,
+    so the answer to a missing id is 404 for editors, 403 for viewers)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        schedule_id = kwargs["schedule_id"]
+        schedule = db.session.get(SyncSchedule, schedule_id) \
+            if schedule_id <= schedules.MAX_ID else None
+        role = role_for_target(schedule.target_type) if schedule else "editor"
+        if not current_user.can(role):
+            return forbidden(role)
+        return view(*args, **kwargs)
+
+    return requires_role("editor")(wrapped)
+
+
+def _json_body() -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        from webapp.api.errors import ApiError
+        raise ApiError(415, "send application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+@api_bp.post("/schedules")
+@requires_role("editor")
+def schedules_create():
+    payload = _json_body()
+    role = role_for_target(schedules.target_of(payload))
+    if not current_user.can(role):
+        return forbidden(role)
+    return schedules.body(schedules.create(payload, current_user)), 201
+
+
+@api_bp.get("/schedules")
+def schedules_list():
+    limit, offset = page_args(100)
+    module_id = None
+    if request.args.get("module_id"):
+        module_id = queries.get_module(_int_arg("module_id", 0, 1, schedules.MAX_ID)).id
+    rows, total = schedules.for_module(module_id, limit=limit, offset=offset)
+    return {"items": [schedules.body(s) for s in rows], "total": total, "limit": limit,
+            "offset": offset}
+
+
+@api_bp.get("/schedules/<int:schedule_id>")
+def schedules_one(schedule_id: int):
+    return schedules.body(schedules.get(schedule_id))
+
+
+@api_bp.patch("/schedules/<int:schedule_id>")
+@requires_schedule_role
+def schedules_update(schedule_id: int):
+    return schedules.body(schedules.update(schedule_id, _json_body(), current_user))
+
+
+@api_bp.delete("/schedules/<int:schedule_id>")
+@requires_schedule_role
+def schedules_delete(schedule_id: int):
+    schedules.delete(schedule_id, current_user)
+    return "", 204
+
+
+@api_bp.post("/schedules/<int:schedule_id>/run")
+@requires_schedule_role
+def schedules_run(schedule_id: int):
+    job = firing.run_now(schedules.get(schedule_id), current_user)
+    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
+            "message": job.message, "schedule_id": schedule_id}, 202
