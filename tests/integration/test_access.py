@@ -97,7 +97,7 @@ def jobs(app, monkeypatch):
             module_id=1, provider_type="synthetic", target_type="data_entries",
             year=2025), None).id
         schedule, doomed = (schedules.create({
-            "module_id": 3, "provider_type": "synthetic", "year": 2025,
+            "module_id": 1, "provider_type": "synthetic", "year": 2025,
             "cron": "daily"}, None).id for _ in range(2))
     return {"retryable": retryable, "pending": pending, "schedule": schedule,
             "doomed": doomed}
@@ -126,8 +126,13 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
         body, editor_status = _upload("factors_plane.csv"), 202
     elif endpoint == "api.sync_retry":
         values["job_id"], editor_status = jobs["retryable"], 202
-    elif endpoint == "api.schedules_run":  # module 3 is idle: the run starts a job
-        editor_status = 202
+    elif endpoint == "api.schedules_run":  # module 1 is busy: 409, recorded as skipped
+        editor_status = 409
+    elif endpoint == "api.schedules_create":
+        body, editor_status = (lambda: {"json": {
+            "module_id": 1, "provider_type": "synthetic", "year": 2025, "cron": "daily"}}), 201
+    elif endpoint == "api.schedules_update":
+        body = lambda: {"json": {"timezone": "Europe/Zurich"}}  # noqa: E731
     elif endpoint in ("api.schedules_delete", "schedules.delete"):
         values["schedule_id"], editor_status = jobs["doomed"], None
     elif endpoint not in EXPECTED or endpoint.startswith("modules."):

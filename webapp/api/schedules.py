@@ -3,8 +3,6 @@ data entries need the editor role, of factors the admin role (like their syncs).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import request
@@ -13,29 +11,11 @@ from flask_login import current_user
 from webapp.api import api_bp
 from webapp.api.sync import _int_arg, page_args
 from webapp.auth import forbidden, requires_role, role_for_target
-from webapp.extensions import db
 from webapp.ingestion.jobs import queries
 from webapp.ingestion.refusals import BadRequest
-from webapp.models import SyncSchedule
 from webapp.schedules import firing
 from webapp.schedules import service as schedules
-
-
-def requires_schedule_role(view: Callable) -> Callable:
-    """The role the schedule's target needs (editor when the schedule does not exist,
-    so the answer to a missing id is 404 for editors, 403 for viewers)."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        schedule_id = kwargs["schedule_id"]
-        schedule = db.session.get(SyncSchedule, schedule_id) \
-            if schedule_id <= schedules.MAX_ID else None
-        role = role_for_target(schedule.target_type) if schedule else "editor"
-        if not current_user.can(role):
-            return forbidden(role)
-        return view(*args, **kwargs)
-
-    return requires_role("editor")(wrapped)
+from webapp.schedules.access import requires_schedule_role
 
 
 def _json_body() -> dict[str, Any]:

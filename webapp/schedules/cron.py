@@ -5,7 +5,8 @@ daylight-saving changes) and stored in UTC."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import croniter
 
@@ -71,3 +72,13 @@ def describe(expression: str) -> str:
         if cron == expression:
             return label
     return expression
+
+
+def local(moment: datetime | None, zone: str) -> str | None:
+    """`moment` as the schedule's zone shows it, e.g. '2026-03-23 03:00 CET'."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z") if moment else None
+
+
+@cache
+def zones() -> list[str]:
+    return sorted(available_timezones())

@@ -12,12 +12,14 @@ def register_views(app: Flask) -> None:
     from webapp.views.dashboard import dashboard_bp
     from webapp.views.jobs import jobs_bp
     from webapp.views.modules import modules_bp
+    from webapp.views.schedules import schedules_bp
 
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(modules_bp)
+    app.register_blueprint(schedules_bp)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
