@@ -5,9 +5,21 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from webapp.config import ROOT, ConfigError, load_config
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in routes: only 0..2**31-1 (PostgreSQL's integer) match, so a larger id
+    finds no route, 404 (SPEC §12), instead of failing in SQL. The range is in the regex:
+    a converter's ValidationError would make werkzeug answer 405 where another method's
+    route shares the path."""
+
+    regex = (r"(?:\d{1,9}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}"
+             r"|21474[0-7]\d{4}|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d"
+             r"|214748364[0-7])")
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -18,6 +30,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     """
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.update(load_config())
     app.config.update(overrides or {})
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):

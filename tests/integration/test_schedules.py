@@ -324,3 +324,13 @@ def test_webhook_urls_are_checked():
                 "file:///etc/passwd"):
         with pytest.raises(Invalid):
             check_url(bad)
+
+
+def test_ids_beyond_postgresqls_integer_are_404_not_a_server_error(api):
+    for method, path in (("GET", "/schedules/2147483648"), ("PATCH", "/schedules/9999999999"),
+                         ("DELETE", "/schedules/2147483648"), ("GET", "/sync/status/2**40"),
+                         ("GET", "/sync/status/2147483648"), ("GET", "/modules/99999999999")):
+        response = api.client.open(f"/api/v1{path}", method=method, headers=api.headers,
+                                   json={})
+        assert response.status_code == 404, (method, path, response.get_json())
+    assert api.get("/schedules/2147483647").status_code == 404  # in range: no such schedule

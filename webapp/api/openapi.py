@@ -109,7 +109,7 @@ def _paths() -> dict[str, Any]:
             params=[job_id])},
         "/modules": {"get": _operation(
             "Modules with their last-sync badges",
-            {"200": _json(_list_of("Module"), "Modules"), **_errors(401)}, params=PAGE,
+            {"200": _json(_list_of("Module"), "Modules"), **_errors(400, 401)}, params=PAGE,
             tag="catalog")},
         "/modules/{module_id}": {"get": _operation(
             "One module: badges, entry counts, factor types",
@@ -122,7 +122,7 @@ def _paths() -> dict[str, Any]:
             tag="catalog")},
         "/factor-types": {"get": _operation(
             "Factor types, optionally of one module",
-            {"200": _json(_list_of("FactorType"), "Factor types"), **_errors(401, 404)},
+            {"200": _json(_list_of("FactorType"), "Factor types"), **_errors(400, 401, 404)},
             params=[_param("module_id", "query")], tag="catalog")},
         "/factors/{factor_type_id}": {"get": _operation(
             "Stored emission factors of a factor type",
