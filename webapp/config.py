@@ -141,6 +141,8 @@ def load_config(env: dict | None = None) -> dict:
         "HEARTBEAT_INTERVAL_S": _int(env, "HEARTBEAT_INTERVAL_S", 5),
         "JOB_TIMEOUT_S": _int(env, "JOB_TIMEOUT_S", 6 * 3600),
         "REAPER_INTERVAL_S": _int(env, "REAPER_INTERVAL_S", 10),
+        "SCHEDULER_INTERVAL_S": _int(env, "SCHEDULER_INTERVAL_S", 15),  # due schedules
+        "PUBLIC_URL": env.get("PUBLIC_URL", ""),  # the job links in failure webhooks
         # Extra provider modules to import (comma-separated); each registers on import.
         "PROVIDER_PLUGINS": env.get("PROVIDER_PLUGINS", ""),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),

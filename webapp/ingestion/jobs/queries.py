@@ -79,6 +79,7 @@ def status_body(job: DataIngestionJob) -> dict[str, Any]:
         "year": job.year, "counts": meta.get("counts", {}), "errors": meta.get("errors", []),
         "errors_total": meta.get("errors_total", 0), "retry_of": meta.get("retry_of"),
         "retried_by": meta.get("retried_by"), "created_by": job.created_by,
+        "schedule_id": meta.get("schedule_id"),
         "started_at": _iso(job.started_at), "completed_at": _iso(job.completed_at),
         # started_at is the plan's column, set when the job is created; the worker's start
         # is in the metadata, so the queue wait and the processing time can be told apart.

@@ -75,6 +75,7 @@ class SyncRequest:
     upload_id: int | None = None
     new_file: tuple[BinaryIO, str, str] | None = field(default=None, repr=False)
     retry_of: int | None = None
+    schedule_id: int | None = None  # set when a schedule's due time (or run now) asks
 
     @classmethod
     def retry_of_job(cls, job: DataIngestionJob) -> SyncRequest:
@@ -122,6 +123,11 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
     log.info("job %s created: %s %s for module %s", job.id, job.provider_type,
              job.target_type, job.module_id, extra={"job_id": job.id})
     return job
+
+
+def check_request(request: SyncRequest) -> _Checked:
+    """Every check `create_job` makes, without creating anything (schedules use it)."""
+    return _check(request)
 
 
 def _check(request: SyncRequest) -> _Checked:
@@ -181,6 +187,8 @@ def _new_job(request: SyncRequest, checked: _Checked, upload_id: int | None,
                             "errors": [], "errors_total": 0}
     if request.retry_of is not None:
         meta["retry_of"] = request.retry_of
+    if request.schedule_id is not None:
+        meta["schedule_id"] = request.schedule_id
     module, factor_type = checked.module, checked.factor_type
     return DataIngestionJob(
         inventory_id=module.inventory_id, module_id=module.id,
