@@ -142,6 +142,10 @@ def load_config(env: dict | None = None) -> dict:
         "JOB_TIMEOUT_S": _int(env, "JOB_TIMEOUT_S", 6 * 3600),
         "REAPER_INTERVAL_S": _int(env, "REAPER_INTERVAL_S", 10),
         "SCHEDULER_INTERVAL_S": _int(env, "SCHEDULER_INTERVAL_S", 15),  # due schedules
+        # Undo (SPEC §11): what a load replaced is kept this long; UNDO_STORE=0 keeps
+        # nothing (loads cannot be undone; the bench compares the two).
+        "UNDO_KEEP_DAYS": _int(env, "UNDO_KEEP_DAYS", 30),
+        "UNDO_STORE": env.get("UNDO_STORE", "1") not in ("0", "false", "no"),
         "PUBLIC_URL": env.get("PUBLIC_URL", ""),  # the job links in failure webhooks
         # Extra provider modules to import (comma-separated); each registers on import.
         "PROVIDER_PLUGINS": env.get("PROVIDER_PLUGINS", ""),

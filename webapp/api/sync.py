@@ -14,7 +14,7 @@ from webapp.api.params import json_body, json_field, json_value, listing, page_a
 from webapp.auth import job_role, requires_role
 from webapp.extensions import db
 from webapp.ingestion.jobs import error_report as row_errors
-from webapp.ingestion.jobs import queries, service
+from webapp.ingestion.jobs import queries, service, undo
 from webapp.ingestion.jobs.states import TargetType
 from webapp.ingestion.refusals import BadRequest
 
@@ -97,3 +97,19 @@ def sync_errors_csv(job_id: int):
     lines = row_errors.report_lines(db.engine, job_id)
     return Response(lines, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="job-{job_id}-errors.csv"'})
+
+
+@api_bp.post("/sync/apply/<id:job_id>")
+@requires_role(job_role)
+def sync_apply(job_id: int):
+    job = service.apply_preview(job_id, current_user)
+    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
+            "message": job.message, "preview_of": job_id}, 202
+
+
+@api_bp.post("/sync/undo/<id:job_id>")
+@requires_role(job_role)
+def sync_undo(job_id: int):
+    job = undo.request_undo(job_id, current_user)
+    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
+            "message": job.message, "undo_of": job_id}, 202

@@ -19,7 +19,9 @@ class DataIngestionJob(db.Model):
         Index("idx_jobs_status", "status"),
         Index("uq_jobs_one_active", "module_id", "target_type",
               text("COALESCE(factor_type_id, 0)"), unique=True,
-              postgresql_where=text("status IN ('pending', 'processing')")),
+              # Previews (metadata.dry_run) write nothing, so they never keep a load off.
+              postgresql_where=text("status IN ('pending', 'processing') "
+                                    "AND (metadata->>'dry_run') IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

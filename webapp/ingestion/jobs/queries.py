@@ -80,6 +80,12 @@ def status_body(job: DataIngestionJob) -> dict[str, Any]:
         "errors_total": meta.get("errors_total", 0), "retry_of": meta.get("retry_of"),
         "retried_by": meta.get("retried_by"), "created_by": job.created_by,
         "schedule_id": meta.get("schedule_id"),
+        # Preview and undo (SPEC §11): the links both ways, a preview's rows, and until
+        # when a load can be undone (null: never, e.g. a preview).
+        "dry_run": bool(meta.get("dry_run")), "preview": meta.get("preview"),
+        "preview_of": meta.get("preview_of"), "applied_by": meta.get("applied_by"),
+        "undo_of": meta.get("undo_of"), "undone_by": meta.get("undone_by"),
+        "undo_until": meta.get("undo_until"),
         "started_at": _iso(job.started_at), "completed_at": _iso(job.completed_at),
         # started_at is the plan's column, set when the job is created; the worker's start
         # is in the metadata, so the queue wait and the processing time can be told apart.

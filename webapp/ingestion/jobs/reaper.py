@@ -76,3 +76,6 @@ class Reaper(Periodic):
     def round() -> None:
         reap_lost_workers()
         requeue_orphans()
+        from webapp.ingestion.jobs.undo import purge_expired
+
+        purge_expired()

@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -22,6 +23,7 @@ from webapp.ingestion.failures import IngestionError, JobCancelled
 from webapp.ingestion.jobs import service
 from webapp.ingestion.jobs.periodic import Periodic
 from webapp.ingestion.jobs.states import TargetType
+from webapp.ingestion.loading.preview import PreviewEntrySink, PreviewFactorSink
 from webapp.ingestion.loading.sinks import EntrySink, FactorSink
 from webapp.ingestion.loading.uploads import open_upload
 from webapp.ingestion.providers import registry
@@ -91,19 +93,33 @@ class Tracker:
     def complete(self, counts: dict[str, int], finish_load, *, fetched: int,
                  processed: int) -> None:
         counts = {**counts, **finish_load()}
+        extra = self._after_load()
         elapsed = max(time.monotonic() - self.started, 1e-6)
         # The last throttled write may be seconds old: the final figures go with `completed`.
         progress = {"phase": "done", "fetched": fetched, "processed": processed,
                     "total": fetched, "percent": 100, "eta_s": 0,
                     "rows_per_s": round(processed / elapsed)}
         try:
-            service.complete_job(self.job_id, counts, progress)
+            service.complete_job(self.job_id, counts, progress, extra=extra)
         except JobCancelled:
             db.session.rollback()
             self.log.info("job cancelled while finishing; nothing was written")
             return
         db.session.commit()
         self.log.info("job completed: %s", counts)
+
+    def _after_load(self) -> dict[str, Any]:
+        """A preview's rows, then everything it did rolled back (the job's state is
+        committed alone); a real load's undo deadline, when it kept what it replaced."""
+        if getattr(self.sink, "dry_run", False):
+            preview = self.sink.preview
+            db.session.rollback()
+            return {"preview": preview}
+        if getattr(self.sink, "keep_replaced", False):
+            days = current_app.config["UNDO_KEEP_DAYS"]
+            return {"undo_until": (service.now() + timedelta(days=days)).isoformat(
+                timespec="seconds")}
+        return {}
 
     def fail(self, error: BaseException) -> None:
         if self.sink is not None:
@@ -146,12 +162,17 @@ def _context(job: DataIngestionJob, job_log: logging.LoggerAdapter) -> ProviderC
 
 def _sink(job: DataIngestionJob, ctx: ProviderContext):
     raw = db.session.connection().connection.driver_connection
+    dry_run = bool((job.meta or {}).get("dry_run"))
+    keep = current_app.config["UNDO_STORE"]
     if job.target_type == TargetType.FACTORS:
-        return FactorSink(raw, job_id=job.id, factor_type_id=job.factor_type_id, year=job.year)
+        factor_sink = PreviewFactorSink if dry_run else FactorSink
+        return factor_sink(raw, job_id=job.id, factor_type_id=job.factor_type_id,
+                           year=job.year, keep_replaced=keep)
     provider_cls = registry.resolve(ctx.module_type, job.provider_type, job.target_type)
-    return EntrySink(raw, job_id=job.id, inventory_id=job.inventory_id,
-                     module_id=job.module_id, year=job.year, source=job.provider_type,
-                     scope=scope_of(provider_cls.filters, ctx.filters))
+    entry_sink = PreviewEntrySink if dry_run else EntrySink
+    return entry_sink(raw, job_id=job.id, inventory_id=job.inventory_id,
+                      module_id=job.module_id, year=job.year, source=job.provider_type,
+                      scope=scope_of(provider_cls.filters, ctx.filters), keep_replaced=keep)
 
 
 def run_job(job_id: int) -> str:
@@ -181,6 +202,11 @@ def run_job(job_id: int) -> str:
 def _build_and_run(job_id: int, job_log: logging.LoggerAdapter) -> None:
     job = db.session.get(DataIngestionJob, job_id)
     tracker = Tracker(job_id, job_log)
+    if (job.meta or {}).get("undo_of"):
+        from webapp.ingestion.jobs.undo import run_undo
+
+        run_undo(job, tracker)
+        return
     try:
         ctx = _context(job, job_log)
         tracker.sink = sink = _sink(job, ctx)

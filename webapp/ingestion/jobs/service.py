@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
@@ -76,6 +76,8 @@ class SyncRequest:
     new_file: tuple[BinaryIO, str, str] | None = field(default=None, repr=False)
     retry_of: int | None = None
     schedule_id: int | None = None  # set when a schedule's due time (or run now) asks
+    preview_of: int | None = None  # "Load it": the real load of a completed preview
+    undo_of: int | None = None  # an undo of this completed load (jobs/undo.py)
 
     @classmethod
     def retry_of_job(cls, job: DataIngestionJob) -> SyncRequest:
@@ -106,19 +108,27 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
         NotFound, BadRequest, Invalid, Conflict (an active job exists), Unavailable.
     """
     checked = _check(request)
-    _refuse_if_busy(checked.module.id, request.target_type, checked.factor_type)
+    dry_run = bool(checked.config.get("dry_run"))
+    if not dry_run:  # a preview writes nothing, so it never waits for the slice
+        _refuse_if_busy(checked.module.id, request.target_type, checked.factor_type)
     _ensure_queue_reachable()
     upload_id = request.upload_id
     if request.new_file is not None:
         upload_id = uploads.store_upload(*request.new_file, user.id if user else None).id
     job = _insert(_new_job(request, checked, upload_id, user), checked)
-    if request.retry_of is not None:
-        _link_retry(request.retry_of, job.id)
+    links = {"retried_by": request.retry_of, "applied_by": request.preview_of,
+             "undone_by": request.undo_of}
+    for key, old_id in links.items():
+        if old_id is not None:
+            _link(old_id, key, job.id)
     _update_badge(job)
-    audit.record("job.retried" if request.retry_of else "job.created", target_type="job",
-                 target_id=job.id, user=user, details={
+    action = ("job.undo" if request.undo_of else "job.applied" if request.preview_of
+              else "job.retried" if request.retry_of else "job.preview" if dry_run
+              else "job.created")
+    audit.record(action, target_type="job", target_id=job.id, user=user, details={
                      "provider_type": job.provider_type, "target_type": job.target_type,
-                     "module_id": job.module_id, "retry_of": request.retry_of})
+                     "module_id": job.module_id, "retry_of": request.retry_of,
+                     "preview_of": request.preview_of, "undo_of": request.undo_of})
     db.session.commit()
     enqueue(job.id)
     log.info("job %s created: %s %s for module %s", job.id, job.provider_type,
@@ -160,6 +170,9 @@ def _clean_config(config: Any) -> dict[str, Any]:
         return {}
     if not isinstance(config, dict):
         raise BadRequest("config must be a JSON object")
+    if not isinstance(config.get("dry_run", False), bool):
+        raise Invalid(f"config.dry_run must be true or false, got "
+                      f"{clip_cell(repr(config['dry_run']))}")
     on_error = config.get("on_error")
     if on_error is not None and on_error not in ON_ERROR_POLICIES:
         raise Invalid(f"config.on_error must be 'abort' or 'skip', got "
@@ -190,6 +203,11 @@ def _new_job(request: SyncRequest, checked: _Checked, upload_id: int | None,
         meta["retry_of"] = request.retry_of
     if request.schedule_id is not None:
         meta["schedule_id"] = request.schedule_id
+    if checked.config.get("dry_run"):
+        meta["dry_run"] = True  # the one-active-job index leaves these out
+    for key in ("preview_of", "undo_of"):
+        if getattr(request, key) is not None:
+            meta[key] = getattr(request, key)
     module, factor_type = checked.module, checked.factor_type
     return DataIngestionJob(
         inventory_id=module.inventory_id, module_id=module.id,
@@ -270,7 +288,7 @@ def _active_job_id(module_id: int, target_type: str, factor_type: FactorType | N
     return db.session.execute(text(
         "SELECT id FROM data_ingestion_jobs WHERE module_id = :m AND target_type = :t "
         "AND COALESCE(factor_type_id, 0) = :f AND status IN ('pending', 'processing') "
-        "ORDER BY id LIMIT 1"),
+        "AND (metadata->>'dry_run') IS NULL ORDER BY id LIMIT 1"),
         {"m": module_id, "t": target_type, "f": factor_type.id if factor_type else 0}
     ).scalar()
 
@@ -344,9 +362,11 @@ def start_job(job_id: int, worker_name: str) -> bool:
 
 
 def complete_job(job_id: int, counts: dict[str, int],
-                 progress: dict[str, Any] | None = None) -> None:
+                 progress: dict[str, Any] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
     """processing → completed, in the caller's open data transaction (committed by caller).
-    `progress`: the final figures, which the last throttled progress write may lack.
+    `progress`: the final figures, which the last throttled progress write may lack;
+    `extra`: more metadata (a preview's rows, an undo deadline).
 
     Raises:
         JobCancelled: when the job was cancelled meanwhile; the caller rolls back.
@@ -363,11 +383,18 @@ def complete_job(job_id: int, counts: dict[str, int],
         message += f" (replaced {counts['deleted']:,} from the previous sync)"
     if skipped:
         message += f"; skipped {skipped:,} invalid row{'s' if skipped != 1 else ''}"
-    progress = {**(job.meta or {}).get("progress", {}), **(progress or {}),
+    meta = job.meta or {}
+    if meta.get("dry_run"):
+        message = "Preview: " + message.replace("Loaded", "would load", 1).replace(
+            "skipped", "would skip", 1) + "; nothing was written"
+    elif meta.get("undo_of"):
+        message = (f"Undid job #{meta['undo_of']}: restored {counts.get('restored', 0):,} "
+                   f"rows, removed {counts.get('removed', 0):,}")
+    progress = {**meta.get("progress", {}), **(progress or {}),
                 "phase": "done", "percent": 100}
     _transition(job, JobStatus.COMPLETED, message=message,
                 status_code=COMPLETED_WITH_SKIPS if skipped else 200,
-                meta={"counts": counts, "progress": progress})
+                meta={"counts": counts, "progress": progress, **(extra or {})})
 
 
 def fail_job(job_id: int, message: str, status_code: int) -> None:
@@ -433,11 +460,34 @@ def retry_job(job_id: int, user: User | None) -> DataIngestionJob:
     return create_job(SyncRequest.retry_of_job(old), user)
 
 
-def _link_retry(old_id: int, new_id: int) -> None:
+def _link(old_id: int, key: str, new_id: int) -> None:
+    """old.metadata[key] := new (retried_by, applied_by, undone_by)."""
     db.session.execute(text(
         "UPDATE data_ingestion_jobs SET metadata = COALESCE(metadata, '{}'::jsonb) "
-        "|| jsonb_build_object('retried_by', CAST(:new AS int)) WHERE id = :old"),
-        {"new": new_id, "old": old_id})
+        "|| jsonb_build_object(CAST(:key AS text), CAST(:new AS int)) WHERE id = :old"),
+        {"key": key, "new": new_id, "old": old_id})
+
+
+def apply_preview(job_id: int, user: User | None) -> DataIngestionJob:
+    """"Load it": a new job loads a completed preview's request and file for real.
+
+    Raises:
+        NotFound, Conflict (not a completed preview, or already applied), and what
+        create_job raises (e.g. 409 while another load of the slice runs).
+    """
+    old = db.session.get(DataIngestionJob, job_id)
+    if old is None:
+        raise NotFound(f"job {job_id} does not exist")
+    meta = old.meta or {}
+    if not meta.get("dry_run") or old.status != JobStatus.COMPLETED:
+        raise Conflict(f"job {job_id} is not a completed preview; only those can be loaded",
+                       status=str(old.status))
+    if meta.get("applied_by"):
+        raise Conflict(f"job {job_id} was already loaded by job {meta['applied_by']}",
+                       applied_by=meta["applied_by"])
+    stored = SyncRequest.retry_of_job(old)
+    config = {k: v for k, v in (stored.config or {}).items() if k != "dry_run"}
+    return create_job(replace(stored, config=config, retry_of=None, preview_of=job_id), user)
 
 
 # -- progress and row errors (own short transactions, visible to pollers at once) ---------

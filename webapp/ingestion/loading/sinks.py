@@ -93,10 +93,14 @@ class EntrySink:
 
     COLUMNS = "inventory_id, module_id, year, entry_type, data, kg_co2eq, source, job_id"
 
+    ENTRY_COLUMNS = ("id, inventory_id, module_id, year, entry_type, data, kg_co2eq, "
+                     "emission, source, job_id, created_at, updated_at")
+
     def __init__(self, conn: psycopg.Connection, *, job_id: int, inventory_id: int,
                  module_id: int, year: int, source: str,
-                 scope: dict[str, list[str]] | None = None):
+                 scope: dict[str, list[str]] | None = None, keep_replaced: bool = False):
         self.conn, self.source, self.module_id, self.year = conn, source, module_id, year
+        self.job_id, self.keep_replaced = job_id, keep_replaced
         self.scope = scope or {}
         self.cleared: set[str] = set()
         self.deleted = self.inserted = 0
@@ -105,14 +109,36 @@ class EntrySink:
         self._line_end = _copy_fields(source, job_id) + b"\n"
         self._loader = _BatchLoader(self._load)
 
-    def _delete_slice(self, entry_type: str) -> None:
-        sql = ("DELETE FROM data_entries WHERE module_id = %s AND year = %s AND source = %s "
-               "AND entry_type = %s")
+    def _slice(self, entry_type: str) -> tuple[str, list[Any]]:
+        """The WHERE clause of one entry type's slice, narrowed to the request's scope."""
+        sql = "module_id = %s AND year = %s AND source = %s AND entry_type = %s"
         params: list[Any] = [self.module_id, self.year, self.source, entry_type]
         for key, values in sorted(self.scope.items()):
             sql += " AND data->>%s = ANY(%s)"
             params += [key, list(values)]
-        self.deleted += self.conn.execute(sql, params).rowcount
+        return sql, params
+
+    def _delete_slice(self, entry_type: str) -> None:
+        where, params = self._slice(entry_type)
+        if not self.keep_replaced:
+            self.deleted += self.conn.execute(
+                f"DELETE FROM data_entries WHERE {where}", params).rowcount
+            return
+        # Kept for undo in the same statement: one pass over the slice, no Python loop.
+        self.deleted += self.conn.execute(
+            f"WITH gone AS (DELETE FROM data_entries WHERE {where} "
+            f"RETURNING {self.ENTRY_COLUMNS}) "
+            f"INSERT INTO replaced_entries (replaced_by, {self.ENTRY_COLUMNS}) "
+            f"SELECT %s, {self.ENTRY_COLUMNS} FROM gone", [*params, self.job_id]).rowcount
+
+    def _unchanged(self, old: str, new: str, params: list[Any]) -> int:
+        """Rows of `new` whose (entry type, data) equals a row of `old`, each old row
+        matched once (a multiset intersection), counted in SQL."""
+        return self.conn.execute(
+            f"WITH o AS (SELECT entry_type, data, count(*) AS n FROM ({old}) x GROUP BY 1, 2), "
+            f"n AS (SELECT entry_type, data, count(*) AS n FROM ({new}) y GROUP BY 1, 2) "
+            "SELECT COALESCE(sum(LEAST(o.n, n.n)), 0) FROM o JOIN n USING (entry_type, data)",
+            params).fetchone()[0]
 
     def _load(self, item: tuple[list[str], bytes]) -> None:
         """On the loader thread: clear the slices this batch opens, then COPY it."""
@@ -151,7 +177,13 @@ class EntrySink:
         self._loader.close()
         for entry_type in sorted(entry_types - self.cleared):
             self._delete_slice(entry_type)
-        return {"inserted": self.inserted, "updated": 0, "deleted": self.deleted}
+        counts = {"inserted": self.inserted, "updated": 0, "deleted": self.deleted}
+        if self.keep_replaced:
+            counts["unchanged"] = int(self._unchanged(
+                "SELECT entry_type, data FROM replaced_entries WHERE replaced_by = %s",
+                "SELECT entry_type, data FROM data_entries WHERE module_id = %s "
+                "AND job_id = %s", [self.job_id, self.module_id, self.job_id]))
+        return counts
 
     def abort(self, error: BaseException) -> None:
         """Stop loading so the transaction can roll back; the rollback discards it all."""
@@ -161,9 +193,13 @@ class EntrySink:
 class FactorSink:
     """Upserts factors on (factor type, year, classification); reports what changed."""
 
+    # A classification repeated in one file: the last line wins, as in a spreadsheet.
+    _SOURCE = ('source AS (SELECT DISTINCT ON (classification) seq, classification, '
+               '"values" FROM staged_factors ORDER BY classification, seq DESC)')
+
     def __init__(self, conn: psycopg.Connection, *, job_id: int, factor_type_id: int,
-                 year: int):
-        self.conn, self.job_id = conn, job_id
+                 year: int, keep_replaced: bool = False):
+        self.conn, self.job_id, self.keep_replaced = conn, job_id, keep_replaced
         self.factor_type_id, self.year = factor_type_id, year
         self.staged = 0
         conn.execute("CREATE TEMPORARY TABLE IF NOT EXISTS staged_factors ("
@@ -180,20 +216,27 @@ class FactorSink:
         return len(rows)
 
     def finish(self, entry_types: set[str] | None = None) -> dict[str, int]:
-        # A classification repeated in one file: the last line wins, as in a spreadsheet.
+        # For undo, the same statement keeps each written factor's previous state: every
+        # sub-statement of a WITH sees the table as it was before the upsert.
+        keep = ("previous AS (SELECT f.id, f.\"values\", f.job_id, f.updated_at "
+                "FROM emission_factors f JOIN source s ON f.classification = s.classification "
+                "WHERE f.factor_type_id = %(ft)s AND f.year = %(year)s), "
+                "kept AS (INSERT INTO replaced_factors (replaced_by, id, inserted, \"values\", "
+                "job_id, updated_at) SELECT %(job)s, w.id, w.is_new, p.\"values\", p.job_id, "
+                "p.updated_at FROM written w LEFT JOIN previous p ON p.id = w.id) "
+                ) if self.keep_replaced else ""
         inserted, updated = self.conn.execute(
-            'WITH source AS (SELECT DISTINCT ON (classification) classification, "values" '
-            "FROM staged_factors ORDER BY classification, seq DESC), "
+            f"WITH {self._SOURCE}, "
             "written AS (INSERT INTO emission_factors (factor_type_id, year, classification, "
             '"values", job_id, created_at, updated_at) '
-            'SELECT %s, %s, classification, "values", %s, now(), now() FROM source '
-            "ON CONFLICT (factor_type_id, year, classification) DO UPDATE "
+            'SELECT %(ft)s, %(year)s, classification, "values", %(job)s, now(), now() '
+            "FROM source ON CONFLICT (factor_type_id, year, classification) DO UPDATE "
             'SET "values" = EXCLUDED."values", job_id = EXCLUDED.job_id, updated_at = now() '
             'WHERE emission_factors."values" IS DISTINCT FROM EXCLUDED."values" '
-            "RETURNING (xmax = 0) AS is_new) "
+            f"RETURNING id, (xmax = 0) AS is_new), {keep}"
             "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) "
             "FROM written",
-            (self.factor_type_id, self.year, self.job_id)).fetchone()
+            {"ft": self.factor_type_id, "year": self.year, "job": self.job_id}).fetchone()
         distinct = self.conn.execute(
             "SELECT count(DISTINCT classification) FROM staged_factors").fetchone()[0]
         return {"inserted": inserted, "updated": updated,

@@ -1,0 +1,140 @@
+"""Undo a completed load (SPEC §11): a new job puts back what the load replaced.
+
+A load keeps the rows it replaced (`replaced_entries`, `replaced_factors`, written by the
+sinks in the load's own transaction). The undo job deletes what the load wrote and
+restores those rows, every column as it was (ids, data, source, job ids, emissions), in
+one transaction committed with its `completed` state. The job's state goes through the
+service layer like any other job.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import text
+
+from webapp.extensions import db
+from webapp.ingestion.jobs import service
+from webapp.ingestion.jobs.states import JobStatus, TargetType
+from webapp.ingestion.loading.sinks import EntrySink
+from webapp.ingestion.refusals import Conflict, NotFound
+from webapp.models import DataIngestionJob, User
+
+PURGE_EVERY_S = 3600
+_last_purge = 0.0
+
+
+def undo_refusal(job: DataIngestionJob) -> str | None:
+    """Why `job` cannot be undone now, or None. Also shown on the job page and history."""
+    meta = job.meta or {}
+    if job.status != JobStatus.COMPLETED:
+        return f"job {job.id} is {job.status}; only completed loads can be undone"
+    if meta.get("dry_run"):
+        return f"job {job.id} is a preview; it wrote nothing to undo"
+    if meta.get("undo_of"):
+        return f"job {job.id} is an undo; load the data again instead"
+    undone_by = meta.get("undone_by")
+    if undone_by and _status(undone_by) not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        return f"job {job.id} was already undone by job {undone_by}"
+    until = meta.get("undo_until")
+    if not until or datetime.fromisoformat(until) < service.now():
+        return (f"undo of job {job.id} is no longer possible: what it replaced is kept "
+                f"{current_app.config['UNDO_KEEP_DAYS']} days")
+    later = later_load(job)
+    if later is not None:
+        return (f"job {later} loaded the same data after job {job.id}; undo job {later} "
+                "first")
+    return None
+
+
+def later_load(job: DataIngestionJob) -> int | None:
+    """The newest completed, not undone load of the same slice after `job`."""
+    return db.session.execute(text(
+        "SELECT l.id FROM data_ingestion_jobs l WHERE l.module_id = :m "
+        "AND l.target_type = :t AND COALESCE(l.factor_type_id, 0) = :f AND l.year = :y "
+        "AND (l.target_type = 'factors' OR l.provider_type = :p) AND l.id > :j "
+        "AND l.status = 'completed' AND (l.metadata->>'dry_run') IS NULL "
+        "AND (l.metadata->>'undo_of') IS NULL AND NOT EXISTS (SELECT 1 FROM "
+        "data_ingestion_jobs u WHERE u.id = CAST(l.metadata->>'undone_by' AS int) "
+        "AND u.status = 'completed') ORDER BY l.id DESC LIMIT 1"),
+        {"m": job.module_id, "t": job.target_type, "f": job.factor_type_id or 0,
+         "y": job.year, "p": job.provider_type, "j": job.id}).scalar()
+
+
+def _status(job_id: int) -> str | None:
+    return db.session.execute(text("SELECT status FROM data_ingestion_jobs WHERE id = :i"),
+                              {"i": job_id}).scalar()
+
+
+def request_undo(job_id: int, user: User | None) -> DataIngestionJob:
+    """A new job that undoes completed load `job_id`, linked both ways.
+
+    Raises:
+        NotFound, Conflict (the reason undo_refusal gives, or the slice is busy).
+    """
+    job = db.session.get(DataIngestionJob, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist")
+    reason = undo_refusal(job)
+    if reason is not None:
+        raise Conflict(reason, status=str(job.status))
+    stored = service.SyncRequest.retry_of_job(job)
+    return service.create_job(replace(stored, retry_of=None, undo_of=job_id), user)
+
+
+def run_undo(job: DataIngestionJob, tracker) -> None:
+    """Inside the worker: restore, then complete in the same transaction."""
+    undone, job_id = job.meta["undo_of"], job.id
+    target_type, module_id = job.target_type, job.module_id
+    try:
+        tracker.start()
+        tracker.progress("loading", fetched=0, processed=0, total=None)
+        conn = db.session.connection().connection.driver_connection
+        restore = _restore_factors if target_type == TargetType.FACTORS else _restore_entries
+        tracker.complete({}, lambda: restore(conn, undone, module_id), fetched=0, processed=0)
+    except Exception as error:  # noqa: BLE001 - every failure must end the job
+        tracker.log.exception("undo job %s crashed", job_id)
+        tracker.fail(error)
+
+
+def _restore_entries(conn, undone: int, module_id: int) -> dict[str, int]:
+    cols = EntrySink.ENTRY_COLUMNS
+    removed = conn.execute("DELETE FROM data_entries WHERE module_id = %s AND job_id = %s",
+                           (module_id, undone)).rowcount
+    restored = conn.execute(
+        f"INSERT INTO data_entries ({cols}) SELECT {cols} FROM replaced_entries "
+        "WHERE replaced_by = %s", (undone,)).rowcount
+    conn.execute("DELETE FROM replaced_entries WHERE replaced_by = %s", (undone,))
+    return {"restored": restored, "removed": removed}
+
+
+def _restore_factors(conn, undone: int, module_id: int) -> dict[str, int]:
+    removed = conn.execute(
+        "DELETE FROM emission_factors f USING replaced_factors r WHERE r.replaced_by = %s "
+        "AND r.inserted AND f.id = r.id", (undone,)).rowcount
+    restored = conn.execute(
+        'UPDATE emission_factors f SET "values" = r."values", job_id = r.job_id, '
+        "updated_at = r.updated_at FROM replaced_factors r WHERE r.replaced_by = %s "
+        "AND NOT r.inserted AND f.id = r.id", (undone,)).rowcount
+    conn.execute("DELETE FROM replaced_factors WHERE replaced_by = %s", (undone,))
+    return {"restored": restored, "removed": removed}
+
+
+def purge_expired(force: bool = False) -> int:
+    """Drop what loads replaced once their undo window closed (about hourly per worker)."""
+    global _last_purge
+    if not force and time.monotonic() - _last_purge < PURGE_EVERY_S:
+        return 0
+    _last_purge = time.monotonic()
+    params: dict[str, Any] = {"d": current_app.config["UNDO_KEEP_DAYS"]}
+    purged = 0
+    with db.engine.begin() as conn:
+        for table in ("replaced_entries", "replaced_factors"):
+            purged += conn.execute(text(
+                f"DELETE FROM {table} WHERE kept_at < now() - make_interval(days => :d)"),
+                params).rowcount
+    return purged
