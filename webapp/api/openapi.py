@@ -103,6 +103,12 @@ def _paths() -> dict[str, Any]:
         "/sync/retry/{job_id}": {"post": _operation(
             "Retry a failed or cancelled job as a new linked job",
             {**accepted, **_errors(401, 403, 404, 409, 503)}, params=[job_id])},
+        "/sync/apply/{job_id}": {"post": _operation(
+            "Load a completed preview for real, as a new linked job (preview_of/applied_by)",
+            {**accepted, **_errors(401, 403, 404, 409, 422, 503)}, params=[job_id])},
+        "/sync/undo/{job_id}": {"post": _operation(
+            "Undo a completed load: a new job restores what it replaced (undo_of/undone_by)",
+            {**accepted, **_errors(401, 403, 404, 409, 422, 503)}, params=[job_id])},
         "/sync/cancel/{job_id}": {"post": _operation(
             "Cancel a pending or processing job", {**status, **_errors(401, 403, 404, 409)},
             params=[job_id])},
@@ -209,11 +215,15 @@ SCHEMAS: dict[str, Any] = {
         "provider_type": {"type": "string", "examples": ["tableau_api"]},
         "year": {"type": "integer"}, "filters": OBJ,
         "config": {"type": "object", "properties": {
-            "on_error": {"enum": ["abort", "skip"]}, "entry_type": {"type": "string"}}}}},
+            "on_error": {"enum": ["abort", "skip"]}, "entry_type": {"type": "string"},
+            "dry_run": {"type": "boolean", "description": "Preview: run the whole load, "
+                        "write nothing, show the counts and the first 20 rows"}}}}},
     "Accepted": {"type": "object", "required": ["job_id", "status", "status_code", "message"],
                  "properties": {"job_id": {"type": "integer"}, "status": {"type": "string"},
                                 "status_code": {"type": "integer"},
-                                "message": {"type": "string"}}},
+                                "message": {"type": "string"},
+                                "preview_of": {"type": "integer"},
+                                "undo_of": {"type": "integer"}}},
     "RowError": {"type": "object", "properties": {
         "row": {"type": "integer"}, "column": {"type": "string"},
         "value": {"type": "string"}, "reason": {"type": "string"}}},
@@ -233,7 +243,14 @@ SCHEMAS: dict[str, Any] = {
         "errors": {"type": "array", "items": _ref("RowError")},
         "errors_total": {"type": "integer"}, "retry_of": NULLABLE_INT,
         "retried_by": NULLABLE_INT, "created_by": NULLABLE_INT,
-        "schedule_id": NULLABLE_INT, "started_at": NULLABLE_STR, "completed_at": NULLABLE_STR,
+        "schedule_id": NULLABLE_INT, "dry_run": {"type": "boolean"},
+        "preview": {"type": ["array", "null"], "items": OBJ,
+                    "description": "A preview's first 20 rows as they would be stored"},
+        "preview_of": NULLABLE_INT, "applied_by": NULLABLE_INT, "undo_of": NULLABLE_INT,
+        "undone_by": NULLABLE_INT,
+        "undo_until": {"type": ["string", "null"],
+                       "description": "Until when this load can be undone"},
+        "started_at": NULLABLE_STR, "completed_at": NULLABLE_STR,
         "created_at": NULLABLE_STR, "processing_started_at": NULLABLE_STR, "request": OBJ}},
     "Module": {"type": "object", "properties": {
         "id": {"type": "integer"}, "inventory_id": {"type": "integer"},
