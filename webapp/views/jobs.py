@@ -14,8 +14,8 @@ from flask_login import current_user
 
 from webapp.auth import job_role, requires_role, role_for_target
 from webapp.extensions import db
-from webapp.ingestion.jobs import queries, service
-from webapp.ingestion.jobs.states import FINAL
+from webapp.ingestion.jobs import queries, service, undo
+from webapp.ingestion.jobs.states import FINAL, JobStatus
 from webapp.ingestion.refusals import ServiceError
 from webapp.models import DataIngestionJob
 from webapp.views.htmx import (
@@ -48,7 +48,17 @@ def _error_limit() -> int:
 def job_context(job: DataIngestionJob, error_limit: int = PANEL_ERRORS, **extra) -> dict:
     """What `jobs/_panel.html` needs; the module page uses it for its panels too."""
     return {"job": job, "status": queries.status_body(job), "error_limit": error_limit,
-            "can_edit": current_user.can(role_for_target(job.target_type)), **extra}
+            "can_edit": current_user.can(role_for_target(job.target_type)),
+            "undo_refusal": _undo_refusal(job), **extra}
+
+
+def _undo_refusal(job: DataIngestionJob) -> str | None:
+    """Why a completed load cannot be undone (shown on its panel); None when it can, and
+    for jobs that are not completed loads (they show no Undo at all)."""
+    meta = job.meta or {}
+    if job.status != JobStatus.COMPLETED or meta.get("dry_run") or meta.get("undo_of"):
+        return None
+    return undo.undo_refusal(job)
 
 
 def _page(job: DataIngestionJob, fragment: str, http_status: int = 200, **extra):
@@ -93,6 +103,30 @@ def retry(job_id: int):
 def cancel(job_id: int):
     return _act(job_id, "Cancel", service.cancel_job, JOB_FINISHED,
                 lambda job: f"Job #{job.id} is cancelled.")
+
+
+@jobs_bp.post("/<id:job_id>/apply")
+@requires_role(job_role)
+def apply(job_id: int):
+    """Load it: the previewed request and file, loaded for real by a new job."""
+    return _act(job_id, "Load it", service.apply_preview, JOB_STARTED,
+                lambda job: f"Job #{job.id} loads preview #{job_id}.")
+
+
+@jobs_bp.get("/<id:job_id>/undo")
+@requires_role(job_role)
+def confirm_undo(job_id: int):
+    """What an undo will restore, with the button that does it (a page, no script)."""
+    job = _job(job_id)
+    return page_or_fragment("jobs/undo.html", "jobs/_undo_confirm.html",
+                            **job_context(job, refusal_text=undo.undo_refusal(job)))
+
+
+@jobs_bp.post("/<id:job_id>/undo")
+@requires_role(job_role)
+def undo_load(job_id: int):
+    return _act(job_id, "Undo", undo.request_undo, JOB_STARTED,
+                lambda job: f"Job #{job.id} undoes job #{job_id}.")
 
 
 def _act(job_id: int, action: str, verb: Callable, event: str,

@@ -16,7 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webapp.api.params import json_field
 from webapp.auth import requires_role
 from webapp.extensions import db
-from webapp.ingestion.jobs import queries, service
+from webapp.ingestion.jobs import queries, service, undo
 from webapp.ingestion.jobs.states import JobStatus, TargetType
 from webapp.ingestion.providers.csv_upload import schemas
 from webapp.ingestion.refusals import BadRequest, ServiceError
@@ -83,6 +83,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
     return {
         "module": module,
         "history": {"jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
+                    "undo_notes": {job.id: undo.undo_note(job) for job in jobs},
                     "providers": sorted({p["provider_type"] for p in providers}
                                         | {args["provider"]} - {None})},
         "panels": [job_context(job) for job in _panel_jobs(module_id)],
@@ -130,7 +131,8 @@ def sync(module_id: int):
             module_id=module_id, provider_type=provider_type,
             target_type=TargetType.DATA_ENTRIES, year=form.get("year"),
             filters=_filters(module_id, provider_type, form),
-            config=json_field(form.get("config"), "Config")), current_user)
+            config=_with_dry_run(json_field(form.get("config"), "Config"), form)),
+            current_user)
     except ServiceError as error:
         return _refused(module_id, "sync", error)
     return _started(job)
@@ -155,6 +157,7 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     config = {"on_error": form.get("on_error") or "abort"}
     if form.get("entry_type"):
         config["entry_type"] = form["entry_type"]
+    config = _with_dry_run(config, form)
     try:
         if file is None or not file.filename:
             raise BadRequest("Choose a CSV file to upload.")
@@ -167,6 +170,13 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     except RequestEntityTooLarge as error:
         return _refused(module_id, form_id, ServiceError(error.description), status=413)
     return _started(job)
+
+
+def _with_dry_run(config: Any, form) -> Any:
+    """The Preview button (beside Upload CSV and Sync now) asks for a dry run."""
+    if not form.get("dry_run"):
+        return config
+    return {**(config if isinstance(config, dict) else {}), "dry_run": True}
 
 
 def _filters(module_id: int, provider_type: str, form) -> dict[str, list[str]]:

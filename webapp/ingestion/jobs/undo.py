@@ -51,6 +51,19 @@ def undo_refusal(job: DataIngestionJob) -> str | None:
     return None
 
 
+def undo_note(job: DataIngestionJob) -> str | None:
+    """A short note for the history (no query): undone, or undo no longer possible."""
+    meta = job.meta or {}
+    if job.status != JobStatus.COMPLETED or meta.get("dry_run") or meta.get("undo_of"):
+        return None
+    if meta.get("undone_by"):
+        return f"Undone by job #{meta['undone_by']}"
+    until = meta.get("undo_until")
+    if not until or datetime.fromisoformat(until) < service.now():
+        return "Undo no longer possible"
+    return None
+
+
 def later_load(job: DataIngestionJob) -> int | None:
     """The newest completed, not undone load of the same slice after `job`."""
     return db.session.execute(text(
