@@ -1,10 +1,12 @@
 """Ingestion benchmark: the real path (API upload → RQ worker → completed) against a raw
 `COPY ... FROM STDIN (FORMAT csv)` of the same file, in the same run, on the same server.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--no-undo-compare]
 
 Prints rows/s of both, their ratio, and the worker's peak RSS. Targets (issue #4): the
 pipeline reaches at least 1/3 of raw COPY's rows/s, and the worker stays under 250 MB.
+Then loads that replace those rows, with and without keeping them for undo (the cost
+of undo storage, target ≤ 15 %).
 Uses DATABASE_URL / REDIS_URL when set, else private servers in a temporary directory.
 """
 
@@ -172,9 +174,62 @@ class PeakRss(threading.Thread):
         self.sample()  # the horse may still be there, with its peak
 
 
+def run_load(client, headers: dict, csv_path: Path, database_url: str) -> float:
+    """Upload the file, wait for the job; the worker's seconds (after the upload)."""
+    with csv_path.open("rb") as upload:
+        response = client.post("/api/v1/sync/data-entries/2", headers=headers, data={
+            "file": (upload, "travel.csv"), "provider_type": "csv_upload",
+            "year": "2025"}, content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+    uploaded = time.perf_counter()
+    job_id = response.get_json()["job_id"]
+    with psycopg.connect(database_url, autocommit=True) as watch:
+        while (status := watch.execute("SELECT status FROM data_ingestion_jobs WHERE id = %s",
+                                       (job_id,)).fetchone()[0]) in ("pending", "processing"):
+            time.sleep(0.05)
+    if status != "completed":
+        raise SystemExit(f"job {job_id} ended {status}")
+    return time.perf_counter() - uploaded
+
+
+def undo_storage_cost(database_url: str, redis_url: str, client, headers: dict,
+                      csv_path: Path, rows: int) -> None:
+    """Loads that replace the previous load's rows, alternately keeping them for undo
+    (DELETE … RETURNING into replaced_entries, and the unchanged count) and not
+    (UNDO_STORE=0: the plain DELETE), each after a VACUUM and a checkpoint so neither
+    inherits the other's dead rows. Same run, same machine: the ratio is the cost."""
+    timings: dict[str, list[float]] = {"on": [], "off": []}
+    for mode in ("on", "off", "on", "off"):
+        name = f"bench-undo-{mode}-{os.getpid()}-{len(timings[mode])}"
+        env = {**os.environ, "UNDO_STORE": "1" if mode == "on" else "0"}
+        worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name", name],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            wait_until_listening(redis_url, name)
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                conn.execute("VACUUM (ANALYZE) data_entries")
+            checkpoint(database_url)
+            timings[mode].append(run_load(client, headers, csv_path, database_url))
+        finally:
+            worker.terminate()
+            worker.wait(10)
+    on, off = min(timings["on"]), min(timings["off"])
+    print(f"replacing {rows:,} rows, best of 2 (worker only):")
+    print(f"  keeping the replaced rows for undo:   {rows / on:12,.0f} rows/s ({on:.1f} s; "
+          f"runs {', '.join(f'{t:.1f}' for t in timings['on'])} s)")
+    print(f"  without (UNDO_STORE=0):               {rows / off:12,.0f} rows/s ({off:.1f} s; "
+          f"runs {', '.join(f'{t:.1f}' for t in timings['off'])} s)")
+    print(f"  undo storage costs                    {100 * (on / off - 1):+11.1f} %  "
+          "(target ≤ 15 %)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--no-undo-compare", dest="undo_compare", action="store_false",
+                        help="skip the loads that replace the first one, with and without "
+                             "keeping the replaced rows for undo")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="carbon-bench-"))
     servers = []
@@ -273,6 +328,11 @@ def main() -> None:
         print(f"worker peak RSS: work horse {sampler.peak_horse / mb:.0f} MB, "
               f"worker process {sampler.peak_worker / mb:.0f} MB (target < 250 MB)")
         print(f"job {job_id}: {body['message']}")
+        if args.undo_compare:
+            worker.terminate()
+            worker.wait(10)
+            worker = None
+            undo_storage_cost(database_url, redis_url, client, headers, csv_path, args.rows)
     finally:
         if worker is not None:
             worker.terminate()

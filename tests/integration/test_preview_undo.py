@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from tests.integration.test_csv_ingestion import PLANE_HEADER, upload
+from tests.support.web import logged_in_client
 
 TRAIN_FACTORS = b"country_code,ef_kg_co2eq_per_km\n"
 PLANE_FACTORS = b"category,cabin_class,ef_kg_co2eq_per_km\n"
@@ -55,7 +56,8 @@ def test_preview_writes_nothing_and_counts_what_the_load_does(api, db_url, worke
     assert preview["undo_until"] is None
 
     load = upload(api, new_file)
-    assert load["counts"] == preview["counts"]
+    # A real load of entries does not count "unchanged" (it would cost a fifth of a load).
+    assert load["counts"] == {k: v for k, v in preview["counts"].items() if k != "unchanged"}
     assert load["dry_run"] is False and load["undo_until"]
 
 
@@ -169,3 +171,41 @@ def test_a_preview_and_a_load_never_block_each_other(api, db_url, worker, start_
     assert api.get(f"/sync/status/{first.get_json()['job_id']}").get_json()[
         "status"] == "processing"  # the second finished while the first still ran
     api.wait(first.get_json()["job_id"])
+
+
+def test_preview_apply_and_undo_are_audited_with_their_jobs(api, db_url, worker):
+    preview = upload(api, planes(1, 2), dry_run=True)
+    load = api.wait(api.post(f"/sync/apply/{preview['job_id']}").get_json()["job_id"])
+    undo = api.wait(api.post(f"/sync/undo/{load['job_id']}").get_json()["job_id"])
+    with psycopg.connect(db_url) as conn:
+        actions = dict(conn.execute(
+            "SELECT target_id, action FROM audit_log WHERE target_type = 'job'").fetchall())
+    assert (actions[preview["job_id"]], actions[load["job_id"]], actions[undo["job_id"]]) == (
+        "job.preview", "job.applied", "job.undo")
+
+
+def test_undo_is_no_longer_possible_once_its_rows_are_purged(api, ctx, create_user, db_url,
+                                                             worker):
+    from datetime import UTC, datetime, timedelta
+
+    from webapp.ingestion.jobs.undo import purge_expired
+
+    upload(api, planes(1, 3))
+    load = upload(api, planes(1, 4))
+    past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE replaced_entries SET kept_at = now() - interval '31 days'")
+        conn.execute("UPDATE data_ingestion_jobs SET metadata = jsonb_set(metadata, "
+                     "'{undo_until}', to_jsonb(CAST(%s AS text))) WHERE id = %s",
+                     (past, load["job_id"]))
+    assert purge_expired(force=True) == 3
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM replaced_entries").fetchone()[0] == 0
+    refused = api.post(f"/sync/undo/{load['job_id']}")
+    assert refused.status_code == 409
+    assert "no longer possible" in refused.get_json()["message"]
+    page = logged_in_client(ctx, create_user("editor"))
+    history = page.get("/modules/2/history").get_data(as_text=True)
+    assert "Undo no longer possible" in history
+    job_page = page.get(f"/jobs/{load['job_id']}").get_data(as_text=True)
+    assert "Undo no longer possible" in job_page and "Undo…" not in job_page

@@ -19,7 +19,7 @@ class ReplacedEntry(db.Model):
     """A data entry a load deleted, every column as it was."""
 
     __tablename__ = "replaced_entries"
-    __table_args__ = (Index("idx_replaced_entries_job", "replaced_by"),)
+    __table_args__ = (Index("idx_replaced_entries_job", "replaced_by", postgresql_using="brin"),)
     __mapper_args__ = {"primary_key": ["replaced_by", "id"]}
 
     replaced_by: Mapped[int] = mapped_column(Integer)

@@ -333,7 +333,10 @@ def _transition(job: DataIngestionJob, status: JobStatus, *, message: str,
 
 
 def _update_badge(job: DataIngestionJob) -> None:
-    """modules.last_sync_status[key] := this job's state, so badges need no history query."""
+    """modules.last_sync_status[key] := this job's state, so badges need no history query.
+    Previews leave it alone: they sync nothing (and so never lock the module's row)."""
+    if (job.meta or {}).get("dry_run"):
+        return
     factor_slug = job.factor_type.slug if job.factor_type_id and job.factor_type else None
     key = ":".join(filter(None, [job.provider_type, job.target_type, factor_slug]))
     badge = {"provider": job.provider_type, "target": job.target_type,

@@ -40,16 +40,22 @@ class PreviewEntrySink(EntrySink):
 
     def finish(self, entry_types: set[str]) -> dict[str, int]:
         counts = super().finish(entry_types)
-        unchanged = 0
-        for entry_type in sorted(self.cleared):
-            where, params = self._slice(entry_type)
-            unchanged += self._unchanged(
-                f"SELECT entry_type, data FROM public.data_entries WHERE {where}",
-                "SELECT entry_type, data FROM pg_temp.data_entries WHERE entry_type = %s",
-                [*params, entry_type])
-        counts["unchanged"] = int(unchanged)
+        counts["unchanged"] = sum(self._unchanged(entry_type)
+                                  for entry_type in sorted(self.cleared))
         self.preview = self._first_rows()
         return counts
+
+    def _unchanged(self, entry_type: str) -> int:
+        """New rows whose data equals a row they replace, each old row matched once (a
+        multiset intersection). Compared as jsonb's text, which is canonical: grouping
+        by that is twice as fast as by jsonb (measured)."""
+        where, params = self._slice(entry_type)
+        return int(self.conn.execute(
+            "WITH o AS (SELECT data::text AS d, count(*) AS n FROM public.data_entries "
+            f"WHERE {where} GROUP BY 1), n AS (SELECT data::text AS d, count(*) AS n "
+            "FROM pg_temp.data_entries WHERE entry_type = %s GROUP BY 1) "
+            "SELECT COALESCE(sum(LEAST(o.n, n.n)), 0) FROM o JOIN n USING (d)",
+            [*params, entry_type]).fetchone()[0])
 
     def _first_rows(self) -> list[dict[str, Any]]:
         """The first rows as they would be stored, with their emissions when a
