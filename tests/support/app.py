@@ -13,7 +13,7 @@ from webapp.config import libpq_url
 
 TABLES = ("ingestion_row_errors", "data_entries", "emission_factors", "data_ingestion_jobs",
           "upload_chunks", "uploads", "api_tokens", "users", "modules", "inventories",
-          "factor_types")
+          "factor_types", "replaced_entries", "replaced_factors")
 
 
 @pytest.fixture(scope="session")
