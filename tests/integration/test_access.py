@@ -36,6 +36,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "modules.upload_factors": {"POST": ADMIN},
     "api.sync_retry": {"POST": EDITOR},
     "api.sync_cancel": {"POST": EDITOR},
+    "api.sync_apply": {"POST": EDITOR},  # the role the job's target needs, as retry
+    "api.sync_undo": {"POST": EDITOR},
+    "jobs.confirm_undo": {"GET": EDITOR},  # the confirmation holds the Undo button
     "audit.index": {"GET": ADMIN},
     "api.audit_list": {"GET": ADMIN},
     "api.schedules_list": {"GET": VIEWER},
@@ -126,6 +129,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
         body, editor_status = _upload("factors_plane.csv"), 202
     elif endpoint == "api.sync_retry":
         values["job_id"], editor_status = jobs["retryable"], 202
+    elif endpoint in ("api.sync_apply", "api.sync_undo"):
+        editor_status = 409  # the role passed; a pending job is no preview, no done load
     elif endpoint == "api.schedules_run":  # module 1 is busy: 409, recorded as skipped
         editor_status = 409
     elif endpoint == "api.schedules_create":
