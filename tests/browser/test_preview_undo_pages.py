@@ -70,3 +70,5 @@ def test_undo_with_its_confirmation(page, logged_in):
     page.goto(f"/jobs/{second}")
     expect(page.locator(".job-panel")).to_contain_text("Undone by job #")
     expect(page.get_by_role("link", name="Undo…")).to_have_count(0)
+    open_module(page, HEADCOUNT)
+    expect(page.locator("#sync-history")).to_contain_text("Undone by job #")
