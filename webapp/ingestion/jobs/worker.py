@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import redis.exceptions
 from flask import Flask
 from redis import Redis
-from rq import Queue, Worker
+from rq import Queue, Worker, worker_registration
 from rq.exceptions import StopRequested
 from rq.utils import utcparse
 
@@ -44,12 +44,30 @@ def horse_killed_message(ret_val: int | None) -> str:
 class ResilientWorker(Worker):
     """An RQ Worker whose Redis bookkeeping never kills it or its work horse."""
 
+    stopping = False  # SIGTERM/SIGINT received: run_worker must not start it again
+
+    def request_stop(self, signum, frame):
+        self.stopping = True
+        super().request_stop(signum, frame)
+
     def heartbeat(self, *args, **kwargs):
         try:
             super().heartbeat(*args, **kwargs)
+            if kwargs.get("pipeline") is None and not self.is_horse:
+                self._register_again_if_forgotten()
         except REDIS_ERRORS as error:
             self.log.warning("Worker %s: heartbeat not sent, Redis unreachable: %s",
                              self.name, error)
+
+    def _register_again_if_forgotten(self) -> None:
+        """A Redis that came back empty forgot this worker: `rq info` would not list it."""
+        if not self.connection.sismember(worker_registration.REDIS_WORKER_KEYS, self.key):
+            with self.connection.pipeline() as pipeline:
+                pipeline.hset(self.key, mapping=self.serialize())
+                worker_registration.register(self, pipeline)
+                pipeline.expire(self.key, self.worker_ttl + 60)
+                pipeline.execute()
+            self.log.warning("Worker %s: registered again (Redis had forgotten it)", self.name)
 
     def maintain_heartbeats(self, *args, **kwargs):
         try:
@@ -136,7 +154,7 @@ def run_worker(app: Flask, connection: Redis, queue_names: list[str], name: str,
         except REDIS_ERRORS as error:
             reason = f"Redis unreachable ({error})"
         else:
-            if worker._stop_requested or burst:
+            if worker.stopping or burst:
                 return
             reason = "the work loop ended (see above)"
         if time.monotonic() - started > 60:
@@ -148,5 +166,5 @@ def run_worker(app: Flask, connection: Redis, queue_names: list[str], name: str,
             time.sleep(wait)
         except StopRequested:  # SIGTERM while waiting: RQ's handler is still installed
             return
-        if worker._stop_requested:  # the same, when RQ still believed itself busy
+        if worker.stopping:  # the same, when RQ still believed itself busy
             return
