@@ -3,9 +3,9 @@ loopback) that the tests kill and restart, an app bound to them, and real worker
 processes whose work horses the tests SIGKILL and SIGSTOP. The session's own servers
 (tests/conftest.py) are never touched.
 
-Every test starts from truncated tables, the demo seed (plus two inventories with a travel module each,
-so more jobs than workers can be active) and an empty Redis; every process a test
-started is killed at its end, frozen ones included.
+Every test starts from truncated tables, the demo seed (plus two inventories with a
+travel module each, so more jobs than workers can be active) and an empty Redis; every
+process a test started is killed at its end, frozen ones included.
 """
 
 from __future__ import annotations
