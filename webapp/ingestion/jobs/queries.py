@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from flask import current_app
@@ -34,13 +35,18 @@ def get_job(job_id: int) -> DataIngestionJob:
 
 def current_job(job_id: int) -> DataIngestionJob:
     """The job as it is now: failed first if its worker was lost, so a page or poll
-    watching a job on a dead worker sees it end even when no worker is left to reap it."""
-    from webapp.ingestion.jobs.reaper import reap_lost_workers
+    watching a job on a dead worker sees it end even when no worker is left to reap it;
+    put back on the queue if its entry was lost (Redis restarted empty), so the next
+    worker to start finds it."""
+    from webapp.ingestion.jobs.reaper import reap_lost_workers, requeue_orphans
 
     job = get_job(job_id)
     if job.status == JobStatus.PROCESSING and reap_lost_workers(only_job_id=job_id):
         db.session.expire_all()
         job = get_job(job_id)
+    elif job.status == JobStatus.PENDING:
+        with contextlib.suppress(Exception):  # Redis away: the reapers try again later
+            requeue_orphans(only_job_id=job_id)
     return job
 
 

@@ -122,7 +122,8 @@ class Tracker:
             self.sink.abort(error)
         _rollback()  # drops everything written so far: nothing half-written
         if isinstance(error, JobCancelled):
-            self.log.info("job cancelled or no longer ours; nothing was written")
+            self.log.info("job cancelled, or no longer this run's (failed as worker lost): "
+                          "stopped, nothing was written")
             return
         if isinstance(error, IngestionError):
             message, code = error.message, error.status_code
