@@ -18,6 +18,7 @@ from webapp import create_app
 from webapp.extensions import redis_connection
 from webapp.ingestion.jobs.reaper import Reaper
 from webapp.ingestion.jobs.worker import run_worker
+from webapp.schedules.firing import Scheduler
 
 
 def main() -> None:
@@ -31,6 +32,7 @@ def main() -> None:
     with app.app_context():
         name = args.name or f"carbon-{socket.gethostname()}-{os.getpid()}"
         Reaper(app).start()
+        Scheduler(app).start()
         run_worker(app, redis_connection(), args.queues or [app.config["RQ_QUEUE"]], name,
                    burst=args.burst)
 

@@ -183,6 +183,8 @@ def main() -> None:
         from webapp.standalone.embedded import start_postgres
         servers.append(start_postgres(workdir / "pg", "carbonsync_bench"))
         database_url = servers[-1].url
+        with psycopg.connect(servers[-1].admin_url, autocommit=True) as conn:
+            conn.execute("GRANT pg_checkpoint TO carbonsync")  # for checkpoint() only
     if not redis_url:
         from webapp.standalone.embedded import start_redis
         servers.append(start_redis(workdir / "redis"))

@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 
 from webapp.config import ROOT, ConfigError, load_config
-from webapp.extensions import csrf, db, login_manager, migrate
+from webapp.extensions import csrf, db, limiter, login_manager, migrate
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -33,10 +33,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    limiter.init_app(app)
 
-    from webapp import auth, cli
+    from webapp import auth, cli, http_errors, security
     auth.init_app(app)
     cli.init_app(app)
+    http_errors.init_app(app)
+    security.init_app(app)
     _load_provider_plugins(app)
 
     from webapp.api import api_bp

@@ -10,29 +10,29 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 
-from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, g, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db, login_manager
+from webapp.http_errors import error_response, is_api_request
 from webapp.models import ApiToken, User
 
 PUBLIC_ENDPOINTS = {"auth.login", "static", "api.healthz"}
 
 
-def is_api_request() -> bool:
-    return request.path.startswith("/api/")
-
-
-def json_error(status: int, code: str, message: str, /, **extra):
-    # Positional-only: a detail named "status" (e.g. the job's state) must not collide.
-    body = {"error": code, "message": message, **extra}
-    return jsonify(body), status
-
-
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """The session's "<user id>:<session version>" (User.get_id); a cookie whose version
+    is behind the user's (logout, deactivation, new password) no longer logs anyone in."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii()
+            and version.isdigit()) or int(user_id) > 2**31 - 1:
+        return None
     user = db.session.get(User, int(user_id))
-    return user if user and user.active else None
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
 
 
 @login_manager.request_loader
@@ -45,8 +45,10 @@ def load_user_from_token(req) -> User | None:
     if scheme.lower() != "bearer" or not token.strip():
         g.token_problem = "Authorization header must be 'Bearer <token>'"
         return None
+    # The owner in the same query: every poll of a script authenticates this way.
     row = db.session.execute(
-        db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token.strip()))
+        db.select(ApiToken).options(joinedload(ApiToken.owner))
+        .where(ApiToken.token_hash == ApiToken.hash(token.strip()))
     ).scalar_one_or_none()
     if row is None:
         g.token_problem = "unknown API token"
@@ -74,33 +76,12 @@ def _require_login():
     if is_api_request():
         reason = g.get("token_problem") or (
             "authentication required: send 'Authorization: Bearer <token>'")
-        return json_error(401, "unauthorized", reason)
+        return error_response(401, reason)
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def forbidden(role: str):
-    message = f"this action needs the {role} role"
-    if is_api_request():
-        return json_error(403, "forbidden", message)
-    return render_template("errors/error.html", code=403, message=message), 403
-
-
-def requires_role(role: str) -> Callable:
-    """Decorate a view so only users with at least `role` reach it (403 otherwise)."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return _require_login()
-            if not current_user.can(role):
-                return forbidden(role)
-            return view(*args, **kwargs)
-
-        wrapped.required_role = role  # read by the access tests that walk the URL map
-        return wrapped
-
-    return decorator
+    return error_response(403, f"this action needs the {role} role")
 
 
 def role_for_target(target_type: str) -> str:
@@ -108,23 +89,38 @@ def role_for_target(target_type: str) -> str:
     return "admin" if target_type == "factors" else "editor"
 
 
-def requires_job_role(view: Callable) -> Callable:
-    """Like requires_role, for views on one job (`job_id`): the role its target needs."""
+def job_role(job_id: int, **_) -> str:
+    """The role a view on one job needs: the one its target needs (editor if no such job,
+    so the view answers its own 404)."""
+    from webapp.models import DataIngestionJob
 
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return _require_login()
-        from webapp.models import DataIngestionJob
+    job = db.session.get(DataIngestionJob, job_id)
+    return role_for_target(job.target_type) if job else "editor"
 
-        job = db.session.get(DataIngestionJob, kwargs["job_id"])
-        role = role_for_target(job.target_type) if job else "editor"
-        if not current_user.can(role):
-            return forbidden(role)
-        return view(*args, **kwargs)
 
-    wrapped.required_role = "editor"
-    return wrapped
+def requires_role(role: str | Callable[..., str], least: str = "editor") -> Callable:
+    """Decorate a view so only users with at least `role` reach it (403 otherwise).
+
+    `role` is a role name, or a resolver called with the view's arguments (e.g.
+    `job_role`) for views whose role depends on what they act on; `least` is the lowest
+    role such a resolver answers.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return _require_login()
+            needed = role if isinstance(role, str) else role(**kwargs)
+            if not current_user.can(needed):
+                return forbidden(needed)
+            return view(*args, **kwargs)
+
+        # Read by the access tests that walk the URL map.
+        wrapped.required_role = role if isinstance(role, str) else least
+        return wrapped
+
+    return decorator
 
 
 def init_app(app: Flask) -> None:

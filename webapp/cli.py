@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import sys
 from datetime import UTC, datetime
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from webapp import audit
 from webapp.extensions import db
 from webapp.models import ApiToken, FactorType, Inventory, Module, User
 from webapp.models.accounts import ROLES
@@ -32,7 +34,18 @@ def create_user(email: str, role: str, password: str, name: str = "") -> User:
     user = User(email=email.strip().lower(), name=name or email.split("@")[0], role=role)
     user.set_password(password)
     db.session.add(user)
+    db.session.flush()
+    audit.record("user.created", target_type="user", target_id=user.id,
+                 details={"email": user.email, "role": role, "via": "cli"})
     db.session.commit()
+    return user
+
+
+def _user(email: str) -> User:
+    user = db.session.execute(
+        db.select(User).filter_by(email=email.strip().lower())).scalar()
+    if user is None:
+        raise click.ClickException(f"no user with email {email}")
     return user
 
 
@@ -61,16 +74,53 @@ def users_list() -> None:
         click.echo(f"{user.id}\t{user.email}\t{user.role}\t{state}")
 
 
+@users_cli.command("deactivate")
+@click.argument("email")
+def users_deactivate(email: str) -> None:
+    """Deactivate EMAIL: its sessions end and its API tokens stop working."""
+    user = _user(email)
+    user.active = False
+    user.end_sessions()
+    audit.record("user.deactivated", target_type="user", target_id=user.id,
+                 details={"email": user.email, "via": "cli"})
+    db.session.commit()
+    click.echo(f"deactivated {user.email}")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the new password from standard input instead of generating one.")
+def users_set_password(email: str, password_stdin: bool) -> None:
+    """Give EMAIL a new password (generated and printed once, unless --password-stdin);
+    the user's open sessions end."""
+    user = _user(email)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.ClickException("no password on standard input")
+    else:
+        password = secrets.token_urlsafe(12)
+    user.set_password(password)
+    audit.record("user.password_changed", target_type="user", target_id=user.id,
+                 details={"email": user.email, "via": "cli"})
+    db.session.commit()
+    click.echo(f"password changed for {user.email}")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+
+
 @tokens_cli.command("create")
 @click.argument("email")
 @click.argument("name")
 def tokens_create(email: str, name: str) -> None:
     """Create an API token for EMAIL named NAME; prints only the token."""
-    user = db.session.execute(db.select(User).filter_by(email=email.lower())).scalar()
-    if user is None:
-        raise click.ClickException(f"no user with email {email}")
+    user = _user(email)
     token, clear = ApiToken.issue(user, name)
     db.session.add(token)
+    db.session.flush()
+    audit.record("token.created", target_type="api_token", target_id=token.id,
+                 details={"email": user.email, "name": name, "via": "cli"})
     db.session.commit()
     click.echo(clear)
 
@@ -85,6 +135,8 @@ def tokens_revoke(email: str, name: str) -> None:
                                              ApiToken.revoked_at.is_(None))).scalars().all()
     for row in rows:
         row.revoked_at = datetime.now(UTC)
+        audit.record("token.revoked", target_type="api_token", target_id=row.id,
+                     details={"email": email.lower(), "name": name, "via": "cli"})
     db.session.commit()
     click.echo(f"revoked {len(rows)} token(s)")
 

@@ -17,7 +17,14 @@ TABLEAU_KEYS = (
     "TABLEAU_CONNECTED_APP_CLIENT_ID", "TABLEAU_CONNECTED_APP_SECRET_ID",
     "TABLEAU_CONNECTED_APP_SECRET_VALUE", "TABLEAU_USERNAME",
     "TABLEAU_FLIGHTS_DATASOURCE_LUID", "TABLEAU_VERIFY_SSL", "TABLEAU_TIMEOUT_S",
+    # Seconds before the first retry of a 429/5xx without Retry-After (default 1; it
+    # doubles on each retry). Tests set it small so retry tests do not sleep.
+    "TABLEAU_RETRY_BACKOFF_S",
 )
+
+
+APP_ENVS = ("development", "production")  # what the code knows; anything else is a typo
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class ConfigError(RuntimeError):
@@ -49,9 +56,37 @@ def _standalone_secret_key() -> str:
     path = INSTANCE / "secret_key"
     if not path.exists():
         INSTANCE.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Created owner-only (O_EXCL: if two processes race, one writes, both read it);
+        # write_text() then chmod() would leave it world-readable for a moment.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def _check_secret_key(secret_key: str | None, production: bool) -> None:
+    if secret_key is None:
+        return
+    if not secret_key.strip():
+        raise ConfigError("SECRET_KEY is blank: set it to a long random string, or unset it "
+                          "outside production to use a generated one.")
+    if production and len(secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters "
+                          f"when APP_ENV=production (it has {len(secret_key)}): generate one "
+                          "with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`.")
+
+
+def _trusted_hosts(env: dict, production: bool) -> list[str] | None:
+    hosts = [h.strip() for h in env.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    if production and not hosts:
+        raise ConfigError("TRUSTED_HOSTS is required when APP_ENV=production: the "
+                          "comma-separated host names the app answers to, e.g. "
+                          "carbon.example.org.")
+    return hosts or None
 
 
 def _int(env: dict, name: str, default: int) -> int:
@@ -71,10 +106,15 @@ def load_config(env: dict | None = None) -> dict:
         ConfigError: when production mode lacks a secret or no database is known.
     """
     env = dict(os.environ if env is None else env)
-    production = env.get("APP_ENV", "development") == "production"
+    app_env = env.get("APP_ENV") or "development"
+    if app_env not in APP_ENVS:
+        raise ConfigError(f"APP_ENV={app_env!r} is not known: use one of "
+                          f"{', '.join(APP_ENVS)}.")
+    production = app_env == "production"
     services = _standalone_services()
 
     secret_key = env.get("SECRET_KEY")
+    _check_secret_key(secret_key, production)
     if not secret_key:
         if production:
             raise ConfigError("SECRET_KEY is required when APP_ENV=production: "
@@ -87,10 +127,13 @@ def load_config(env: dict | None = None) -> dict:
         raise ConfigError("DATABASE_URL and REDIS_URL are required when APP_ENV=production.")
 
     config = {
-        "APP_ENV": "production" if production else "development",
+        "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
+        "TRUSTED_HOSTS": _trusted_hosts(env, production),
         "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(database_url) if database_url else None,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A server that is down must not hold a request for long: 2 s to connect.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
+                                      "connect_args": {"connect_timeout": 2}},
         "REDIS_URL": redis_url,
         "RQ_QUEUE": env.get("RQ_QUEUE", "ingestion"),
         "MAX_CONTENT_LENGTH": _int(env, "UPLOAD_MAX_MB", 200) * 1024 * 1024,
@@ -98,6 +141,8 @@ def load_config(env: dict | None = None) -> dict:
         "HEARTBEAT_INTERVAL_S": _int(env, "HEARTBEAT_INTERVAL_S", 5),
         "JOB_TIMEOUT_S": _int(env, "JOB_TIMEOUT_S", 6 * 3600),
         "REAPER_INTERVAL_S": _int(env, "REAPER_INTERVAL_S", 10),
+        "SCHEDULER_INTERVAL_S": _int(env, "SCHEDULER_INTERVAL_S", 15),  # due schedules
+        "PUBLIC_URL": env.get("PUBLIC_URL", ""),  # the job links in failure webhooks
         # Extra provider modules to import (comma-separated); each registers on import.
         "PROVIDER_PLUGINS": env.get("PROVIDER_PLUGINS", ""),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -55,12 +55,8 @@ class Servers:
     pg_port: int
     redis_dir: Path
     redis_port: int
+    database_url: str  # the app role's, as start_postgres() made it
     redis: object = None  # the EmbeddedServer of the running Redis
-    pg_stop: list = field(default_factory=list)
-
-    @property
-    def database_url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/carbonsync_chaos"
 
     @property
     def redis_url(self) -> str:
@@ -111,7 +107,7 @@ def chaos_servers(tmp_path_factory):
     pg = start_postgres(pg_dir, "carbonsync_chaos")
     port = int(pg.url.split(":")[-1].split("/")[0])
     redis_dir = tmp_path_factory.mktemp("chaos-redis")
-    servers = Servers(pg_dir.resolve(), port, redis_dir.resolve(), free_port())
+    servers = Servers(pg_dir.resolve(), port, redis_dir.resolve(), free_port(), pg.url)
     servers.redis = start_redis(redis_dir, servers.redis_port)
     yield servers
     servers.redis.stop()

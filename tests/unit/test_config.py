@@ -10,7 +10,8 @@ from webapp import config as config_module
 from webapp.config import ConfigError, load_config, sqlalchemy_url
 
 PROD = {"APP_ENV": "production", "SECRET_KEY": "s" * 40,
-        "DATABASE_URL": "postgresql://u:p@db/carbon", "REDIS_URL": "redis://cache:6379/0"}
+        "DATABASE_URL": "postgresql://u:p@db/carbon", "REDIS_URL": "redis://cache:6379/0",
+        "TRUSTED_HOSTS": "carbon.example.org, www.carbon.example.org"}
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +47,7 @@ def test_production_config_is_read_from_the_environment():
     assert config["MAX_CONTENT_LENGTH"] == 5 * 1024 * 1024
     assert config["WORKER_LOST_AFTER_S"] == 30
     assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["TRUSTED_HOSTS"] == ["carbon.example.org", "www.carbon.example.org"]
 
 
 @pytest.mark.parametrize("url", ["postgres://u:p@h:5432/d", "postgresql://u:p@h:5432/d",
@@ -97,3 +99,92 @@ def test_create_app_without_redis_names_redis_url(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@127.0.0.1:1/none")
     with pytest.raises(ConfigError, match="REDIS_URL"):
         create_app()
+
+
+@pytest.mark.parametrize("key", ["x", "s" * 31])
+def test_production_refuses_a_short_secret_key(key):
+    with pytest.raises(ConfigError, match=rf"SECRET_KEY must be at least 32 characters "
+                                          rf"when APP_ENV=production \(it has {len(key)}\)"):
+        load_config({**PROD, "SECRET_KEY": key})
+
+
+def test_a_32_character_secret_key_is_enough_in_production():
+    assert load_config({**PROD, "SECRET_KEY": "k" * 32})["SECRET_KEY"] == "k" * 32
+
+
+@pytest.mark.parametrize("app_env", ["production", "development"])
+@pytest.mark.parametrize("key", ["", "   "])
+def test_a_blank_secret_key_is_refused_in_any_env(app_env, key):
+    with pytest.raises(ConfigError, match="SECRET_KEY is blank"):
+        load_config({**PROD, "APP_ENV": app_env, "SECRET_KEY": key})
+
+
+@pytest.mark.parametrize("app_env", ["prod", "Production", "staging", "test "])
+def test_an_unknown_app_env_names_it(app_env):
+    with pytest.raises(ConfigError, match=rf"APP_ENV={app_env!r} is not known: use one of "
+                                          r"development, production"):
+        load_config({**PROD, "APP_ENV": app_env})
+
+
+def test_an_unknown_app_env_stops_create_app(monkeypatch):
+    from webapp import create_app
+
+    monkeypatch.setenv("APP_ENV", "prod")
+    with pytest.raises(ConfigError, match="APP_ENV='prod' is not known"):
+        create_app()
+
+
+@pytest.mark.parametrize("hosts", [None, "", " , "])
+def test_production_needs_trusted_hosts(hosts):
+    env = {k: v for k, v in PROD.items() if k != "TRUSTED_HOSTS"}
+    if hosts is not None:
+        env["TRUSTED_HOSTS"] = hosts
+    with pytest.raises(ConfigError, match="TRUSTED_HOSTS is required when APP_ENV=production"):
+        load_config(env)
+
+
+def test_development_trusts_any_host_unless_told():
+    assert load_config({})["TRUSTED_HOSTS"] is None
+    assert load_config({"TRUSTED_HOSTS": "a.test,b.test"})["TRUSTED_HOSTS"] == \
+        ["a.test", "b.test"]
+
+
+def test_trusted_hosts_refuse_another_host(monkeypatch, service_urls):
+    from webapp import create_app
+
+    for name in ("APP_ENV", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@127.0.0.1:1/none",
+                      "REDIS_URL": service_urls["redis_url"],
+                      "TRUSTED_HOSTS": ["carbon.example.org"]})
+    client = app.test_client()
+    refused = client.get("/login", headers={"Host": "evil.example"})
+    assert refused.status_code == 400
+    assert "evil.example" in refused.get_data(as_text=True)
+    api_refused = client.get("/api/v1/healthz", headers={"Host": "evil.example"})
+    assert api_refused.status_code == 400 and api_refused.get_json()["error"] == "bad_request"
+    assert client.get("/login", headers={"Host": "carbon.example.org"}).status_code == 200
+
+
+def test_the_secret_key_file_is_never_readable_by_others(isolated_instance, monkeypatch):
+    """Created with mode 600 by os.open itself: even a umask of 000 gives no moment where
+    the key is world-readable (write_text() then chmod() would)."""
+    import os
+
+    created = []
+    real_open = os.open
+
+    def watching_open(path, flags, mode=0o777, *args, **kwargs):
+        if str(path).endswith("secret_key") and flags & os.O_CREAT:
+            created.append(mode)
+        return real_open(path, flags, mode, *args, **kwargs)
+
+    monkeypatch.setattr(config_module.os, "open", watching_open)
+    old_umask = os.umask(0)
+    try:
+        key = load_config({})["SECRET_KEY"]
+    finally:
+        os.umask(old_umask)
+    assert created == [0o600]
+    assert (isolated_instance / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert len(key) >= 32 and load_config({})["SECRET_KEY"] == key

@@ -159,10 +159,12 @@ def test_train_class_refused(raw):
 SPEC_ENTRIES = {
     ("headcount", "member"): "name*, position_category*, user_institutional_id*, fte*, note",
     ("travel", "plane"): "origin_iata*, destination_iata*, user_institutional_id*, "
-                         "departure_date, number_of_trips, cabin_class*, note, kg_co2eq",
+                         "departure_date, number_of_trips, cabin_class*, note, kg_co2eq, "
+                         "round_trip, distance_km",
     ("travel", "train"): "origin_name*, origin_country_code*, destination_name*, "
                          "destination_country_code*, user_institutional_id*, departure_date, "
-                         "number_of_trips, cabin_class*, note, kg_co2eq",
+                         "number_of_trips, cabin_class*, note, kg_co2eq, round_trip, "
+                         "distance_km",
     ("equipment", "equipment"): "equipment_id*, name*, equipment_class*, sub_class, "
                                 "active_usage_hours_per_week, standby_usage_hours_per_week, "
                                 "note",
@@ -209,7 +211,8 @@ def test_entry_types_for():
 def test_template_header_puts_required_columns_first():
     assert template_header(ENTRY_SCHEMAS["travel", "plane"]) == [
         "origin_iata", "destination_iata", "user_institutional_id", "cabin_class",
-        "departure_date", "number_of_trips", "note", "kg_co2eq", "unit_institutional_id"]
+        "departure_date", "number_of_trips", "note", "kg_co2eq", "round_trip", "distance_km",
+        "unit_institutional_id"]
     assert template_header(FACTOR_SCHEMAS["headcount"]) == [
         "headcount_category", "ef_kg_co2eq_per_unit", "headcount_class", "unit"]
 

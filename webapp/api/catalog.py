@@ -9,23 +9,24 @@ import io
 from flask import Response, request
 
 from webapp.api import api_bp
-from webapp.api.sync import _int_arg, page_args
+from webapp.api.params import int_arg, listing, page_args
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries
 from webapp.ingestion.providers.csv_upload import schemas
 from webapp.ingestion.refusals import BadRequest, NotFound
 from webapp.models import FactorType, Module
+from webapp.security import INT4_MAX
 
 
 @api_bp.get("/modules")
 def modules_list():
     limit, offset = page_args(100)
     modules = [m for inventory in queries.inventories() for m in inventory.modules]
-    return {"items": [queries.module_body(m) for m in modules[offset:offset + limit]],
-            "total": len(modules), "limit": limit, "offset": offset}
+    return listing([queries.module_body(m) for m in modules[offset:offset + limit]],
+                   len(modules), limit, offset)
 
 
-@api_bp.get("/modules/<int:module_id>")
+@api_bp.get("/modules/<id:module_id>")
 def modules_one(module_id: int):
     module = queries.get_module(module_id)
     return {**queries.module_body(module),
@@ -40,36 +41,34 @@ def modules_one(module_id: int):
 def factor_types_list():
     module_type = None
     if request.args.get("module_id"):
-        module_type = queries.get_module(_int_arg("module_id", 0, 1, 10**9)).module_type
+        module_type = queries.get_module(int_arg("module_id", 0, 1, INT4_MAX)).module_type
     items = [queries.factor_type_body(f) for f in queries.factor_types(module_type)]
-    return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+    return listing(items, len(items))
 
 
-@api_bp.get("/modules/<int:module_id>/entries")
+@api_bp.get("/modules/<id:module_id>/entries")
 def module_entries(module_id: int):
     limit, offset = page_args(100)
     rows, total = queries.entries(module_id, entry_type=request.args.get("entry_type"),
                                   limit=limit, offset=offset)
-    return {"items": [queries.entry_body(r) for r in rows], "total": total,
-            "limit": limit, "offset": offset}
+    return listing([queries.entry_body(r) for r in rows], total, limit, offset)
 
 
-@api_bp.get("/factors/<int:factor_type_id>")
+@api_bp.get("/factors/<id:factor_type_id>")
 def factors_list(factor_type_id: int):
     limit, offset = page_args(100)
-    year = _int_arg("year", 0, 0, 9999) or None
+    year = int_arg("year", 0, 0, 9999) or None
     rows, total = queries.factors(factor_type_id, year=year, limit=limit, offset=offset)
-    return {"items": [queries.factor_body(r) for r in rows], "total": total,
-            "limit": limit, "offset": offset}
+    return listing([queries.factor_body(r) for r in rows], total, limit, offset)
 
 
 @api_bp.get("/providers")
 def providers_list():
-    module_id = _int_arg("module_id", 0, 0, 10**9)
+    module_id = int_arg("module_id", 0, 0, INT4_MAX)
     if not module_id:
         raise BadRequest("module_id is required")
     items = queries.providers(queries.get_module(module_id))
-    return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+    return listing(items, len(items))
 
 
 def _csv_response(header: list[str], filename: str) -> Response:
@@ -79,7 +78,7 @@ def _csv_response(header: list[str], filename: str) -> Response:
         "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@api_bp.get("/templates/<int:module_id>.csv")
+@api_bp.get("/templates/<id:module_id>.csv")
 def entry_template(module_id: int):
     module: Module = queries.get_module(module_id)
     types = schemas.entry_types_for(module.module_type)
@@ -92,7 +91,7 @@ def entry_template(module_id: int):
                          f"{module.module_type}-{entry_type}-template.csv")
 
 
-@api_bp.get("/templates/factors/<int:factor_type_id>.csv")
+@api_bp.get("/templates/factors/<id:factor_type_id>.csv")
 def factor_template(factor_type_id: int):
     factor_type = db.session.get(FactorType, factor_type_id)
     schema = schemas.FACTOR_SCHEMAS.get(factor_type.slug) if factor_type else None

@@ -1,12 +1,15 @@
 """Database models, one file per aggregate. Import from here."""
 
 from webapp.models.accounts import ApiToken, User
+from webapp.models.audit import AuditEntry
 from webapp.models.entries import DataEntry, EmissionFactor
 from webapp.models.inventory import FactorType, Inventory, Module
 from webapp.models.jobs import DataIngestionJob, IngestionRowError
+from webapp.models.schedules import ScheduleRun, SyncSchedule
 from webapp.models.uploads import Upload, UploadChunk
 
 __all__ = [
-    "ApiToken", "DataEntry", "DataIngestionJob", "EmissionFactor", "FactorType",
+    "ApiToken", "AuditEntry", "DataEntry", "DataIngestionJob", "EmissionFactor", "FactorType",
     "IngestionRowError", "Inventory", "Module", "Upload", "UploadChunk", "User",
+    "ScheduleRun", "SyncSchedule",
 ]

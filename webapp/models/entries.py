@@ -28,6 +28,8 @@ class DataEntry(db.Model):
     entry_type: Mapped[str] = mapped_column(String(50))
     data: Mapped[dict] = mapped_column(JSONB)
     kg_co2eq: Mapped[float | None] = mapped_column(Float)
+    # {method, factor_id, distance_km, missing_reason}: see webapp/emissions.
+    emission: Mapped[dict | None] = mapped_column(JSONB)
     source: Mapped[str] = mapped_column(String(50))  # provider_type, or "manual"
     job_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
@@ -52,3 +54,35 @@ class EmissionFactor(db.Model):
                                                  server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
+
+
+class ModuleEmissionSummary(db.Model):
+    """A module's figures as of its last recalculation, written in the same transaction
+    (webapp/emissions/recalculation.py), so pages read one row whatever the entries."""
+
+    __tablename__ = "module_emission_summaries"
+
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    total_kg_co2eq: Mapped[float] = mapped_column(Float, server_default="0")
+    entries: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    entries_with_emissions: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    by_entry_type: Mapped[list] = mapped_column(JSONB, server_default="[]")
+    missing: Mapped[list] = mapped_column(JSONB, server_default="[]")  # the most frequent
+    missing_reasons: Mapped[int] = mapped_column(server_default="0")  # how many in all
+    job_id: Mapped[int | None]  # provenance, like DataEntry.job_id: no foreign key
+    recalculated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                      server_default=func.now())
+
+
+class Airport(db.Model):
+    """Coordinates for the plane rule, copied from the pinned `airportsdata` package."""
+
+    __tablename__ = "airports"
+
+    iata: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(50))  # "airportsdata <version>"

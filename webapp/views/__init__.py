@@ -1,31 +1,28 @@
 """Server-rendered pages (Jinja + HTMX). Views parse, call one service function, render."""
 
-from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
-from webapp.auth import is_api_request, json_error
+from webapp.ingestion.jobs.states import ACTIVE, RETRYABLE, JobStatus
 
 
 def register_views(app: Flask) -> None:
+    from webapp.views import formatting
+    from webapp.views.audit import audit_bp
     from webapp.views.auth import auth_bp
     from webapp.views.dashboard import dashboard_bp
+    from webapp.views.htmx import is_htmx
     from webapp.views.jobs import jobs_bp
     from webapp.views.modules import modules_bp
+    from webapp.views.schedules import schedules_bp
 
+    app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(modules_bp)
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        status = error.code or 500
-        if is_api_request():
-            from webapp.api.errors import ERROR_CODES
-            return json_error(status, ERROR_CODES.get(status, "error"), error.description)
-        return render_template("errors/error.html", code=status,
-                               message=error.description), status
-
-    @app.context_processor
-    def inject_htmx_flag():
-        return {"is_htmx": request.headers.get("HX-Request") == "true"}
+    app.register_blueprint(schedules_bp)
+    formatting.register(app)
+    # Templates ask states.py which states are active or retryable, never a list of their own.
+    app.jinja_env.globals.update(ACTIVE=ACTIVE, RETRYABLE=RETRYABLE,
+                                 STATES=[state.value for state in JobStatus])
+    app.context_processor(lambda: {"is_htmx": is_htmx()})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint
+from flask import Flask
 
 from webapp.ingestion.providers.registry import REGISTRY
 
@@ -57,11 +57,8 @@ def target_label(target_type: str) -> str:
         target_type, target_type)
 
 
-def register(blueprint: Blueprint) -> None:
-    """Make these available to every template once `blueprint` is registered."""
-    for name, function in (("thousands", thousands), ("duration", duration),
-                           ("timestamp", timestamp), ("provider_label", provider_label),
-                           ("target_label", target_label)):
-        blueprint.add_app_template_filter(function, name)
-    blueprint.add_app_template_global(elapsed, "elapsed")
-    blueprint.add_app_template_global(PHASES, "PHASES")
+def register(app: Flask) -> None:
+    """Make these available to every template."""
+    app.jinja_env.filters.update(thousands=thousands, duration=duration, timestamp=timestamp,
+                                 provider_label=provider_label, target_label=target_label)
+    app.jinja_env.globals.update(elapsed=elapsed, PHASES=PHASES)

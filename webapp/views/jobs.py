@@ -7,16 +7,17 @@ posts with a redirect to the job's page, so both work without JavaScript.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
-from webapp.auth import requires_job_role, role_for_target
+from webapp.auth import job_role, requires_role, role_for_target
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service
 from webapp.ingestion.jobs.states import FINAL
 from webapp.ingestion.refusals import ServiceError
 from webapp.models import DataIngestionJob
-from webapp.views import formatting
 from webapp.views.htmx import (
     JOB_CHANGED,
     JOB_FINISHED,
@@ -27,16 +28,9 @@ from webapp.views.htmx import (
 )
 
 jobs_bp = Blueprint("jobs", __name__, url_prefix="/jobs")
-formatting.register(jobs_bp)
 
 PANEL_ERRORS = 10  # row errors a panel lists; the job page lists all it stores (100)
 PAGE_ERRORS = service.MAX_STORED_ERRORS
-
-
-@jobs_bp.errorhandler(ServiceError)
-def service_error(error: ServiceError):
-    return render_template("errors/error.html", code=error.status,
-                           message=error.message), error.status
 
 
 def _job(job_id: int) -> DataIngestionJob:
@@ -63,13 +57,13 @@ def _page(job: DataIngestionJob, fragment: str, http_status: int = 200, **extra)
                                           **extra))
 
 
-@jobs_bp.get("/<int:job_id>")
+@jobs_bp.get("/<id:job_id>")
 def detail(job_id: int):
     """Everything about one job; htmx gets the facts block (refreshed when the job ends)."""
     return _page(_job(job_id), "jobs/_facts.html")
 
 
-@jobs_bp.get("/<int:job_id>/panel")
+@jobs_bp.get("/<id:job_id>/panel")
 def panel(job_id: int):
     """The live status panel; it polls this URL every second while the job is active.
 
@@ -87,30 +81,32 @@ def panel(job_id: int):
     return response
 
 
-@jobs_bp.post("/<int:job_id>/retry")
-@requires_job_role
+@jobs_bp.post("/<id:job_id>/retry")
+@requires_role(job_role)
 def retry(job_id: int):
-    try:
-        new_job = service.retry_job(job_id, current_user)
-    except ServiceError as error:
-        return _refused(job_id, "Retry", error)
-    if not is_htmx():
-        flash(f"Job #{new_job.id} retries job #{job_id}.", "info")
-        return redirect(url_for("jobs.detail", job_id=new_job.id), 303)
-    return trigger(_page(new_job, "jobs/_panel.html"), JOB_CHANGED, JOB_STARTED)
+    return _act(job_id, "Retry", service.retry_job, JOB_STARTED,
+                lambda job: f"Job #{job.id} retries job #{job_id}.")
 
 
-@jobs_bp.post("/<int:job_id>/cancel")
-@requires_job_role
+@jobs_bp.post("/<id:job_id>/cancel")
+@requires_role(job_role)
 def cancel(job_id: int):
+    return _act(job_id, "Cancel", service.cancel_job, JOB_FINISHED,
+                lambda job: f"Job #{job.id} is cancelled.")
+
+
+def _act(job_id: int, action: str, verb: Callable, event: str,
+         done: Callable[[DataIngestionJob], str]):
+    """Run the service `verb` on the job. htmx gets the panel of the job it returns (for a
+    retry, the new one) and `event`; a plain form post a redirect to that job's page."""
     try:
-        job = service.cancel_job(job_id, current_user)
+        job = verb(job_id, current_user)
     except ServiceError as error:
-        return _refused(job_id, "Cancel", error)
+        return _refused(job_id, action, error)
     if not is_htmx():
-        flash(f"Job #{job_id} is cancelled.", "info")
-        return redirect(url_for("jobs.detail", job_id=job_id), 303)
-    return trigger(_page(job, "jobs/_panel.html"), JOB_CHANGED, JOB_FINISHED)
+        flash(done(job), "info")
+        return redirect(url_for("jobs.detail", job_id=job.id), 303)
+    return trigger(_page(job, "jobs/_panel.html"), JOB_CHANGED, event)
 
 
 def _refused(job_id: int, action: str, error: ServiceError):

@@ -7,13 +7,13 @@ panel then polls the new job). When the service refuses (409 a job is already ru
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp.api.params import json_field
 from webapp.auth import requires_role
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service
@@ -27,35 +27,32 @@ from webapp.views.jobs import job_context
 modules_bp = Blueprint("modules", __name__, url_prefix="/modules")
 
 HISTORY_PAGE_SIZE = 10
+MAX_HISTORY_PAGE = 10**6
 
-@modules_bp.errorhandler(ServiceError)
-def service_error(error: ServiceError):
-    return render_template("errors/error.html", code=error.status,
-                           message=error.message), error.status
 
 
 # -- reading ------------------------------------------------------------------------------
 
-@modules_bp.get("/<int:module_id>")
+@modules_bp.get("/<id:module_id>")
 def detail(module_id: int):
     return render_template("modules/detail.html", **_page_context(module_id))
 
 
-@modules_bp.get("/<int:module_id>/history")
+@modules_bp.get("/<id:module_id>/history")
 def history(module_id: int):
     """The sync history (filtered, paged); the whole module page without htmx."""
     return page_or_fragment("modules/detail.html", "modules/_history.html",
                             **_page_context(module_id))
 
 
-@modules_bp.get("/<int:module_id>/badges")
+@modules_bp.get("/<id:module_id>/badges")
 def badges(module_id: int):
     """The module's last-sync badges; the whole module page without htmx."""
     return page_or_fragment("modules/detail.html", "modules/_badges.html",
                             **_page_context(module_id))
 
 
-@modules_bp.get("/<int:module_id>/entries")
+@modules_bp.get("/<id:module_id>/entries")
 def entries(module_id: int):
     """The stored-entries summary; the whole module page without htmx."""
     return page_or_fragment("modules/detail.html", "modules/_entries.html",
@@ -68,7 +65,8 @@ def _history_args() -> dict[str, Any]:
     if status not in {s.value for s in JobStatus}:
         status = None
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        # Bounded: a page far past the end is empty, not an offset PostgreSQL refuses.
+        page = min(max(1, int(request.args.get("page", 1))), MAX_HISTORY_PAGE)
     except ValueError:
         page = 1
     return {"provider": request.args.get("provider") or None, "status": status, "page": page}
@@ -81,6 +79,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
                                   status=args["status"], limit=HISTORY_PAGE_SIZE,
                                   offset=(args["page"] - 1) * HISTORY_PAGE_SIZE)
     providers = queries.providers(module)
+    entry_types = schemas.entry_types_for(module.module_type)
     return {
         "module": module,
         "history": {"jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
@@ -92,7 +91,11 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         "accepts_files": any(p["provider_type"] == "csv_upload"
                              and p["target_type"] == TargetType.DATA_ENTRIES
                              for p in providers),
-        "entry_types": schemas.entry_types_for(module.module_type),
+        "entry_types": entry_types,
+        "entry_templates": [
+            (f"{entry_type} template" if len(entry_types) > 1 else "CSV template",
+             url_for("api.entry_template", module_id=module_id, entry_type=entry_type))
+            for entry_type in entry_types],
         "factor_types": queries.factor_types(module.module_type),
         "entry_counts": queries.entry_counts(module_id),
         "can_edit": current_user.can("editor"),
@@ -114,7 +117,7 @@ def _panel_jobs(module_id: int) -> list[DataIngestionJob]:
 
 # -- acting -------------------------------------------------------------------------------
 
-@modules_bp.post("/<int:module_id>/sync")
+@modules_bp.post("/<id:module_id>/sync")
 @requires_role("editor")
 def sync(module_id: int):
     """Sync now from an API provider (Tableau, ...)."""
@@ -127,20 +130,20 @@ def sync(module_id: int):
             module_id=module_id, provider_type=provider_type,
             target_type=TargetType.DATA_ENTRIES, year=form.get("year"),
             filters=_filters(module_id, provider_type, form),
-            config=_json_object(form.get("config"))), current_user)
+            config=json_field(form.get("config"), "Config")), current_user)
     except ServiceError as error:
         return _refused(module_id, "sync", error)
     return _started(job)
 
 
-@modules_bp.post("/<int:module_id>/upload")
+@modules_bp.post("/<id:module_id>/upload")
 @requires_role("editor")
 def upload(module_id: int):
     """Upload a CSV file of data entries."""
     return _upload(module_id, TargetType.DATA_ENTRIES, None, "upload")
 
 
-@modules_bp.post("/<int:module_id>/factors/<int:factor_type_id>/upload")
+@modules_bp.post("/<id:module_id>/factors/<id:factor_type_id>/upload")
 @requires_role("admin")
 def upload_factors(module_id: int, factor_type_id: int):
     """Upload a CSV file of emission factors for one factor type."""
@@ -179,18 +182,6 @@ def _filters(module_id: int, provider_type: str, form) -> dict[str, list[str]]:
         if values:
             filters[name] = values
     return filters
-
-
-def _json_object(raw: str | None) -> dict[str, Any] | None:
-    if not raw or not raw.strip():
-        return None
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"Config must be a JSON object ({error.msg}).") from None
-    if not isinstance(value, dict):
-        raise BadRequest("Config must be a JSON object, like {\"on_error\": \"skip\"}.")
-    return value
 
 
 def _started(job: DataIngestionJob):

@@ -85,7 +85,10 @@ def _queue_entry_lost(job_id: int) -> bool:
                       JobStatus.FINISHED)
 
 
-def requeue_orphans(min_age_s: int = 10, only_job_id: int | None = None) -> list[int]:
+ORPHAN_AFTER_S = 10  # a younger pending job may be between its commit and its enqueue
+
+
+def requeue_orphans(min_age_s: int = ORPHAN_AFTER_S, only_job_id: int | None = None) -> list[int]:
     """Pending jobs older than `min_age_s` whose queue entry was lost go back on the queue.
     (Younger ones may be between their commit and their enqueue. Queuing one twice is
     harmless: a worker starts only a pending job.)"""

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from webapp import audit
 from webapp.extensions import db, ingestion_queue, redis_connection
 from webapp.ingestion.failures import JobCancelled
 from webapp.ingestion.jobs.states import (
@@ -80,6 +81,7 @@ class SyncRequest:
     upload_id: int | None = None
     new_file: tuple[BinaryIO, str, str] | None = field(default=None, repr=False)
     retry_of: int | None = None
+    schedule_id: int | None = None  # set when a schedule's due time (or run now) asks
 
     @classmethod
     def retry_of_job(cls, job: DataIngestionJob) -> SyncRequest:
@@ -118,6 +120,10 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
     if request.retry_of is not None:
         _link_retry(request.retry_of, job.id)
     _update_badge(job)
+    audit.record("job.retried" if request.retry_of else "job.created", target_type="job",
+                 target_id=job.id, user=user, details={
+                     "provider_type": job.provider_type, "target_type": job.target_type,
+                     "module_id": job.module_id, "retry_of": request.retry_of})
     db.session.commit()
     try:
         enqueue(job.id)
@@ -131,6 +137,11 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
     return job
 
 
+def check_request(request: SyncRequest) -> _Checked:
+    """Every check `create_job` makes, without creating anything (schedules use it)."""
+    return _check(request)
+
+
 def _check(request: SyncRequest) -> _Checked:
     """Every check a request must pass before anything is stored."""
     if not isinstance(request.provider_type, str) or not request.provider_type:
@@ -139,6 +150,7 @@ def _check(request: SyncRequest) -> _Checked:
     if module is None:
         raise NotFound(f"module {request.module_id} does not exist")
     factor_type = _check_factor_type(module, request.target_type, request.factor_type_id)
+    _refuse_if_busy(module.id, request.target_type, factor_type)
     year = _check_year(module, request.year)
     provider_cls = registry.resolve(module.module_type, request.provider_type,
                                     request.target_type)
@@ -187,6 +199,8 @@ def _new_job(request: SyncRequest, checked: _Checked, upload_id: int | None,
                             "errors": [], "errors_total": 0}
     if request.retry_of is not None:
         meta["retry_of"] = request.retry_of
+    if request.schedule_id is not None:
+        meta["schedule_id"] = request.schedule_id
     module, factor_type = checked.module, checked.factor_type
     return DataIngestionJob(
         inventory_id=module.inventory_id, module_id=module.id,
@@ -208,9 +222,23 @@ def _insert(job: DataIngestionJob, checked: _Checked) -> DataIngestionJob:
         if "uq_jobs_one_active" not in str(error.orig):
             raise
         active = _active_job_id(checked.module.id, job.target_type, checked.factor_type)
-        raise Conflict(f"job {active} is already {_status_of(active)} for this module; "
-                       "wait for it or cancel it", active_job_id=active) from None
+        raise _busy(active) from None
     return job
+
+
+def _refuse_if_busy(module_id: int, target_type: str, factor_type: FactorType | None) -> None:
+    """The 409 before anything is stored, so a large upload is not written only to be
+    refused. The one-active-job index still settles two requests that race past here."""
+    active = _active_job_id(module_id, target_type, factor_type)
+    if active is not None:
+        raise _busy(active)
+
+
+def _busy(active: int | None) -> Conflict:
+    if active is None:  # it ended between the refused insert and this look
+        return Conflict("another job was just started for this module; try again")
+    return Conflict(f"job {active} is already {_status_of(active)} for this module; "
+                    "wait for it or cancel it", active_job_id=active)
 
 
 def _check_factor_type(module: Module, target_type: str, factor_type_id: int | None
@@ -248,12 +276,14 @@ def _ensure_queue_reachable() -> None:
         raise Unavailable("the job queue (Redis) is unreachable; try again shortly") from None
 
 
-def _active_job_id(module_id: int, target_type: str, factor_type: FactorType | None) -> int:
+def _active_job_id(module_id: int, target_type: str, factor_type: FactorType | None
+                   ) -> int | None:
     return db.session.execute(text(
         "SELECT id FROM data_ingestion_jobs WHERE module_id = :m AND target_type = :t "
-        "AND COALESCE(factor_type_id, 0) = :f AND status IN ('pending', 'processing')"),
+        "AND COALESCE(factor_type_id, 0) = :f AND status IN ('pending', 'processing') "
+        "ORDER BY id LIMIT 1"),
         {"m": module_id, "t": target_type, "f": factor_type.id if factor_type else 0}
-    ).scalar_one()
+    ).scalar()
 
 
 def _status_of(job_id: int) -> str:
@@ -428,6 +458,7 @@ def cancel_job(job_id: int, user: User | None) -> DataIngestionJob:
     who = user.email if user else "an operator"
     _transition(job, JobStatus.CANCELLED, message=f"Cancelled by {who}; nothing was written",
                 meta={"cancelled_by": user.id if user else None})
+    audit.record("job.cancelled", target_type="job", target_id=job.id, user=user)
     db.session.commit()
     _drop_from_queue(job_id)
     return job

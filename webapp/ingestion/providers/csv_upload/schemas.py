@@ -114,6 +114,37 @@ _TRIPS = Column("number_of_trips", parse=integer(1), default=1)
 _DATE = Column("departure_date", parse=iso_date())
 _KG = Column("kg_co2eq", parse=_POSITIVE)
 
+_YES_NO = {"yes": True, "y": True, "true": True, "1": True,
+           "no": False, "n": False, "false": False, "0": False}
+
+
+def _yes_no(value: str) -> bool:
+    try:
+        return _YES_NO[value.lower()]
+    except KeyError:
+        raise InvalidValue("is not yes or no") from None
+
+
+def _country_or_rest_of_world() -> Parser:
+    """A train factor's country: an ISO code, or RoW for every other country."""
+    country = country_code()
+
+    def parse(value: str) -> str:
+        if value.upper() == "ROW":
+            return "RoW"
+        try:
+            return country(value)
+        except InvalidValue:
+            raise InvalidValue("is not an ISO 3166 country code or RoW (expected 2 "
+                               "letters, e.g. CH)") from None
+    return parse
+
+
+# Emissions (SPEC §10): an empty round_trip is left out and means no; a distance_km
+# replaces the computed one (planes) or is the only one (trains).
+_ROUND_TRIP = Column("round_trip", parse=_yes_no)
+_DISTANCE = Column("distance_km", parse=_POSITIVE)
+
 _ENTRY_SCHEMA_LIST = (
     EntrySchema("headcount", "member", (
         Column("name", True),
@@ -131,6 +162,8 @@ _ENTRY_SCHEMA_LIST = (
         Column("cabin_class", True, CABIN_CLASS),
         Column("note", parse=_NOTE),
         _KG,
+        _ROUND_TRIP,
+        _DISTANCE,
     )),
     EntrySchema("travel", "train", (
         Column("origin_name", True),
@@ -143,6 +176,8 @@ _ENTRY_SCHEMA_LIST = (
         Column("cabin_class", True, TRAIN_CLASS),
         Column("note", parse=_NOTE),
         _KG,
+        _ROUND_TRIP,
+        _DISTANCE,
     )),
     EntrySchema("equipment", "equipment", (
         Column("equipment_id", True, _ID),
@@ -176,7 +211,7 @@ _FACTOR_SCHEMA_LIST = (
         Column("max_distance", parse=_POSITIVE),
     ), row_check=_distance_band_is_ordered),
     FactorSchema("train", (
-        Column("country_code", True, country_code()),
+        Column("country_code", True, _country_or_rest_of_world()),
     ), (
         Column("ef_kg_co2eq_per_km", True, _POSITIVE),
     )),

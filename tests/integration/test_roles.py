@@ -1,0 +1,51 @@
+"""One role decorator, two uses: a fixed role, or a resolver for what the view acts on.
+A factors job is reference data (SPEC §8): only admins may cancel or retry it, on the API
+and on the pages, and an editor's panel of such a job offers no button."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from tests.support.web import csrf_token, logged_in_client
+
+TRAVEL, PLANE_FACTORS = 2, 1
+
+
+@pytest.fixture
+def pending_factors_job(app, admin_api, monkeypatch) -> int:
+    """A factors job that stays pending: it is queued where no worker listens."""
+    monkeypatch.setitem(app.config, "RQ_QUEUE", f"ingestion-idle-{time.monotonic_ns()}")
+    response = admin_api.post(f"/sync/factors/{TRAVEL}/{PLANE_FACTORS}", data={
+        "provider_type": "csv_upload", "year": "2025",
+        "file": (io.BytesIO(b"origin,destination\n"), "factors.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()["job_id"]
+
+
+def test_the_job_role_is_the_targets_role(app, api, admin_api, create_user,
+                                          pending_factors_job):
+    job_id = pending_factors_job
+    refused = api.post(f"/sync/cancel/{job_id}")  # an editor
+    assert refused.status_code == 403
+    assert refused.get_json() == {"error": "forbidden",
+                                  "message": "this action needs the admin role"}
+
+    editor = logged_in_client(app, create_user("editor"))
+    page = editor.post(f"/jobs/{job_id}/cancel", data={"csrf_token": csrf_token(editor)})
+    assert page.status_code == 403 and "needs the admin role" in page.text
+    module_page = editor.get(f"/modules/{TRAVEL}").text
+    assert f'id="job-{job_id}"' in module_page and ">Cancel<" not in module_page
+
+    admin = logged_in_client(app, create_user("admin"))
+    assert ">Cancel<" in admin.get(f"/modules/{TRAVEL}").text
+    cancelled = admin_api.post(f"/sync/cancel/{job_id}")
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+
+
+def test_a_missing_job_is_404_not_403(api):
+    response = api.post("/sync/cancel/123456")
+    assert response.status_code == 404 and response.get_json()["error"] == "not_found"
