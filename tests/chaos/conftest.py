@@ -60,7 +60,7 @@ class Servers:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        return self.redis.url  # with its password, the same after a restart
 
     def restart_postgres(self, down_s: float) -> float:
         """Crash PostgreSQL (immediate stop: every session dies), keep it down `down_s`,

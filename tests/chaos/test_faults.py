@@ -188,7 +188,7 @@ def test_an_enqueue_failure_after_commit_answers_202_and_the_reaper_queues_it(
     redis.execute_command("ACL", "SETUSER", "pinger", "on", ">pinger-pw", "+ping",
                           "+client", "+hello")
     try:
-        url = chaos_servers.redis_url.replace("redis://", "redis://pinger:pinger-pw@")
+        url = f"redis://pinger:pinger-pw@127.0.0.1:{chaos_servers.redis_port}/0"
         app = create_app(chaos_config(chaos_servers, REDIS_URL=url))
         with app.app_context():
             user = create_user(f"chaos-{time.monotonic_ns()}@example.org", "editor", "pw")
