@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from webapp.ingestion.failures import InvalidFile
 from webapp.ingestion.providers.base import DataIngestionProvider
-from webapp.ingestion.providers.csv_upload.reader import CsvTable, open_csv
+from webapp.ingestion.providers.csv_upload.reader import CsvTable, Limits, open_csv
 from webapp.ingestion.providers.csv_upload.schemas import RowValidator
 
 ROW_NUMBER = "_row"  # key under which each raw row carries its spreadsheet row number
@@ -35,7 +35,7 @@ class CSVProvider(DataIngestionProvider):
         if self.ctx.open_upload is None:
             raise InvalidFile("No file was uploaded for this job.")
         self._stream = self.ctx.open_upload()
-        self.table = open_csv(self._stream)
+        self.table = open_csv(self._stream, Limits.from_settings(self.ctx.settings))
         self.schema = self.pick_schema(self.table.header)
         self.validator = RowValidator(self.schema)
         return True
