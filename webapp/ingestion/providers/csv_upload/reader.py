@@ -88,7 +88,8 @@ class Limits:
 
     @property
     def row_chars(self) -> int:
-        return min(self.max_columns * self.field_chars, _MAX_ROW_CHARS)
+        # Each full cell may come with its delimiter and two quotes, the row with CRLF.
+        return min(self.max_columns * (self.field_chars + 3) + 2, _MAX_ROW_CHARS)
 
     def too_many_columns(self, count: int | None = None) -> str:
         what = f"{count:,} columns" if count else f"more than {self.max_columns:,} columns"
@@ -105,7 +106,7 @@ class Limits:
 
 
 def _size(chars: int) -> str:
-    return f"{chars / 2**20:g} MB" if chars >= 2**20 else f"{chars / 1024:g} KB"
+    return f"{round(chars / 2**20):,} MB" if chars >= 2**20 else f"{round(chars / 1024):,} KB"
 
 
 class _Refused(Exception):
@@ -130,9 +131,11 @@ class _Lines:
         self._readline = text.readline
         self._delimiter = delimiter
         self.limits = limits
+        # Rows up to this long need no look: short of both the row limit and the count.
+        self._watch = min(_COUNT_PAST, limits.row_chars)
 
     def __iter__(self) -> Iterator[str]:
-        readline, piece, watch = self._readline, _PIECE, _COUNT_PAST
+        readline, piece, watch = self._readline, _PIECE, self._watch
         while True:
             line = readline(piece)
             self.row_chars += len(line)
@@ -168,7 +171,7 @@ class _Lines:
             if not more:
                 break
             self.row_chars += len(more)
-            if self.row_chars > _COUNT_PAST or "\x00" in more:
+            if self.row_chars > self._watch or "\x00" in more:
                 self._check(more)
             parts.append(more)
             line = more
