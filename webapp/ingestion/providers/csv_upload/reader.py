@@ -397,8 +397,8 @@ def _check_header(header: list[str]) -> None:
     repeated = [name for name, count in Counter(header).items() if name and count > 1]
     if repeated:
         columns = "columns" if len(repeated) > 1 else "column"
-        names = ", ".join(clip(name) for name in repeated[:10])
-        more = ", ..." if len(repeated) > 10 else ""
+        names = ", ".join(clip(name) for name in repeated[:3])  # the message stays short
+        more = ", ..." if len(repeated) > 3 else ""
         raise InvalidFile(f"The header repeats the {columns} {names}{more}; "
                           "each column may appear only once.")
 
