@@ -19,6 +19,8 @@ class CSVProvider(DataIngestionProvider):
     label = "CSV upload"
     needs_upload = True
     batch_size: ClassVar[int] = 5000
+    # A batch also ends at this much text: 5,000 rows of 500 wide columns would be GBs.
+    batch_chars: ClassVar[int] = 8 << 20
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -41,14 +43,17 @@ class CSVProvider(DataIngestionProvider):
         return True
 
     async def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
-        assert self.table is not None
+        table = self.table
+        assert table is not None
         batch: list[dict[str, Any]] = []
-        for row, values in self.table.rows():
+        size, chars, start = self.batch_size, self.batch_chars, table.chars_read
+        for row, values in table.rows():
             values[ROW_NUMBER] = row
             batch.append(values)
-            if len(batch) >= self.batch_size:
+            if len(batch) >= size or table.chars_read - start >= chars:
                 yield batch
                 batch = []
+                start = table.chars_read
         if batch:
             yield batch
 

@@ -353,6 +353,7 @@ class CsvTable:
         self._records = records
         self._lines = lines
         self.limits = limits
+        self.chars_read = 0  # text of the rows read so far: lets a reader batch by size
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """Yield `(row_number, {column: raw value})` for every non-blank data row.
@@ -371,6 +372,7 @@ class CsvTable:
         number -= 1
         try:
             for record in chain((first,), self._records):
+                self.chars_read += lines.row_chars
                 lines.row_chars = 0  # the next record is a new row
                 number += 1
                 if len(record) < width:
@@ -447,6 +449,7 @@ def open_csv(stream: BinaryIO, limits: Limits | None = None) -> CsvTable:
         if header is None:
             raise InvalidFile("The file is empty: it contains only blank lines.")
         number, raw_header = header
+        lines.row_chars = 0
         _check_width(raw_header, limits, number)
         names = [normalise_name(name) for name in raw_header]
         _check_header(names)
@@ -464,11 +467,12 @@ def open_csv(stream: BinaryIO, limits: Limits | None = None) -> CsvTable:
 
 def _next_filled(records: Iterator[list[str]], lines: _Lines,
                  counter: list[int]) -> tuple[int, list[str]] | None:
-    """The next non-blank record and its row number; `counter` counts every record."""
+    """The next non-blank record and its row number; `counter` counts every record.
+    `lines.row_chars` is left at the length of the record returned."""
     for record in records:
-        lines.row_chars = 0
         counter[0] += 1
         _check_width(record, lines.limits, counter[0])
         if not _is_blank(record):
             return counter[0], record
+        lines.row_chars = 0
     return None
