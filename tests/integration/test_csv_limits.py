@@ -101,3 +101,10 @@ def test_templates_are_written_by_the_same_writer(api):
     text = response.get_data(as_text=True)
     assert text.endswith("\r\n") and text.count("\r\n") == 1
     assert text.startswith("origin_iata,destination_iata,user_institutional_id")
+
+
+def test_binary_garbage_without_nul_after_the_sample_fails_400_naming_the_row(api, worker):
+    garbage = bytes(b for b in range(1, 256) if b not in b"\r\n") * 40
+    data = (PLANE_HEADER + "\n").encode() + good_rows(5000) + garbage + b"\n"
+    assert refused(api, data) == ("Row 5002 contains binary data, not CSV text; "
+                                  "save it from the spreadsheet as CSV.")

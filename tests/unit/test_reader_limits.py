@@ -171,6 +171,19 @@ def test_binary_data_appended_after_the_sample_is_refused():
     assert refusal(data).startswith("Row 20002 contains a NUL byte")
 
 
+def test_binary_data_without_nul_after_the_sample_is_refused_naming_its_row():
+    garbage = bytes(b for b in range(1, 256) if b not in b"\r\n") * 40
+    data = b"a,b\n" + b"1,2\n" * 20_000 + b"3,4\n" + garbage + b"\n5,6\n"
+    assert refusal(data) == ("Row 20003 contains binary data, not CSV text; "
+                             "save it from the spreadsheet as CSV.")
+
+
+def test_a_few_control_characters_after_the_sample_are_still_text():
+    data = b"a,b\n" + b"1,2\n" * 20_000 + b"3,\x01\x02\n5,6\n"
+    assert all_rows(data)[-2:] == [(20002, {"a": "3", "b": "\x01\x02"}),
+                                   (20003, {"a": "5", "b": "6"})]
+
+
 def test_a_nul_in_a_utf16_file_after_the_sample_is_refused():
     text = "a\tb\r\n" + "1\t2\r\n" * 10_000 + "3\t\x00\r\n"
     assert refusal(text.encode("utf-16")).startswith("Row 10002 contains a NUL byte")

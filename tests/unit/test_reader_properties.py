@@ -36,7 +36,7 @@ def read_or_refuse(data: bytes, limits: Limits | None = None) -> list | None:
     for _, values in rows:
         assert set(values) == set(table.header)
         for value in values.values():
-            assert isinstance(value, str) and len(value) <= limits.field_chars
+            assert isinstance(value, str) and len(value) <= limits.max_field_chars
             assert "\x00" not in value  # PostgreSQL stores no NUL
             value.encode("utf-8")  # no lone surrogate either
     return rows

@@ -41,10 +41,10 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from webapp.ingestion.failures import InvalidFile
 
@@ -78,18 +78,18 @@ class Limits:
     max_field_kb: int = 64
 
     @classmethod
-    def from_settings(cls, settings) -> Limits:
+    def from_settings(cls, settings: Mapping[str, Any]) -> Limits:
         return cls(int(settings.get("CSV_MAX_COLUMNS") or cls.max_columns),
                    int(settings.get("CSV_MAX_FIELD_KB") or cls.max_field_kb))
 
     @property
-    def field_chars(self) -> int:
+    def max_field_chars(self) -> int:
         return self.max_field_kb * 1024
 
     @property
-    def row_chars(self) -> int:
+    def max_row_chars(self) -> int:
         # Each full cell may come with its delimiter and two quotes, the row with CRLF.
-        return min(self.max_columns * (self.field_chars + 3) + 2, _MAX_ROW_CHARS)
+        return min(self.max_columns * (self.max_field_chars + 3) + 2, _MAX_ROW_CHARS)
 
     def too_many_columns(self, count: int | None = None) -> str:
         what = f"{count:,} columns" if count else f"more than {self.max_columns:,} columns"
@@ -101,7 +101,7 @@ class Limits:
                 "hold (CSV_MAX_FIELD_KB); if a quote opens that cell, check that it is closed")
 
     def row_too_long(self) -> str:
-        return (f"is longer than {_size(self.row_chars)}, the most a row may hold "
+        return (f"is longer than {_size(self.max_row_chars)}, the most a row may hold "
                 f"(CSV_MAX_COLUMNS × CSV_MAX_FIELD_KB, at most {_size(_MAX_ROW_CHARS)})")
 
 
@@ -114,6 +114,7 @@ class _Refused(Exception):
 
 
 _NUL = "contains a NUL byte: binary data, not CSV text; save it from the spreadsheet as CSV"
+_BINARY = "contains binary data, not CSV text; save it from the spreadsheet as CSV"
 
 
 class _Lines:
@@ -132,14 +133,20 @@ class _Lines:
         self._delimiter = delimiter
         self.limits = limits
         # Rows up to this long need no look: short of both the row limit and the count.
-        self._watch = min(_COUNT_PAST, limits.row_chars)
+        self._watch = min(_COUNT_PAST, limits.max_row_chars)
+        self._binary = False
+
+    def binary_seen(self) -> None:
+        """The bytes just read look binary: from now on every line is looked at, and the
+        first binary one is refused with its row number."""
+        self._binary, self._watch = True, -1
 
     def __iter__(self) -> Iterator[str]:
-        readline, piece, watch = self._readline, _PIECE, self._watch
+        readline, piece = self._readline, _PIECE
         while True:
             line = readline(piece)
             self.row_chars += len(line)
-            if self.row_chars > watch or "\x00" in line:
+            if self.row_chars > self._watch or "\x00" in line:
                 self._check(line)
             if len(line) < piece:  # nearly every line: whole, or "" at the end
                 if not line:
@@ -151,8 +158,12 @@ class _Lines:
     def _check(self, line: str) -> None:
         if "\x00" in line:
             raise _Refused(_NUL)
-        if self.row_chars > self.limits.row_chars:
+        if self._binary and _looks_binary(line):
+            raise _Refused(_BINARY)
+        if self.row_chars > self.limits.max_row_chars:
             raise _Refused(self.limits.row_too_long())
+        if self.row_chars <= _COUNT_PAST:
+            return
         if self.row_chars - len(line) <= _COUNT_PAST:  # this row just crossed the mark
             self._delimiters = 0
         self._delimiters += line.count(self._delimiter)
@@ -241,13 +252,20 @@ _SIGNATURES = (
 # the DOS end-of-file mark (0x1A) are left out: old exports do contain those.
 _CONTROL = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
 _MAX_CONTROL_RATIO = 0.05
+# The same characters as bytes, for a look at raw chunks of UTF-8 or Windows-1252 text
+# (in both, these bytes are those characters and occur in no other character).
+_NOT_CONTROL_BYTES = bytes(b for b in range(256) if not _CONTROL.match(chr(b)))
+
+
+def _looks_binary(text: str) -> bool:
+    return len(_CONTROL.findall(text)) > _MAX_CONTROL_RATIO * len(text)
 
 
 def _reject_binary(head: bytes, sample: str) -> None:
     for signature, what in _SIGNATURES:
         if head.startswith(signature):
             raise InvalidFile(f"The file {what}.")
-    if "\x00" in sample or len(_CONTROL.findall(sample)) > _MAX_CONTROL_RATIO * len(sample):
+    if "\x00" in sample or _looks_binary(sample):
         raise InvalidFile("The file contains binary data, not CSV text; "
                           "save it from the spreadsheet as CSV.")
 
@@ -312,6 +330,8 @@ class _Replay(io.RawIOBase):
         super().__init__()
         self._head = memoryview(head)
         self._rest = rest
+        # Called when a chunk after the head is binary (the head is checked up front).
+        self.on_binary: Callable[[], None] | None = None
 
     def readable(self) -> bool:
         return True
@@ -324,6 +344,9 @@ class _Replay(io.RawIOBase):
             return n
         data = self._rest.read(len(buffer))
         buffer[:len(data)] = data
+        if self.on_binary is not None and len(data.translate(None, _NOT_CONTROL_BYTES)) > \
+                _MAX_CONTROL_RATIO * len(data):
+            self.on_binary()
         return len(data)
 
 
@@ -368,7 +391,8 @@ class CsvTable:
         self._first_row = None
         header, width = self.header, len(self.header)
         lines, widest = self._lines, self.limits.max_columns
-        csv.field_size_limit(self.limits.field_chars)  # again: another file may have set it
+        # Set again: another file, opened since, may have set the process-wide limit.
+        csv.field_size_limit(self.limits.max_field_chars)
         number -= 1
         try:
             for record in chain((first,), self._records):
@@ -428,7 +452,7 @@ def open_csv(stream: BinaryIO, limits: Limits | None = None) -> CsvTable:
     """
     limits = limits or Limits()
     # Process-wide in the csv module: each file sets it to its own limit before reading.
-    csv.field_size_limit(limits.field_chars)
+    csv.field_size_limit(limits.max_field_chars)
     head = _read_head(stream)
     if not head:
         raise InvalidFile("The file is empty (0 bytes).")
@@ -438,9 +462,12 @@ def open_csv(stream: BinaryIO, limits: Limits | None = None) -> CsvTable:
     _reject_binary(head, sample)
     delimiter = _sniff_delimiter(sample, complete)
 
-    text = io.TextIOWrapper(io.BufferedReader(_Replay(head, stream), SAMPLE_BYTES),
+    replay = _Replay(head, stream)
+    text = io.TextIOWrapper(io.BufferedReader(replay, SAMPLE_BYTES),
                             encoding=encoding, errors=errors, newline="")
     lines = _Lines(text, delimiter, limits)
+    if encoding != "utf-16":  # its bytes are not its characters; its NULs are still caught
+        replay.on_binary = lines.binary_seen
     # strict: an unclosed quote must fail loudly, not swallow the rest of the file.
     records = csv.reader(lines, delimiter=delimiter, strict=True)
     counter = [0]  # rows read so far, blank ones included: a refusal names the next one
@@ -450,7 +477,6 @@ def open_csv(stream: BinaryIO, limits: Limits | None = None) -> CsvTable:
             raise InvalidFile("The file is empty: it contains only blank lines.")
         number, raw_header = header
         lines.row_chars = 0
-        _check_width(raw_header, limits, number)
         names = [normalise_name(name) for name in raw_header]
         _check_header(names)
         first = _next_filled(records, lines, counter)
@@ -460,7 +486,6 @@ def open_csv(stream: BinaryIO, limits: Limits | None = None) -> CsvTable:
         raise InvalidFile(_unreadable_row(counter[0] + 1, error, limits)) from None
     if first is None:
         raise InvalidFile("The file has a header but no data rows.")
-    _check_width(first[1], limits, first[0])
     return CsvTable(raw_header, names, delimiter, encoding.removesuffix("-sig"), number,
                     first, records, lines, limits)
 
