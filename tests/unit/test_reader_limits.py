@@ -11,7 +11,6 @@ from webapp.ingestion.providers.csv_upload.reader import (
     _PIECE,
     SAMPLE_BYTES,
     Limits,
-    clip,
     open_csv,
 )
 from webapp.ingestion.providers.csv_upload.schemas import pick_entry_schema
@@ -190,11 +189,6 @@ def test_a_nul_in_a_utf16_file_after_the_sample_is_refused():
 
 
 # -- names echoed in messages ---------------------------------------------------------
-
-def test_clip():
-    assert clip("x" * 100) == "x" * 100
-    assert clip("x" * 120_000) == "x" * 99 + "…"
-
 
 def test_repeated_long_column_names_are_clipped_in_the_message():
     name = "n" * 60_000

@@ -47,17 +47,11 @@ from itertools import chain
 from typing import Any, BinaryIO
 
 from webapp.ingestion.failures import InvalidFile
+from webapp.ingestion.limits import clip_cell
 
 SAMPLE_BYTES = 64 * 1024  # looked at up front: binary check and delimiter sniffing
 DELIMITERS = (",", ";", "\t")  # in order of preference when nothing else decides
 _SNIFF_RECORDS = 50
-_SHOWN_CHARS = 100  # column names and cells quoted in a message are cut to this (SPEC §12)
-
-
-def clip(text: str, limit: int = _SHOWN_CHARS) -> str:
-    """`text` as quoted in a message: at most `limit` characters, an ellipsis if cut."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
 
 # -- limits ---------------------------------------------------------------------------
 
@@ -423,7 +417,7 @@ def _check_header(header: list[str]) -> None:
     repeated = [name for name, count in Counter(header).items() if name and count > 1]
     if repeated:
         columns = "columns" if len(repeated) > 1 else "column"
-        names = ", ".join(clip(name) for name in repeated[:3])  # the message stays short
+        names = ", ".join(clip_cell(name) for name in repeated[:3])  # the message stays short
         more = ", ..." if len(repeated) > 3 else ""
         raise InvalidFile(f"The header repeats the {columns} {names}{more}; "
                           "each column may appear only once.")
