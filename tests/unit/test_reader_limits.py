@@ -135,6 +135,7 @@ def test_a_full_row_at_both_limits_is_read():
 def test_the_limits_come_from_the_settings():
     assert Limits.from_settings({"CSV_MAX_COLUMNS": 7, "CSV_MAX_FIELD_KB": 2}) == Limits(7, 2)
     assert Limits.from_settings({}) == Limits(500, 64)
+    assert Limits.from_settings({"CSV_MAX_COLUMNS": -3, "CSV_MAX_FIELD_KB": 0}) == Limits(500, 64)
 
 
 # -- lines longer than one read -------------------------------------------------------

@@ -73,8 +73,11 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Limits:
-        return cls(int(settings.get("CSV_MAX_COLUMNS") or cls.max_columns),
-                   int(settings.get("CSV_MAX_FIELD_KB") or cls.max_field_kb))
+        # Unset or below 1 (which would refuse every file): the default.
+        columns = int(settings.get("CSV_MAX_COLUMNS") or 0)
+        field_kb = int(settings.get("CSV_MAX_FIELD_KB") or 0)
+        return cls(columns if columns >= 1 else cls.max_columns,
+                   field_kb if field_kb >= 1 else cls.max_field_kb)
 
     @property
     def max_field_chars(self) -> int:
