@@ -196,8 +196,9 @@ class PeakRss(threading.Thread):
     every 0.25 s: scanning for the horse 50 times a second took 2 s of CPU from a
     million-row job on 2 cores."""
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, interval: float = 0.25):
         super().__init__(daemon=True)
+        self.interval = interval
         self.process = psutil.Process(pid)
         self.peak_horse = self.peak_worker = 0
         self.stopped = threading.Event()
@@ -211,7 +212,7 @@ class PeakRss(threading.Thread):
             pass
 
     def run(self) -> None:
-        while not self.stopped.wait(0.25):
+        while not self.stopped.wait(self.interval):
             self.sample()
 
     def stop(self) -> None:
@@ -231,10 +232,10 @@ class Run:
 
 
 def upload_and_wait(client, headers: dict, database_url: str, worker_pid: int,
-                    path: Path) -> Run:
+                    path: Path, interval: float = 0.25) -> Run:
     """Upload `path` as travel entries and wait for the job to end, sampling the
-    worker's RSS from the upload on."""
-    sampler = PeakRss(worker_pid)
+    worker's RSS from the upload on, every `interval` seconds."""
+    sampler = PeakRss(worker_pid, interval)
     sampler.start()
     started = time.perf_counter()
     with path.open("rb") as upload:
@@ -267,7 +268,8 @@ def wide_files(client, headers: dict, database_url: str, worker_pid: int, workdi
         path = workdir / "wide.csv"
         make(path, size_mb * mb)
         size = path.stat().st_size / mb
-        run = upload_and_wait(client, headers, database_url, worker_pid, path)
+        # A refused file's horse lives a tenth of a second: sample often (no rate is timed).
+        run = upload_and_wait(client, headers, database_url, worker_pid, path, 0.005)
         path.unlink()
         status = run.body["status"]
         print(f"  {label}: {size:.0f} MB, "
