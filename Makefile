@@ -20,7 +20,7 @@ chaos: $(VENV)/.dev  ## only the chaos suite (part of `make test`): workers, Red
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-bench: $(VENV)/.dev  ## benchmarks: print figures and ratios
+bench: $(VENV)/.dev  ## benchmarks: figures, ratios, worker RSS (1M rows; 200 MB files of pathological width)
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 
 $(VENV)/.python:

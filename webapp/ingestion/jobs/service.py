@@ -112,6 +112,7 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
         NotFound, BadRequest, Invalid, Conflict (an active job exists), Unavailable.
     """
     checked = _check(request)
+    _refuse_if_busy(checked.module.id, request.target_type, checked.factor_type)
     _ensure_queue_reachable()
     upload_id = request.upload_id
     if request.new_file is not None:
@@ -138,7 +139,8 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
 
 
 def check_request(request: SyncRequest) -> _Checked:
-    """Every check `create_job` makes, without creating anything (schedules use it)."""
+    """The request's own checks, without creating anything (schedules use it); whether
+    the target is busy is only known when a job is due."""
     return _check(request)
 
 
@@ -150,7 +152,6 @@ def _check(request: SyncRequest) -> _Checked:
     if module is None:
         raise NotFound(f"module {request.module_id} does not exist")
     factor_type = _check_factor_type(module, request.target_type, request.factor_type_id)
-    _refuse_if_busy(module.id, request.target_type, factor_type)
     year = _check_year(module, request.year)
     provider_cls = registry.resolve(module.module_type, request.provider_type,
                                     request.target_type)
