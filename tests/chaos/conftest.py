@@ -24,6 +24,7 @@ import psycopg
 import pytest
 from redis import Redis
 
+from tests.support.app import create_extra_app
 from webapp.config import libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,30 +124,11 @@ def chaos_config(servers: Servers, **overrides) -> dict:
             **{key: int(value) for key, value in FAST.items()}, **overrides}
 
 
-def create_chaos_app(config: dict):
-    """An app on the chaos servers that leaves the session's app as it was.
-
-    The rate limiter is one object for the process, and each create_app() points its
-    storage at that app's Redis: left so, the session's app would count logins in the
-    chaos Redis (which these tests kill). Its state is put back once a first app set it.
-    """
-    from webapp import create_app
-    from webapp.extensions import limiter
-
-    saved = dict(limiter.__dict__)
-    app = create_app(config)
-    if saved.get("_storage") is not None:
-        limiter.__dict__.clear()
-        limiter.__dict__.update(saved)
-    return app
-
-
 @pytest.fixture(scope="session")
 def chaos_app(chaos_servers):
     from flask_migrate import upgrade
 
-    os.environ["PROVIDER_PLUGINS"] = PLUGINS
-    app = create_chaos_app(chaos_config(chaos_servers))
+    app = create_extra_app(chaos_config(chaos_servers))
     with app.app_context():
         upgrade()
     return app

@@ -177,7 +177,8 @@ def test_an_enqueue_failure_after_commit_answers_202_and_the_reaper_queues_it(
     """Redis answers the reachability check, then refuses the enqueue: the client still
     gets its job id, its retry is told about that same job, a status read queues it
     (no worker is running), and the worker started later runs it."""
-    from tests.chaos.conftest import chaos_config, create_chaos_app
+    from tests.chaos.conftest import chaos_config
+    from tests.support.app import create_extra_app
     from webapp.cli import create_user
     from webapp.extensions import db
     from webapp.models import ApiToken
@@ -188,7 +189,7 @@ def test_an_enqueue_failure_after_commit_answers_202_and_the_reaper_queues_it(
                           "+client", "+hello")
     try:
         url = f"redis://pinger:pinger-pw@127.0.0.1:{chaos_servers.redis_port}/0"
-        app = create_chaos_app(chaos_config(chaos_servers, REDIS_URL=url))
+        app = create_extra_app(chaos_config(chaos_servers, REDIS_URL=url))
         with app.app_context():
             user = create_user(f"chaos-{time.monotonic_ns()}@example.org", "editor", "pw")
             token_row, token = ApiToken.issue(user, "chaos")
