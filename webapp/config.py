@@ -147,6 +147,9 @@ def load_config(env: dict | None = None) -> dict:
         "UNDO_KEEP_DAYS": _int(env, "UNDO_KEEP_DAYS", 30),
         "UNDO_STORE": env.get("UNDO_STORE", "1") not in ("0", "false", "no"),
         "PUBLIC_URL": env.get("PUBLIC_URL", ""),  # the job links in failure webhooks
+        # CSV uploads: widest row and longest cell, enforced while reading (SPEC §12).
+        "CSV_MAX_COLUMNS": _int(env, "CSV_MAX_COLUMNS", 500),
+        "CSV_MAX_FIELD_KB": _int(env, "CSV_MAX_FIELD_KB", 64),
         # Extra provider modules to import (comma-separated); each registers on import.
         "PROVIDER_PLUGINS": env.get("PROVIDER_PLUGINS", ""),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),

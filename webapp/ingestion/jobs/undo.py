@@ -10,6 +10,7 @@ service layer like any other job.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -99,11 +100,13 @@ def request_undo(job_id: int, user: User | None) -> DataIngestionJob:
     return service.create_job(replace(stored, retry_of=None, undo_of=job_id), user)
 
 
-def run_undo(job: DataIngestionJob, tracker) -> None:
-    """Inside the worker: restore, then complete in the same transaction."""
+def run_undo(job: DataIngestionJob, tracker, record_session: Callable[[], None]) -> None:
+    """Inside the worker: restore, then complete in the same transaction.
+    `record_session` tells the reaper which PostgreSQL session holds it."""
     undone, job_id = job.meta["undo_of"], job.id
     target_type, module_id = job.target_type, job.module_id
     try:
+        record_session()
         tracker.start()
         tracker.progress("loading", fetched=0, processed=0, total=None)
         conn = db.session.connection().connection.driver_connection
