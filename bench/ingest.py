@@ -7,7 +7,7 @@ Prints rows/s of both, their ratio, and the worker's peak RSS. Targets (issue #4
 pipeline reaches at least 1/3 of raw COPY's rows/s, and the worker stays under 250 MB.
 Then (issue #11) the same worker takes files of pathological width, each about
 `--wide-mb` MB, and its peak RSS is printed for each: under 250 MB too (0 skips them).
-Then (issue #14) loads that replace a million rows, with and without keeping them for
+Before those (issue #14), loads that replace the million rows, with and without keeping them for
 undo, in turns: the cost of undo storage (target ≤ 15 %; --no-undo-compare skips it).
 Uses DATABASE_URL / REDIS_URL when set, else private servers in a temporary directory.
 """
@@ -286,10 +286,9 @@ def undo_storage_cost(database_url: str, redis_url: str, client, headers: dict,
                       csv_path: Path, rows: int) -> None:
     """Loads that each replace the previous load's rows, in turns keeping them for undo
     (DELETE … RETURNING into replaced_entries) and not (UNDO_STORE=0: the plain DELETE),
-    each after a VACUUM and a checkpoint so neither inherits the other's dead rows. The
-    first load only puts the file's rows back (the wide files may have replaced them)."""
+    each after a VACUUM and a checkpoint so neither inherits the other's dead rows."""
     timings: dict[str, list[float]] = {"on": [], "off": []}
-    for turn, mode in enumerate(("warm-up", "on", "off", "on", "off")):
+    for turn, mode in enumerate(("on", "off", "on", "off")):
         name = f"bench-undo-{os.getpid()}-{turn}"
         env = {**os.environ, "UNDO_STORE": "0" if mode == "off" else "1"}
         worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name", name],
@@ -306,8 +305,7 @@ def undo_storage_cost(database_url: str, redis_url: str, client, headers: dict,
             worker.wait(10)
         if run.body["status"] != "completed":
             raise SystemExit(f"the job ended {run.body['status']}: {run.body['message']}")
-        if mode != "warm-up":
-            timings[mode].append(run.finished - run.uploaded)
+        timings[mode].append(run.finished - run.uploaded)
     on, off = min(timings["on"]), min(timings["off"])
     print(f"replacing {rows:,} rows, best of 2 (worker only):")
     print(f"  keeping the replaced rows for undo:   {rows / on:12,.0f} rows/s ({on:.1f} s; "
@@ -408,14 +406,17 @@ def main() -> None:
         print(f"worker peak RSS: work horse {sampler.peak_horse / mb:.0f} MB, "
               f"worker process {sampler.peak_worker / mb:.0f} MB (target < 250 MB)")
         print(f"job {job_id}: {body['message']}")
+        if args.undo_compare:  # workers of their own; then a fresh one for the wide files
+            worker.terminate()
+            worker.wait(10)
+            undo_storage_cost(database_url, redis_url, client, headers, csv_path, args.rows)
+            worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name",
+                                       f"{worker_name}-wide"], cwd=ROOT, env=os.environ,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_until_listening(redis_url, f"{worker_name}-wide")
         csv_path.unlink()
         if args.wide_mb:
             wide_files(client, headers, database_url, worker.pid, workdir, args.wide_mb)
-        if args.undo_compare:
-            worker.terminate()
-            worker.wait(10)
-            worker = None
-            undo_storage_cost(database_url, redis_url, client, headers, csv_path, args.rows)
     finally:
         if worker is not None:
             worker.terminate()
