@@ -125,21 +125,69 @@ def factor_type_body(factor_type: FactorType) -> dict[str, Any]:
             "module_type": factor_type.module_type}
 
 
-def entries(module_id: int, *, entry_type: str | None, limit: int, offset: int
-            ) -> tuple[list[DataEntry], int]:
+def entry_query(module_id: int, *, entry_type: str | None = None, source: str | None = None,
+                job_id: int | None = None, missing: bool | None = None,
+                reason: str | None = None):
+    """A module's entries narrowed by the filters, in id order. `missing`: True for the
+    entries without emissions, False for those with; `reason`: a missing reason as the
+    module's summary words it (an entry no recalculation has seen is "not calculated
+    yet"). No index serves `missing` or `reason` (migration 0003 says why): they scan
+    the module."""
+    from webapp.emissions.statements import NOT_CALCULATED
+
     get_module(module_id)
     query = select(DataEntry).where(DataEntry.module_id == module_id)
     if entry_type:
         query = query.where(DataEntry.entry_type == entry_type)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.session.execute(query.order_by(DataEntry.id).limit(limit).offset(offset)).scalars()
+    if source:
+        query = query.where(DataEntry.source == source)
+    if job_id is not None:
+        query = query.where(DataEntry.job_id == job_id)
+    if missing is not None:
+        query = query.where(DataEntry.kg_co2eq.is_(None) if missing
+                            else DataEntry.kg_co2eq.is_not(None))
+    if reason == NOT_CALCULATED:
+        query = query.where(DataEntry.kg_co2eq.is_(None), DataEntry.emission.is_(None))
+    elif reason:
+        query = query.where(DataEntry.kg_co2eq.is_(None),
+                            DataEntry.emission["missing_reason"].astext == reason)
+    return query.order_by(DataEntry.id)
+
+
+def entries(module_id: int, *, entry_type: str | None, limit: int, offset: int,
+            **filters) -> tuple[list[DataEntry], int]:
+    query = entry_query(module_id, entry_type=entry_type, **filters)
+    total = db.session.execute(select(func.count()).select_from(
+        query.order_by(None).subquery())).scalar_one()
+    rows = db.session.execute(query.limit(limit).offset(offset)).scalars()
     return list(rows), total
+
+
+def entry_page(module_id: int, *, limit: int, offset: int, **filters
+               ) -> tuple[list[DataEntry], bool]:
+    """One page of entries and whether another follows, without counting them all (the
+    module page must cost the same with a million entries)."""
+    rows = list(db.session.execute(entry_query(module_id, **filters).limit(limit + 1)
+                                   .offset(offset)).scalars())
+    return rows[:limit], len(rows) > limit
 
 
 def entry_body(entry: DataEntry) -> dict[str, Any]:
     return {"id": entry.id, "entry_type": entry.entry_type, "year": entry.year,
-            "data": entry.data, "kg_co2eq": entry.kg_co2eq, "source": entry.source,
-            "job_id": entry.job_id, "created_at": _iso(entry.created_at)}
+            "data": entry.data, "kg_co2eq": entry.kg_co2eq, "emission": entry.emission,
+            "source": entry.source, "job_id": entry.job_id,
+            "created_at": _iso(entry.created_at)}
+
+
+def recalculating(module_ids: list[int]) -> set[int]:
+    """The modules among `module_ids` with a recalculation pending or running."""
+    from webapp.ingestion.jobs.states import TargetType
+
+    return set(db.session.execute(
+        select(DataIngestionJob.module_id).where(
+            DataIngestionJob.module_id.in_(module_ids),
+            DataIngestionJob.target_type == TargetType.EMISSIONS,
+            DataIngestionJob.status.in_(list(ACTIVE)))).scalars())
 
 
 def factors(factor_type_id: int, *, year: int | None, limit: int, offset: int

@@ -104,6 +104,7 @@ class Tracker:
             return
         db.session.commit()
         self.log.info("job completed: %s", counts)
+        service.after_load(self.job_id)  # the changed figures get recalculated
 
     def fail(self, error: BaseException) -> None:
         if self.sink is not None:
@@ -180,6 +181,10 @@ def run_job(job_id: int) -> str:
 
 def _build_and_run(job_id: int, job_log: logging.LoggerAdapter) -> None:
     job = db.session.get(DataIngestionJob, job_id)
+    if job.target_type == TargetType.EMISSIONS:  # not a load: no source, no sink
+        from webapp.emissions.job import run_recalculation
+        run_recalculation(job_id, job_log)
+        return
     tracker = Tracker(job_id, job_log)
     try:
         ctx = _context(job, job_log)

@@ -1,0 +1,82 @@
+"""A recalculation as a job (`target_type` emissions, `provider_type` recalculation).
+
+The job service creates, cancels, retries and finishes it like any load; the runner
+hands it to `run_recalculation` instead of a provider pipeline, since there is no
+source to fetch and nothing to stage: `recalculate_module` is one set-based
+transaction, and the job's completion commits in it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from webapp.emissions.recalculation import recalculate_module
+from webapp.extensions import db
+from webapp.ingestion.failures import IngestionError, JobCancelled
+from webapp.ingestion.providers.base import DataIngestionProvider
+
+
+class RecalculationProvider(DataIngestionProvider):
+    """Registered so the service accepts, lists and retries recalculation jobs like any
+    other. It fetches nothing: the runner runs these jobs with `run_recalculation`."""
+
+    provider_name = "recalculation"
+    target_type = "emissions"
+    label = "Recalculation"
+
+    async def validate_connection(self) -> bool:
+        return True
+
+    async def fetch_data(self, filters):  # pragma: no cover - never a pipeline
+        return
+        yield
+
+    async def transform_data(self, raw):  # pragma: no cover - never a pipeline
+        return raw
+
+
+def run_recalculation(job_id: int, job_log: logging.LoggerAdapter) -> None:
+    """Recalculate the job's module and complete the job in the same transaction.
+
+    Cancelled (checked before each statement) or failed, everything rolls back: the
+    module keeps its previous figures. A follow-up run asked for while this one ran is
+    created by the completion and queued once it is committed.
+    """
+    from webapp.ingestion.jobs import service
+    from webapp.models import DataIngestionJob
+
+    module_id = db.session.get(DataIngestionJob, job_id).module_id
+    started = time.monotonic()
+
+    def progress(step: str, done: int, steps: int) -> None:
+        if service.is_cancelled(job_id):
+            raise JobCancelled()
+        service.record_progress(job_id, {
+            "phase": "recalculating", "step": step, "processed": done, "total": steps,
+            "percent": int(100 * done / steps),
+            "elapsed_s": round(time.monotonic() - started, 1)})
+
+    try:
+        conn = db.session.connection().connection.driver_connection
+        result = recalculate_module(conn, module_id, job_id=job_id, progress=progress)
+        follow_up = service.complete_recalculation(job_id, result.as_metadata())
+        db.session.commit()
+    except JobCancelled:
+        db.session.rollback()
+        job_log.info("recalculation cancelled; the previous figures stay")
+        return
+    except Exception as error:  # noqa: BLE001 - every failure must end the job
+        db.session.rollback()
+        if isinstance(error, IngestionError):
+            message, code = error.message, error.status_code
+        else:
+            job_log.exception("recalculation crashed")
+            message = (f"Internal error ({type(error).__name__}); the worker log has the "
+                       f"details for job {job_id}")
+            code = 500
+        service.fail_job(job_id, message, code)
+        return
+    job_log.info("recalculation completed: %s", result.as_metadata())
+    if follow_up is not None:
+        service.enqueue(follow_up)
