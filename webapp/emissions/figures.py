@@ -24,7 +24,12 @@ def inventory_figures(inventory_id: int) -> dict[str, Any]:
     return {**figures, "modules": modules, "stale": bool(stale)}
 
 
-def bar_widths(values: list[float], width: float = 100.0) -> list[float]:
-    """Each value's bar length on a scale where the largest is `width` (charts)."""
+def chart_bars(items: list[dict[str, Any]], label: str, value: str = "kg_co2eq",
+               width: float = 100.0) -> list[dict[str, Any]]:
+    """`items` as the bars of a chart: `{label, value, length, item}`, the length on a
+    scale where the largest value is `width` (negative or zero values get no bar)."""
+    values = [float(item[value] or 0) for item in items]
     largest = max((v for v in values if v > 0), default=0)
-    return [round(width * v / largest, 2) if largest and v > 0 else 0.0 for v in values]
+    return [{"label": item[label], "value": v, "item": item,
+             "length": round(width * v / largest, 2) if largest and v > 0 else 0.0}
+            for item, v in zip(items, values, strict=True)]
