@@ -32,6 +32,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.sync_history": {"GET": VIEWER},
     "api.sync_errors_csv": {"GET": VIEWER},
     "api.sync_data_entries": {"POST": EDITOR},
+    "api.module_emissions": {"GET": VIEWER},
+    "api.inventory_emissions": {"GET": VIEWER},
+    "api.entries_csv": {"GET": VIEWER},
+    "api.sync_emissions": {"POST": EDITOR},
     "api.sync_factors": {"POST": ADMIN},  # SPEC §8: admins manage factors
     "modules.upload_factors": {"POST": ADMIN},
     "api.sync_retry": {"POST": EDITOR},
@@ -115,6 +119,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
         body, editor_status = _upload("factors_plane.csv"), 202
     elif endpoint == "api.sync_retry":
         values["job_id"], editor_status = jobs["retryable"], 202
+    elif endpoint == "api.sync_emissions":
+        editor_status = 202
     elif endpoint not in EXPECTED or endpoint.startswith("modules."):
         editor_status = None  # a page: any answer that is not a refusal of the caller
     unknown = set(rule.arguments) - set(values)

@@ -53,3 +53,22 @@ class Plant:
     def airport(self, iata: str) -> tuple[float, float]:
         return self.conn.execute("SELECT lat, lon FROM airports WHERE iata = %s",
                                  (iata,)).fetchone()
+
+
+def wait_recalculated(api, module_id: int, after_job: int, timeout: float = 60) -> dict:
+    """The module's emissions once a recalculation queued after job `after_job` (a load
+    queues one by itself) has ended and none is pending or running."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        history = api.get(f"/sync/history/{module_id}?provider_type=recalculation"
+                          "&limit=1").get_json()["items"]
+        figures = api.get(f"/modules/{module_id}/emissions").get_json()
+        if history and history[0]["job_id"] > after_job and not figures["stale"] \
+                and history[0]["status"] not in ("pending", "processing"):
+            return figures
+        if time.monotonic() > deadline:
+            raise AssertionError(f"module {module_id}: no recalculation ended after job "
+                                 f"{after_job}: {history}")
+        time.sleep(0.1)

@@ -259,7 +259,9 @@ SCHEMAS: dict[str, Any] = {
         "missing_reasons": {"type": "integer", "description": "distinct reasons in all; "
                             "`missing` lists the most frequent 100"},
         "stale": {"type": "boolean", "description": "a recalculation is pending or running"},
-        "last_recalculation_job_id": NULLABLE_INT, "recalculated_at": NULLABLE_STR}},
+        "last_recalculation_job_id": NULLABLE_INT, "recalculated_at": NULLABLE_STR,
+        "recalculation_job_id": {"type": ["integer", "null"],
+                                 "description": "the recalculation pending or running"}}},
     "InventoryEmissions": {"type": "object", "required": [
         "inventory_id", "year", "total_kg_co2eq", "modules"], "properties": {
         "inventory_id": {"type": "integer"}, "year": {"type": "integer"},

@@ -12,7 +12,8 @@ from webapp.ingestion.jobs import queries
 def module_figures(module_id: int) -> dict[str, Any]:
     """SPEC §10's module emissions. Raises NotFound."""
     figures = module_emissions(module_id)
-    return {**figures, "stale": bool(queries.recalculating([module_id]))}
+    active = queries.recalculating([module_id]).get(module_id)
+    return {**figures, "stale": active is not None, "recalculation_job_id": active}
 
 
 def inventory_figures(inventory_id: int) -> dict[str, Any]:

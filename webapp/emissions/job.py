@@ -14,26 +14,21 @@ import time
 from webapp.emissions.recalculation import recalculate_module
 from webapp.extensions import db
 from webapp.ingestion.failures import IngestionError, JobCancelled
-from webapp.ingestion.providers.base import DataIngestionProvider
 
 
-class RecalculationProvider(DataIngestionProvider):
-    """Registered so the service accepts, lists and retries recalculation jobs like any
-    other. It fetches nothing: the runner runs these jobs with `run_recalculation`."""
+class RecalculationJob:
+    """What the job service asks of a provider class, for recalculation jobs (which are
+    not a source, so not in the provider REGISTRY and its contract)."""
 
     provider_name = "recalculation"
     target_type = "emissions"
     label = "Recalculation"
+    needs_upload = False
+    filters = ()
 
-    async def validate_connection(self) -> bool:
-        return True
-
-    async def fetch_data(self, filters):  # pragma: no cover - never a pipeline
-        return
-        yield
-
-    async def transform_data(self, raw):  # pragma: no cover - never a pipeline
-        return raw
+    @classmethod
+    def unavailable_reason(cls, settings) -> str | None:
+        return None
 
 
 def run_recalculation(job_id: int, job_log: logging.LoggerAdapter) -> None:

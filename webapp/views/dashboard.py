@@ -16,7 +16,8 @@ def index():
     emissions = {}
     for inventory in inventories:
         figures = inventory_figures(inventory.id)
-        emissions[inventory.id] = {**figures, "bars": chart_bars(figures["modules"], "name")}
+        bars = chart_bars(figures["modules"], "name", "total_kg_co2eq")
+        emissions[inventory.id] = {**figures, "bars": bars}
     return page_or_fragment("dashboard/index.html", "dashboard/_overview.html",
                             inventories=inventories, emissions=emissions,
                             active_jobs=queries.active_jobs())

@@ -155,7 +155,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         "module": module,
         "history": {"jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
                     "providers": sorted({p["provider_type"] for p in providers}
-                                        | {args["provider"]} - {None})},
+                                        | {args["provider"], "recalculation"} - {None})},
         "panels": [job_context(job) for job in _panel_jobs(module_id)],
         "sync_providers": [p for p in providers if not p["needs_upload"]
                            and p["target_type"] == TargetType.DATA_ENTRIES],
@@ -179,11 +179,13 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
 
 
 def _panel_jobs(module_id: int) -> list[DataIngestionJob]:
-    """The module's active jobs (one per target at most), else its latest job."""
-    active = queries.active_jobs(module_id)
+    """The module's active loads (one per target at most), else its latest load. Its
+    recalculations show in the emissions card instead (they follow every load)."""
+    active = [job for job in queries.active_jobs(module_id)
+              if job.target_type != TargetType.EMISSIONS]
     if active:
         return active
-    latest, _ = queries.history(module_id, limit=1)
+    latest, _ = queries.history(module_id, limit=1, loads_only=True)
     return latest
 
 
@@ -200,8 +202,10 @@ def recalculate(module_id: int):
     if job.status == JobStatus.PROCESSING:
         flash(f"Job #{job.id} is recalculating; it will run once more for your request.",
               "info")
-        return redirect(url_for("modules.detail", module_id=module_id) + "#emissions", 303)
-    return _started(job)
+    else:
+        flash(f"Recalculation job #{job.id} {'queued' if job.status == 'pending' else job.status}.",
+              "info")
+    return redirect(url_for("modules.detail", module_id=module_id) + "#emissions", 303)
 
 
 @modules_bp.post("/<id:module_id>/sync")

@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.ingestion.jobs.states import ACTIVE, JobStatus
+from webapp.ingestion.jobs.states import ACTIVE, JobStatus, TargetType
 from webapp.ingestion.providers import registry
 from webapp.ingestion.refusals import NotFound
 from webapp.models import (
@@ -72,10 +72,14 @@ def status_body(job: DataIngestionJob) -> dict[str, Any]:
 
 
 def history(module_id: int, *, provider_type: str | None = None, status: str | None = None,
-            limit: int = 20, offset: int = 0) -> tuple[list[DataIngestionJob], int]:
-    """A module's jobs, newest first, with the total matching the filters."""
+            limit: int = 20, offset: int = 0, loads_only: bool = False
+            ) -> tuple[list[DataIngestionJob], int]:
+    """A module's jobs, newest first, with the total matching the filters (`loads_only`:
+    no recalculations)."""
     get_module(module_id)
     query = select(DataIngestionJob).where(DataIngestionJob.module_id == module_id)
+    if loads_only:
+        query = query.where(DataIngestionJob.target_type != TargetType.EMISSIONS)
     if provider_type:
         query = query.where(DataIngestionJob.provider_type == provider_type)
     if status:
@@ -179,15 +183,14 @@ def entry_body(entry: DataEntry) -> dict[str, Any]:
             "created_at": _iso(entry.created_at)}
 
 
-def recalculating(module_ids: list[int]) -> set[int]:
-    """The modules among `module_ids` with a recalculation pending or running."""
-    from webapp.ingestion.jobs.states import TargetType
-
-    return set(db.session.execute(
-        select(DataIngestionJob.module_id).where(
+def recalculating(module_ids: list[int]) -> dict[int, int]:
+    """{module id: its recalculation job} for the modules among `module_ids` with a
+    recalculation pending or running (one at most each)."""
+    return dict(db.session.execute(
+        select(DataIngestionJob.module_id, DataIngestionJob.id).where(
             DataIngestionJob.module_id.in_(module_ids),
             DataIngestionJob.target_type == TargetType.EMISSIONS,
-            DataIngestionJob.status.in_(list(ACTIVE)))).scalars())
+            DataIngestionJob.status.in_(list(ACTIVE)))).tuples().all())
 
 
 def factors(factor_type_id: int, *, year: int | None, limit: int, offset: int

@@ -133,8 +133,7 @@ def _check(request: SyncRequest) -> _Checked:
         raise NotFound(f"module {request.module_id} does not exist")
     factor_type = _check_factor_type(module, request.target_type, request.factor_type_id)
     year = _check_year(module, request.year)
-    provider_cls = registry.resolve(module.module_type, request.provider_type,
-                                    request.target_type)
+    provider_cls = _provider_class(module, request)
     reason = provider_cls.unavailable_reason(current_app.config)
     if reason:
         raise Unavailable(reason, provider_type=request.provider_type)
@@ -144,6 +143,18 @@ def _check(request: SyncRequest) -> _Checked:
     return _Checked(module, factor_type, year,
                     clean_filters(provider_cls.filters, request.filters),
                     _clean_config(request.config))
+
+
+def _provider_class(module: Module, request: SyncRequest):
+    """The registered provider, or for a recalculation its stand-in (not a source)."""
+    if request.target_type == TargetType.EMISSIONS:
+        from webapp.emissions.job import RecalculationJob
+
+        if request.provider_type != RecalculationJob.provider_name:
+            raise Invalid(f"provider {request.provider_type!r} cannot recalculate emissions; "
+                          "valid providers: recalculation", valid_providers=["recalculation"])
+        return RecalculationJob
+    return registry.resolve(module.module_type, request.provider_type, request.target_type)
 
 
 def _clean_config(config: Any) -> dict[str, Any]:
