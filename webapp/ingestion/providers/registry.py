@@ -23,7 +23,6 @@ GENERIC_MODULE = "generic"
 
 
 def _register_builtin_providers() -> None:
-    from webapp.emissions.job import RecalculationProvider
     from webapp.ingestion.providers.csv_upload.entries import CSVDataEntriesProvider
     from webapp.ingestion.providers.csv_upload.factors import CSVFactorsProvider
     from webapp.ingestion.providers.tableau.provider import TableauFlightsProvider
@@ -35,7 +34,6 @@ def _register_builtin_providers() -> None:
         ("equipment", "csv_upload", "data_entries"): CSVDataEntriesProvider,
         ("purchases", "csv_upload", "data_entries"): CSVDataEntriesProvider,
         (GENERIC_MODULE, "csv_upload", "factors"): CSVFactorsProvider,
-        (GENERIC_MODULE, "recalculation", "emissions"): RecalculationProvider,
     })
 
 
