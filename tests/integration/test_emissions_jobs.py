@@ -13,6 +13,7 @@ import time
 import psycopg
 import pytest
 
+from tests.support.emissions import wait_recalculated
 from webapp.emissions.recalculation import _LOCK_CLASS
 
 TRAVEL, HEADCOUNT = 2, 1
@@ -53,19 +54,8 @@ def recalculations(api, module_id: int = TRAVEL) -> list[dict]:
     return list(reversed(body.get_json()["items"]))
 
 
-def settled(api, after_job: int, module_id: int = TRAVEL, timeout: float = 60) -> dict:
-    """The module's figures once a recalculation newer than `after_job` has ended and
-    none is pending or running."""
-    deadline = time.monotonic() + timeout
-    while True:
-        figures = api.get(f"/modules/{module_id}/emissions").get_json()
-        jobs = [j for j in recalculations(api, module_id) if j["job_id"] > after_job]
-        if jobs and not figures["stale"] and jobs[-1]["status"] != "pending" \
-                and jobs[-1]["status"] != "processing":
-            return figures
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no settled recalculation after job {after_job}: {jobs}")
-        time.sleep(0.1)
+def settled(api, load: dict, module_id: int = TRAVEL) -> dict:
+    return wait_recalculated(api, module_id, load)
 
 
 def wait_status(api, job_id: int, status: str, timeout: float = 30) -> dict:
@@ -93,10 +83,9 @@ def hold_recalculations(db_url):
 
 
 def test_an_entry_load_recalculates_its_module_by_itself(api, admin_api, worker):
-    factors = load_factors(admin_api)
+    settled(api, load_factors(admin_api))  # its own recalculation ends first
     load = load_planes(api)
-    assert load["job_id"] > factors["job_id"]
-    figures = settled(api, load["job_id"])
+    figures = settled(api, load)
     assert figures["total_kg_co2eq"] == pytest.approx(1000 * 0.151 * 1.9)
     assert (figures["entries"], figures["entries_with_emissions"]) == (3, 1)
     job = recalculations(api)[-1]
@@ -111,10 +100,10 @@ def test_an_entry_load_recalculates_its_module_by_itself(api, admin_api, worker)
 
 def test_a_factor_upload_recomputes_the_entries_and_the_totals_change(api, admin_api, worker):
     load_factors(admin_api)
-    first = settled(api, load_planes(api)["job_id"])
+    first = settled(api, load_planes(api))
     assert first["total_kg_co2eq"] == pytest.approx(286.9)
     factors = load_factors(admin_api, CHEAPER)
-    second = settled(api, factors["job_id"])
+    second = settled(api, factors)
     assert second["total_kg_co2eq"] == pytest.approx(1000 * 0.2 * 1.9)
     entry = api.get(f"/modules/{TRAVEL}/entries?missing=false").get_json()["items"][0]
     assert entry["kg_co2eq"] == pytest.approx(380.0)
@@ -127,7 +116,7 @@ def test_a_factor_upload_recomputes_the_entries_and_the_totals_change(api, admin
 def test_requests_during_a_run_and_a_concurrent_load_make_exactly_one_more_run(
         api, admin_api, worker, start_worker, hold_recalculations):
     load_factors(admin_api)
-    settled(api, load_planes(api)["job_id"])
+    settled(api, load_planes(api))
     before = len(recalculations(api))
     hold_recalculations(TRAVEL)
     running = api.post(f"/sync/emissions/{TRAVEL}")
@@ -147,7 +136,7 @@ def test_requests_during_a_run_and_a_concurrent_load_make_exactly_one_more_run(
     assert len(recalculations(api)) == before + 1
     hold_recalculations.release()
 
-    figures = settled(api, load["job_id"])
+    figures = settled(api, load)
     jobs = recalculations(api)
     assert len(jobs) == before + 2, jobs  # the run that was going, and exactly one more
     assert [j["status"] for j in jobs[-2:]] == ["completed", "completed"]
@@ -183,7 +172,7 @@ def test_a_request_while_one_is_pending_adds_nothing(api, worker, hold_recalcula
 def test_cancel_leaves_the_previous_figures(api, admin_api, worker, hold_recalculations,
                                             db_url):
     load_factors(admin_api)
-    before = settled(api, load_planes(api)["job_id"])
+    before = settled(api, load_planes(api))
     entries_before = api.get(f"/modules/{TRAVEL}/entries").get_json()
     with psycopg.connect(db_url, autocommit=True) as conn:  # a change no job has seen
         conn.execute("UPDATE emission_factors SET values = values || "
@@ -208,7 +197,7 @@ def test_cancel_leaves_the_previous_figures(api, admin_api, worker, hold_recalcu
 def test_api_shapes_and_entry_filters(api, admin_api, worker):
     load_factors(admin_api)
     load = load_planes(api)
-    figures = settled(api, load["job_id"])
+    figures = settled(api, load)
     assert set(figures) >= {"module_id", "year", "total_kg_co2eq", "entries",
                             "entries_with_emissions", "by_entry_type", "missing", "stale",
                             "last_recalculation_job_id"}
@@ -255,7 +244,7 @@ def test_a_new_module_has_zero_figures_and_viewers_may_not_recalculate(
 
 def test_csv_export_carries_the_emissions_and_neutralises_formulas(api, admin_api, worker):
     load_factors(admin_api)
-    settled(api, load_planes(api)["job_id"])
+    settled(api, load_planes(api))
     response = api.get(f"/modules/{TRAVEL}/entries.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))

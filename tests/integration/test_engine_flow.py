@@ -54,7 +54,7 @@ def test_rows_the_database_refuses_fail_the_job_and_keep_the_previous_data(api, 
     # The batches are written by the sink's loader thread: its error must still end the
     # job, and the rollback must take back the batches already written and the delete.
     first = api.wait(_sync(api, rows=30, batch=10).get_json()["job_id"])
-    wait_recalculated(api, 2, first["job_id"])  # the load's own recalculation, done
+    wait_recalculated(api, 2, first)  # the load's own recalculation, done
     before = api.get("/modules/2/entries?limit=100").get_json()
     job_id = _sync(api, rows=100, batch=10, refused_from_row=95).get_json()["job_id"]
     final = api.wait(job_id)

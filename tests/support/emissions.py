@@ -55,20 +55,24 @@ class Plant:
                                  (iata,)).fetchone()
 
 
-def wait_recalculated(api, module_id: int, after_job: int, timeout: float = 60) -> dict:
-    """The module's emissions once a recalculation queued after job `after_job` (a load
-    queues one by itself) has ended and none is pending or running."""
-    import time
 
+def wait_recalculated(api, module_id: int, load: dict, timeout: float = 60) -> dict:
+    """The module's emissions once a recalculation that ended after `load` (a job's final
+    status body) has run and none is pending or running. Loads queue one by themselves;
+    one already pending serves them too, so its id may be older than the load's."""
+    import time
+    from datetime import datetime
+
+    loaded_at = datetime.fromisoformat(load["completed_at"])
     deadline = time.monotonic() + timeout
     while True:
-        history = api.get(f"/sync/history/{module_id}?provider_type=recalculation"
-                          "&limit=1").get_json()["items"]
         figures = api.get(f"/modules/{module_id}/emissions").get_json()
-        if history and history[0]["job_id"] > after_job and not figures["stale"] \
-                and history[0]["status"] not in ("pending", "processing"):
+        latest = api.get(f"/sync/history/{module_id}?provider_type=recalculation"
+                         "&limit=1").get_json()["items"]
+        if latest and not figures["stale"] and latest[0]["completed_at"] \
+                and datetime.fromisoformat(latest[0]["completed_at"]) > loaded_at:
             return figures
         if time.monotonic() > deadline:
             raise AssertionError(f"module {module_id}: no recalculation ended after job "
-                                 f"{after_job}: {history}")
+                                 f"{load['job_id']}: {latest}")
         time.sleep(0.1)

@@ -190,7 +190,7 @@ def recalculating(module_ids: list[int]) -> dict[int, int]:
         select(DataIngestionJob.module_id, DataIngestionJob.id).where(
             DataIngestionJob.module_id.in_(module_ids),
             DataIngestionJob.target_type == TargetType.EMISSIONS,
-            DataIngestionJob.status.in_(list(ACTIVE)))).tuples().all())
+            DataIngestionJob.status.in_(list(ACTIVE)))).all())
 
 
 def factors(factor_type_id: int, *, year: int | None, limit: int, offset: int
