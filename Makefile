@@ -17,7 +17,7 @@ test: $(VENV)/.dev  ## the whole suite: unit, integration (real PostgreSQL/Redis
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-bench: $(VENV)/.dev  ## benchmarks: print figures and ratios
+bench: $(VENV)/.dev  ## benchmarks: figures, ratios, worker RSS (1M rows; 200 MB files of pathological width)
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 
 $(VENV)/.python:

@@ -18,6 +18,7 @@ from rq import Queue, Worker
 from webapp import create_app
 from webapp.extensions import redis_connection
 from webapp.ingestion.jobs.reaper import Reaper
+from webapp.schedules.firing import Scheduler
 
 
 def main() -> None:
@@ -34,6 +35,7 @@ def main() -> None:
                   for name in (args.queues or [app.config["RQ_QUEUE"]])]
         name = args.name or f"carbon-{socket.gethostname()}-{os.getpid()}"
         Reaper(app).start()
+        Scheduler(app).start()
         Worker(queues, connection=connection, name=name).work(burst=args.burst,
                                                                logging_level="INFO")
 

@@ -1,10 +1,12 @@
 """Ingestion benchmark: the real path (API upload → RQ worker → completed) against a raw
 `COPY ... FROM STDIN (FORMAT csv)` of the same file, in the same run, on the same server.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--wide-mb 200]
 
 Prints rows/s of both, their ratio, and the worker's peak RSS. Targets (issue #4): the
 pipeline reaches at least 1/3 of raw COPY's rows/s, and the worker stays under 250 MB.
+Then (issue #11) the same worker takes files of pathological width, each about
+`--wide-mb` MB, and its peak RSS is printed for each: under 250 MB too (0 skips them).
 Uses DATABASE_URL / REDIS_URL when set, else private servers in a temporary directory.
 """
 
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -43,6 +46,51 @@ def make_csv(path: Path, rows: int) -> None:
             out.write(f"{origin},{destination},{100000 + n % 5000},"
                       f"{start + timedelta(days=n % 365)},{1 + n % 3},{rng.choice(CLASSES)},"
                       f"\"trip {n}, conference\",{rng.random() * 900:.2f},F{n % 40:04d}\n")
+
+
+def _write_blocks(path: Path, head: bytes, block: bytes, size: int, tail: bytes) -> None:
+    with path.open("wb") as out:
+        out.write(head)
+        for _ in range(max(1, size // len(block))):
+            out.write(block)
+        out.write(tail)
+
+
+def _wide_header(path: Path, size: int) -> None:
+    """One header line of millions of tiny columns."""
+    block = b"".join(b"c%07d," % n for n in range(100_000))
+    _write_blocks(path, b"", block, size, b"c\n1\n")
+
+
+def _tiny_fields(path: Path, size: int) -> None:
+    """A normal header, then rows of a million empty-ish fields each."""
+    _write_blocks(path, (",".join(HEADER) + "\n").encode(), b"x," * 1_000_000 + b"x\n", size, b"")
+
+
+def _one_long_cell(path: Path, size: int) -> None:
+    """A normal header, then one row that is a single cell the size of the file."""
+    _write_blocks(path, (",".join(HEADER) + "\n").encode(), b"x" * (1 << 20), size, b"\n")
+
+
+def _widest_valid(path: Path, size: int) -> None:
+    """500 columns, the most allowed: the travel columns and 491 ignored ones of 80
+    characters, about 40 KB a row. Loads."""
+    extra = 500 - len(HEADER)
+    header = ",".join(HEADER + [f"extra_{n}" for n in range(extra)]) + "\n"
+    filler = "," + ",".join(["y" * 80] * extra)
+    rows = [f"GVA,LHR,{100000 + n},2025-01-01,1,economy,trip {n},12.5,F0001{filler}\n"
+            for n in range(100)]
+    block = "".join(rows).encode()
+    _write_blocks(path, header.encode(), block, size, b"")
+
+
+# (label, file maker, the job's expected final status)
+WIDE_FILES = (
+    ("one header line of millions of tiny columns", _wide_header, "failed"),
+    ("rows of a million tiny fields each", _tiny_fields, "failed"),
+    ("one cell the size of the file", _one_long_cell, "failed"),
+    ("500 columns of 80 characters, all rows valid", _widest_valid, "completed"),
+)
 
 
 ENTRY_COLUMNS = "inventory_id, module_id, year, entry_type, data, kg_co2eq, source, job_id"
@@ -148,8 +196,9 @@ class PeakRss(threading.Thread):
     every 0.25 s: scanning for the horse 50 times a second took 2 s of CPU from a
     million-row job on 2 cores."""
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, interval: float = 0.25):
         super().__init__(daemon=True)
+        self.interval = interval
         self.process = psutil.Process(pid)
         self.peak_horse = self.peak_worker = 0
         self.stopped = threading.Event()
@@ -163,7 +212,7 @@ class PeakRss(threading.Thread):
             pass
 
     def run(self) -> None:
-        while not self.stopped.wait(0.25):
+        while not self.stopped.wait(self.interval):
             self.sample()
 
     def stop(self) -> None:
@@ -172,9 +221,70 @@ class PeakRss(threading.Thread):
         self.sample()  # the horse may still be there, with its peak
 
 
+@dataclass
+class Run:
+    job_id: int
+    body: dict
+    sampler: PeakRss
+    started: float
+    uploaded: float
+    finished: float
+
+
+def upload_and_wait(client, headers: dict, database_url: str, worker_pid: int,
+                    path: Path, interval: float = 0.25) -> Run:
+    """Upload `path` as travel entries and wait for the job to end, sampling the
+    worker's RSS from the upload on, every `interval` seconds."""
+    sampler = PeakRss(worker_pid, interval)
+    sampler.start()
+    started = time.perf_counter()
+    with path.open("rb") as upload:
+        response = client.post("/api/v1/sync/data-entries/2", headers=headers, data={
+            "file": (upload, path.name), "provider_type": "csv_upload",
+            "year": "2025"}, content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+    uploaded = time.perf_counter()
+    job_id = response.get_json()["job_id"]
+    # Watch the job row itself: polling the status API 20 times a second would take
+    # CPU from the worker and PostgreSQL on a small machine. The API answers once.
+    with psycopg.connect(database_url, autocommit=True) as watch:
+        while watch.execute("SELECT status FROM data_ingestion_jobs WHERE id = %s",
+                            (job_id,)).fetchone()[0] in ("pending", "processing"):
+            time.sleep(0.05)
+    finished = time.perf_counter()
+    sampler.stop()
+    body = client.get(f"/api/v1/sync/status/{job_id}", headers=headers).get_json()
+    return Run(job_id, body, sampler, started, uploaded, finished)
+
+
+def wide_files(client, headers: dict, database_url: str, worker_pid: int, workdir: Path,
+               size_mb: int) -> None:
+    """Files of pathological width through the same worker: each job ends as expected
+    (refused with the limit named, or loaded) and the work horse's peak RSS is printed."""
+    mb = 2**20
+    print(f"files of pathological width, {size_mb} MB each (CSV_MAX_COLUMNS=500, "
+          "CSV_MAX_FIELD_KB=64):")
+    for label, make, expected in WIDE_FILES:
+        path = workdir / "wide.csv"
+        make(path, size_mb * mb)
+        size = path.stat().st_size / mb
+        # A refused file's horse lives a tenth of a second: sample often (no rate is timed).
+        run = upload_and_wait(client, headers, database_url, worker_pid, path, 0.005)
+        path.unlink()
+        status = run.body["status"]
+        print(f"  {label}: {size:.0f} MB, "
+              f"job {status} {run.body['status_code']} in {run.finished - run.uploaded:.1f} s, "
+              f"work horse peak RSS {run.sampler.peak_horse / mb:.0f} MB (target < 250 MB)")
+        print(f"    {run.body['message'][:160]}")
+        if status != expected:
+            raise SystemExit(f"expected the job to end {expected}, it ended {status}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--wide-mb", type=int, default=200,
+                        help="size of each file of pathological width (0: none)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="carbon-bench-"))
     servers = []
@@ -183,6 +293,8 @@ def main() -> None:
         from webapp.standalone.embedded import start_postgres
         servers.append(start_postgres(workdir / "pg", "carbonsync_bench"))
         database_url = servers[-1].url
+        with psycopg.connect(servers[-1].admin_url, autocommit=True) as conn:
+            conn.execute("GRANT pg_checkpoint TO carbonsync")  # for checkpoint() only
     if not redis_url:
         from webapp.standalone.embedded import start_redis
         servers.append(start_redis(workdir / "redis"))
@@ -225,27 +337,11 @@ def main() -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until_listening(redis_url, worker_name)  # as in production: already running
         checkpoint(database_url)
-        sampler = PeakRss(worker.pid)
-        sampler.start()
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
-        started = time.perf_counter()
-        with csv_path.open("rb") as upload:
-            response = client.post("/api/v1/sync/data-entries/2", headers=headers, data={
-                "file": (upload, "travel.csv"), "provider_type": "csv_upload",
-                "year": "2025"}, content_type="multipart/form-data")
-        assert response.status_code == 202, response.get_json()
-        uploaded = time.perf_counter()
-        job_id = response.get_json()["job_id"]
-        # Watch the job row itself: polling the status API 20 times a second would take
-        # CPU from the worker and PostgreSQL on a small machine. The API answers once.
-        with psycopg.connect(database_url, autocommit=True) as watch:
-            while watch.execute("SELECT status FROM data_ingestion_jobs WHERE id = %s",
-                                (job_id,)).fetchone()[0] in ("pending", "processing"):
-                time.sleep(0.05)
-        finished = time.perf_counter()
-        sampler.stop()
-        body = client.get(f"/api/v1/sync/status/{job_id}", headers=headers).get_json()
+        run = upload_and_wait(client, headers, database_url, worker.pid, csv_path)
+        body, sampler = run.body, run.sampler
+        started, uploaded, finished, job_id = run.started, run.uploaded, run.finished, run.job_id
         if body["status"] != "completed":
             raise SystemExit(f"the job ended {body['status']}: {body['message']}")
 
@@ -271,6 +367,9 @@ def main() -> None:
         print(f"worker peak RSS: work horse {sampler.peak_horse / mb:.0f} MB, "
               f"worker process {sampler.peak_worker / mb:.0f} MB (target < 250 MB)")
         print(f"job {job_id}: {body['message']}")
+        csv_path.unlink()
+        if args.wide_mb:
+            wide_files(client, headers, database_url, worker.pid, workdir, args.wide_mb)
     finally:
         if worker is not None:
             worker.terminate()

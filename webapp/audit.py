@@ -14,8 +14,8 @@ from flask_login import current_user
 from webapp.extensions import db
 from webapp.ingestion.refusals import BadRequest
 from webapp.models import AuditEntry, User
+from webapp.security import INT4_MAX
 
-MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id matches nothing and must not reach SQL
 FILTERS = ("user", "action", "target_type", "target_id")
 
 
@@ -49,8 +49,8 @@ def parse_filters(args) -> dict[str, Any]:
         if len(value) > 255 or "\x00" in value:
             raise BadRequest(f"{name} must be at most 255 characters, without NUL")
         if name == "target_id" or (name == "user" and _is_number(value)):
-            if not _is_number(value) or int(value) > MAX_ID:
-                raise BadRequest(f"{name} must be an id between 0 and {MAX_ID}")
+            if not _is_number(value) or int(value) > INT4_MAX:
+                raise BadRequest(f"{name} must be an id between 0 and {INT4_MAX}")
             value = int(value) if name == "target_id" else value
         found[name] = value
     return found

@@ -12,6 +12,7 @@ from functools import wraps
 
 from flask import Flask, g, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db, login_manager
 from webapp.http_errors import error_response, is_api_request
@@ -44,8 +45,10 @@ def load_user_from_token(req) -> User | None:
     if scheme.lower() != "bearer" or not token.strip():
         g.token_problem = "Authorization header must be 'Bearer <token>'"
         return None
+    # The owner in the same query: every poll of a script authenticates this way.
     row = db.session.execute(
-        db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token.strip()))
+        db.select(ApiToken).options(joinedload(ApiToken.owner))
+        .where(ApiToken.token_hash == ApiToken.hash(token.strip()))
     ).scalar_one_or_none()
     if row is None:
         g.token_problem = "unknown API token"

@@ -17,6 +17,9 @@ TABLEAU_KEYS = (
     "TABLEAU_CONNECTED_APP_CLIENT_ID", "TABLEAU_CONNECTED_APP_SECRET_ID",
     "TABLEAU_CONNECTED_APP_SECRET_VALUE", "TABLEAU_USERNAME",
     "TABLEAU_FLIGHTS_DATASOURCE_LUID", "TABLEAU_VERIFY_SSL", "TABLEAU_TIMEOUT_S",
+    # Seconds before the first retry of a 429/5xx without Retry-After (default 1; it
+    # doubles on each retry). Tests set it small so retry tests do not sleep.
+    "TABLEAU_RETRY_BACKOFF_S",
 )
 
 
@@ -128,7 +131,9 @@ def load_config(env: dict | None = None) -> dict:
         "SECRET_KEY": secret_key,
         "TRUSTED_HOSTS": _trusted_hosts(env, production),
         "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(database_url) if database_url else None,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A server that is down must not hold a request for long: 2 s to connect.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
+                                      "connect_args": {"connect_timeout": 2}},
         "REDIS_URL": redis_url,
         "RQ_QUEUE": env.get("RQ_QUEUE", "ingestion"),
         "MAX_CONTENT_LENGTH": _int(env, "UPLOAD_MAX_MB", 200) * 1024 * 1024,
@@ -136,6 +141,11 @@ def load_config(env: dict | None = None) -> dict:
         "HEARTBEAT_INTERVAL_S": _int(env, "HEARTBEAT_INTERVAL_S", 5),
         "JOB_TIMEOUT_S": _int(env, "JOB_TIMEOUT_S", 6 * 3600),
         "REAPER_INTERVAL_S": _int(env, "REAPER_INTERVAL_S", 10),
+        "SCHEDULER_INTERVAL_S": _int(env, "SCHEDULER_INTERVAL_S", 15),  # due schedules
+        "PUBLIC_URL": env.get("PUBLIC_URL", ""),  # the job links in failure webhooks
+        # CSV uploads: widest row and longest cell, enforced while reading (SPEC §12).
+        "CSV_MAX_COLUMNS": _int(env, "CSV_MAX_COLUMNS", 500),
+        "CSV_MAX_FIELD_KB": _int(env, "CSV_MAX_FIELD_KB", 64),
         # Extra provider modules to import (comma-separated); each registers on import.
         "PROVIDER_PLUGINS": env.get("PROVIDER_PLUGINS", ""),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),

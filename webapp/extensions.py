@@ -23,11 +23,15 @@ limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
 
 def redis_connection() -> Redis:
-    """One Redis client per app (clients are thread-safe and pool their connections)."""
+    """One Redis client per app (clients are thread-safe and pool their connections).
+
+    Timeouts of 2 s: a Redis that is down or hung must not hold a request for long. (An
+    RQ worker raises the read timeout on its own connection above its blocking dequeue.)
+    """
     conn = current_app.extensions.get("carbon_redis")
     if conn is None:
-        conn = Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=10,
-                              socket_connect_timeout=5)
+        conn = Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=2,
+                              socket_connect_timeout=2)
         current_app.extensions["carbon_redis"] = conn
     return conn
 

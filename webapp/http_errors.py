@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, jsonify, render_template, request
+import psycopg
+import redis
+from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
@@ -87,6 +91,29 @@ def _untrusted_host(error: SecurityError):
     return error.description, 400, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+def _database_unreachable(error: Exception):
+    """PostgreSQL is down or restarting: a 503 to try again, not a 500. The page must not
+    touch the database again, so the caller is shown as anonymous."""
+    log.warning("database unreachable: %s", type(error).__name__)
+    db.session.rollback()
+    g._login_user = AnonymousUserMixin()  # Flask-Login's cache: no user load on render
+    return _try_again(error_response(
+        503, "The database is unreachable right now; try again shortly."))
+
+
+def _queue_unreachable(error: Exception):
+    log.warning("Redis unreachable: %s", type(error).__name__)
+    db.session.rollback()
+    return _try_again(error_response(
+        503, "The job queue (Redis) is unreachable right now; try again shortly."))
+
+
+def _try_again(answer) -> Response:
+    response = make_response(answer)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def _server_fault(error: InternalServerError):
     """An unhandled exception: logged with its traceback by Flask; the caller learns
     only that it happened (no internals on the page or in the JSON)."""
@@ -100,4 +127,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(InternalServerError, _server_fault)
     app.register_error_handler(SecurityError, _untrusted_host)
+    for error in (OperationalError, InterfaceError, psycopg.OperationalError):
+        app.register_error_handler(error, _database_unreachable)
+    for error in (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        app.register_error_handler(error, _queue_unreachable)
     app.register_error_handler(HTTPException, _http_error)

@@ -32,7 +32,15 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 class IdConverter(IntegerConverter):
     """`<id:job_id>`: a positive int4, the range of our id columns. A larger number
-    matches no route, so it is a 404 like any id that does not exist."""
+    matches no route, so it is a 404 like any id that does not exist.
+
+    The range is in the pattern, not only in min/max: a value the converter refuses
+    after matching makes werkzeug answer 405 where routes of other methods share the path
+    (GET/PATCH/DELETE /schedules/<id>). 1..2147483647, no leading zeros."""
+
+    regex = (r"(?:[1-9]\d{0,8}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}"
+             r"|21474[0-7]\d{4}|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d"
+             r"|214748364[0-7])")
 
     def __init__(self, url_map, **kwargs):
         super().__init__(url_map, min=1, max=INT4_MAX, **kwargs)

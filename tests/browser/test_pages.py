@@ -16,8 +16,7 @@ ACTIONS = ("Sync now", "Upload CSV", "Retry", "Cancel")
 
 
 def _sync(api, module_id: int, **config) -> int:
-    answer = api.post(f"/sync/data-entries/{module_id}",
-                      json={"provider_type": "synthetic", "year": 2025, "config": config})
+    answer = api.sync(module_id, config=config)
     assert answer.status_code == 202, answer.get_json()
     return answer.get_json()["job_id"]
 

@@ -42,9 +42,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.sync_cancel": {"POST": EDITOR},
     "audit.index": {"GET": ADMIN},
     "api.audit_list": {"GET": ADMIN},
+    "api.schedules_list": {"GET": VIEWER},
+    "api.schedules_one": {"GET": VIEWER},
+    "api.schedules_create": {"POST": EDITOR},  # admin for factors (test_schedules.py)
+    "api.schedules_update": {"PATCH": EDITOR},
+    "api.schedules_delete": {"DELETE": EDITOR},
+    "api.schedules_run": {"POST": EDITOR},
 }
 # Page blueprints still being written: any GET page is for viewers, anything else for editors.
-GENERIC_PAGE_BLUEPRINTS = ("modules", "jobs")
+GENERIC_PAGE_BLUEPRINTS = ("modules", "jobs", "schedules")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 CSV_DIR = Path(__file__).resolve().parent.parent / "data" / "csv"
 
@@ -83,6 +89,7 @@ def jobs(app, monkeypatch):
     worker listens to, so nothing runs while the roles are checked. (No app context stays
     pushed: requests would share its `g`, and with it the logged-in user.)"""
     from webapp.ingestion.jobs import service
+    from webapp.schedules import service as schedules
 
     monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
     with app.app_context():
@@ -93,7 +100,11 @@ def jobs(app, monkeypatch):
         pending = service.create_job(service.SyncRequest(
             module_id=1, provider_type="synthetic", target_type="data_entries",
             year=2025), None).id
-    return {"retryable": retryable, "pending": pending}
+        schedule, doomed = (schedules.create({
+            "module_id": 1, "provider_type": "synthetic", "year": 2025,
+            "cron": "daily"}, None).id for _ in range(2))
+    return {"retryable": retryable, "pending": pending, "schedule": schedule,
+            "doomed": doomed}
 
 
 def _upload(name: str, provider: str = "csv_upload") -> Callable[[], dict]:
@@ -108,7 +119,7 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     """URL, a factory of request kwargs, and the status an editor must get (None = any
     non-4xx-auth answer) for this route, built from real ids."""
     values = {"module_id": 1, "factor_type_id": 1, "job_id": jobs["pending"],
-              "inventory_id": 1, "filename": "app.css"}
+              "inventory_id": 1, "filename": "app.css", "schedule_id": jobs["schedule"]}
     body, query, editor_status = (lambda: {}), "", 200
     if endpoint == "api.providers_list":
         query = "?module_id=1"
@@ -121,6 +132,15 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
         values["job_id"], editor_status = jobs["retryable"], 202
     elif endpoint == "api.sync_emissions":
         editor_status = 202
+    elif endpoint == "api.schedules_run":  # module 1 is busy: 409, recorded as skipped
+        editor_status = 409
+    elif endpoint == "api.schedules_create":
+        body, editor_status = (lambda: {"json": {
+            "module_id": 1, "provider_type": "synthetic", "year": 2025, "cron": "daily"}}), 201
+    elif endpoint == "api.schedules_update":
+        body = lambda: {"json": {"timezone": "Europe/Zurich"}}  # noqa: E731
+    elif endpoint in ("api.schedules_delete", "schedules.delete"):
+        values["schedule_id"], editor_status = jobs["doomed"], None
     elif endpoint not in EXPECTED or endpoint.startswith("modules."):
         editor_status = None  # a page: any answer that is not a refusal of the caller
     unknown = set(rule.arguments) - set(values)
@@ -170,7 +190,7 @@ def _assert_allowed(response, where: str) -> None:
 
 
 def test_roles(app, create_user, api_token, jobs):
-    from tests.conftest import ApiClient
+    from tests.support.accounts import ApiClient
 
     clients = {}
     for role in ("viewer", "editor", "admin"):

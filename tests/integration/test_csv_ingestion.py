@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -20,12 +19,9 @@ PLANE_HEADER = "origin_iata,destination_iata,user_institutional_id,cabin_class,d
 
 def upload(api, content: bytes | Path, *, module: str = "travel", factor_type: str | None = None,
            filename: str = "upload.csv", **config):
-    data = content.read_bytes() if isinstance(content, Path) else content
-    path = (f"/sync/factors/{MODULE_IDS[module]}/{FACTOR_TYPE_IDS[factor_type]}"
-            if factor_type else f"/sync/data-entries/{MODULE_IDS[module]}")
-    response = api.post(path, data={
-        "file": (io.BytesIO(data), filename), "provider_type": "csv_upload", "year": "2025",
-        "config": json.dumps(config)}, content_type="multipart/form-data")
+    response = api.sync(MODULE_IDS[module], "csv_upload",
+                        factor_type_id=FACTOR_TYPE_IDS[factor_type] if factor_type else None,
+                        file=content, filename=filename, config=config)
     assert response.status_code == 202, response.get_json()
     return api.wait(response.get_json()["job_id"])
 
@@ -54,9 +50,7 @@ def test_corpus_file_ends_as_the_manifest_says(api, admin_api, worker, case):
 
 
 def test_editors_may_not_upload_factors(api):
-    response = api.post("/sync/factors/2/1", data={
-        "file": (io.BytesIO(b"x"), "f.csv"), "provider_type": "csv_upload", "year": "2025"},
-        content_type="multipart/form-data")
+    response = api.sync(2, "csv_upload", factor_type_id=1, file=b"x", filename="f.csv")
     assert response.status_code == 403
     assert "admin" in response.get_json()["message"]
 
@@ -181,9 +175,7 @@ def test_every_factor_type_has_a_template_that_names_its_columns(api):
 
 
 def test_a_refused_upload_stores_no_file(api, db_url):
-    response = api.post("/sync/data-entries/2", data={
-        "file": (io.BytesIO(plane_rows(1000)), "trips.csv"), "provider_type": "csv_upload",
-        "year": "2024"}, content_type="multipart/form-data")
+    response = api.sync(2, "csv_upload", year=2024, file=plane_rows(1000), filename="trips.csv")
     assert response.status_code == 422
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0

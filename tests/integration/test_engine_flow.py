@@ -8,8 +8,7 @@ from tests.support.emissions import wait_recalculated
 
 
 def _sync(api, module_id=2, **config):
-    return api.post(f"/sync/data-entries/{module_id}",
-                    json={"provider_type": "synthetic", "year": 2025, "config": config})
+    return api.sync(module_id, config=config)
 
 
 def test_post_runs_on_a_worker_and_completes_with_progress(api, worker):

@@ -8,7 +8,6 @@ the session worker, once started by any earlier test, keeps listening on `ingest
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -20,15 +19,15 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.conftest import ApiClient
+from tests.support.accounts import ApiClient
+from tests.support.polling import wait_for
 
 IDLE_QUEUE = "ingestion-nobody-listens"
 CSV_DIR = Path(__file__).resolve().parent.parent / "data" / "csv"
 
 
 def _sync(api, module_id: int = 2, provider: str = "synthetic", **config):
-    return api.post(f"/sync/data-entries/{module_id}",
-                    json={"provider_type": provider, "year": 2025, "config": config})
+    return api.sync(module_id, provider, config=config)
 
 
 def _row(db_url: str, job_id: int) -> dict:
@@ -46,17 +45,6 @@ def _entries(db_url: str, job_id: int | None = None) -> int:
     if job_id is None:
         return _scalar(db_url, "SELECT count(*) FROM data_entries")
     return _scalar(db_url, "SELECT count(*) FROM data_entries WHERE job_id = %s", job_id)
-
-
-def _wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 @pytest.fixture
@@ -191,9 +179,8 @@ def _concurrently(calls) -> list:
 
 
 def _file_body(name: str) -> dict:
-    return {"data": {"provider_type": "csv_upload", "year": "2025",
-                     "file": (io.BytesIO((CSV_DIR / name).read_bytes()), name)},
-            "content_type": "multipart/form-data"}
+    """ApiClient.sync's arguments to upload that corpus file."""
+    return {"provider_type": "csv_upload", "file": CSV_DIR / name}
 
 
 def test_concurrent_requests_for_one_target_get_one_202_and_one_409(
@@ -216,8 +203,8 @@ def test_different_targets_do_not_conflict(app, api, api_token, create_user, idl
     clients = [ApiClient(app.test_client(), token) for _ in range(4)]
     responses = _concurrently([
         lambda: _sync(clients[0], module_id=2, rows=5),
-        lambda: clients[1].post("/sync/factors/2/1", **_file_body("factors_plane.csv")),
-        lambda: clients[2].post("/sync/factors/2/2",
+        lambda: clients[1].sync(2, factor_type_id=1, **_file_body("factors_plane.csv")),
+        lambda: clients[2].sync(2, factor_type_id=2,
                                 **_file_body("factors_train_bom_semicolon_decimal_comma.csv")),
         lambda: _sync(clients[3], module_id=1, rows=5),
     ])
@@ -243,21 +230,22 @@ def test_a_killed_worker_fails_its_job_and_the_retry_completes(
     monkeypatch.setitem(app.config, "RQ_QUEUE", queue)
     monkeypatch.setitem(worker_env, "RQ_QUEUE", queue)
     doomed = start_worker(f"doomed-{time.monotonic_ns()}")
-    job_id = _sync(api, rows=60, batch=10, delay_s=0.3).get_json()["job_id"]
+    # About 6 s of work: long enough to outlive starting the survivor on a loaded machine.
+    job_id = _sync(api, rows=60, batch=10, delay_s=1.0).get_json()["job_id"]
     api.wait(job_id, until=("processing",), timeout=30)
-    _wait_for(lambda: _row(db_url, job_id)["metadata"].get("progress", {}).get("processed"),
-              10, "a staged batch")
+    wait_for(lambda: _row(db_url, job_id)["metadata"].get("progress", {}).get("processed"),
+             10, "a staged batch")
     assert _row(db_url, job_id)["metadata"]["worker"] == doomed.name
     survivor = start_worker(f"survivor-{time.monotonic_ns()}")  # its reaper notices the loss
     horses = doomed.horse_pids()
     assert horses, "the job's work horse should be running"
     doomed.kill()
     killed_at = time.monotonic()
-    _wait_for(lambda: not [pid for pid in horses if _alive(pid)], 5, "the work horse to die")
+    wait_for(lambda: not [pid for pid in horses if _alive(pid)], 5, "the work horse to die")
 
     # Poll the row, not the status endpoint (which would reap on its own).
-    failed = _wait_for(lambda: (row := _row(db_url, job_id))["status"] == "failed" and row,
-                       15, "the reaper to fail the job", interval=0.2)
+    failed = wait_for(lambda: (row := _row(db_url, job_id))["status"] == "failed" and row,
+                      15, "the reaper to fail the job", interval=0.2)
     elapsed = time.monotonic() - killed_at
     settings = app.config
     assert 3 < elapsed < settings["WORKER_LOST_AFTER_S"] + settings["REAPER_INTERVAL_S"] + 3
@@ -293,9 +281,9 @@ def test_a_cancelled_pending_job_never_starts(app, api, worker, monkeypatch, db_
     with app.app_context():
         service.enqueue(job_id)
         connection = redis_connection()
-    rq_job = _wait_for(lambda: (j := Job.fetch(service.rq_job_id(job_id),
-                                                connection=connection)).is_finished and j,
-                       20, "the worker to take the cancelled job")
+    rq_job = wait_for(lambda: (j := Job.fetch(service.rq_job_id(job_id),
+                                               connection=connection)).is_finished and j,
+                      20, "the worker to take the cancelled job")
     assert rq_job.return_value() == "cancelled"
     assert _row(db_url, job_id) == cancelled
     assert "worker" not in cancelled["metadata"]
@@ -305,12 +293,12 @@ def test_a_cancelled_pending_job_never_starts(app, api, worker, monkeypatch, db_
 def test_a_cancelled_processing_job_writes_nothing(api, worker, db_url):
     assert worker.horse_pids() == []
     job_id = _sync(api, rows=200, batch=10, delay_s=0.2).get_json()["job_id"]
-    _wait_for(lambda: api.get(f"/sync/status/{job_id}").get_json()["progress"]
-              .get("processed", 0) >= 20, 20, "two staged batches")
+    wait_for(lambda: api.get(f"/sync/status/{job_id}").get_json()["progress"]
+             .get("processed", 0) >= 20, 20, "two staged batches")
     response = api.post(f"/sync/cancel/{job_id}")
     assert response.status_code == 200
     assert response.get_json()["status"] == "cancelled"
-    _wait_for(lambda: worker.horse_pids() == [], 10, "the work horse to stop")
+    wait_for(lambda: worker.horse_pids() == [], 10, "the work horse to stop")
     final = api.get(f"/sync/status/{job_id}").get_json()
     assert final["status"] == "cancelled" and final["status_code"] == 499
     assert final["progress"]["processed"] >= 20  # it did stage batches...
@@ -340,18 +328,15 @@ def _error(response, status: int, code: str) -> dict:
 
 
 def test_requests_are_validated(api, admin_api, idle_queue, db_url):
-    body = _error(api.post("/sync/data-entries/2", json={"provider_type": "synthetic",
-                                                         "year": 2024}),
-                  422, "unprocessable_entity")
+    body = _error(api.sync(2, year=2024), 422, "unprocessable_entity")
     assert "2024" in body["message"] and "2025" in body["message"]
-    _error(api.post("/sync/data-entries/2", json={"provider_type": "synthetic"}),
-           422, "unprocessable_entity")
+    _error(api.sync(2, year=None), 422, "unprocessable_entity")
     body = _error(_sync(api, module_id=1, provider="tableau_api"), 422, "unprocessable_entity")
     assert "csv_upload" in body["valid_providers"] and "tableau_api" not in body["valid_providers"]
     assert "valid providers: " in body["message"] and "csv_upload" in body["message"]
     _error(_sync(api, on_error="sometimes"), 422, "unprocessable_entity")
     _error(_sync(api, module_id=999), 404, "not_found")
-    _error(admin_api.post("/sync/factors/2/999", **_file_body("factors_plane.csv")), 404,
+    _error(admin_api.sync(2, factor_type_id=999, **_file_body("factors_plane.csv")), 404,
            "not_found")
     for path in ("/sync/status/999", "/sync/errors/999.csv"):
         _error(api.get(path), 404, "not_found")
@@ -363,32 +348,25 @@ def test_requests_are_validated(api, admin_api, idle_queue, db_url):
     _error(api.post("/sync/data-entries/2", json={"year": 2025}), 400, "bad_request")
     _error(api.post("/sync/data-entries/2", data="provider_type=synthetic",
                     content_type="text/plain"), 415, "unsupported_media_type")
-    _error(api.post("/sync/data-entries/2", data={"provider_type": "csv_upload",
-                                                  "year": "2025"},
-                    content_type="multipart/form-data"), 400, "bad_request")
-    body = _error(api.post("/sync/data-entries/2", data={
-        "provider_type": "synthetic", "year": "2025", "filters": "{not json"},
-        content_type="multipart/form-data"), 400, "bad_request")
+    _error(api.sync(2, "csv_upload", multipart=True), 400, "bad_request")
+    body = _error(api.sync(2, filters="{not json", multipart=True), 400, "bad_request")
     assert "filters" in body["message"]
     assert _scalar(db_url, "SELECT count(*) FROM data_ingestion_jobs") == 0
 
 
 def test_an_upload_over_the_size_limit_is_413(app, api, idle_queue, monkeypatch, db_url):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2048)
-    big = io.BytesIO(b"name,position_category,user_institutional_id,fte\r\n" + b"x" * 8192)
-    response = api.post("/sync/data-entries/1", data={
-        "provider_type": "csv_upload", "year": "2025", "file": (big, "big.csv")},
-        content_type="multipart/form-data")
+    big = b"name,position_category,user_institutional_id,fte\r\n" + b"x" * 8192
+    response = api.sync(1, "csv_upload", file=big, filename="big.csv")
     _error(response, 413, "payload_too_large")
     assert _scalar(db_url, "SELECT count(*) FROM data_ingestion_jobs") == 0
     assert _scalar(db_url, "SELECT count(*) FROM uploads") == 0
 
 
 def test_multipart_with_json_string_fields(api, worker, db_url):
-    response = api.post("/sync/data-entries/2", data={
-        "provider_type": "synthetic", "year": "2025", "filters": '{"centre": "F0892"}',
-        "config": '{"rows": 7, "batch": 7, "on_error": "skip", "api_secret": "hush-123"}'},
-        content_type="multipart/form-data")
+    response = api.sync(2, multipart=True, filters='{"centre": "F0892"}',
+                        config='{"rows": 7, "batch": 7, "on_error": "skip", '
+                               '"api_secret": "hush-123"}')
     assert response.status_code == 202, response.get_json()
     final = api.wait(response.get_json()["job_id"])
     assert final["status"] == "completed" and final["counts"]["inserted"] == 7

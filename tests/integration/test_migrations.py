@@ -43,13 +43,15 @@ JOB_FOREIGN_KEYS = {
 
 @pytest.fixture
 def fresh_db_url(service_urls):
-    """A libpq URL of an empty database on the test server, dropped afterwards."""
+    """A libpq URL of an empty database on the test server, owned by the app's role (which
+    runs the migrations, as in `make run`), dropped afterwards."""
     server = make_url(sqlalchemy_url(service_urls["database_url"]))
-    admin_url = libpq_url(server.render_as_string(hide_password=False))
+    admin_url = libpq_url(service_urls["admin_database_url"])  # the app may not create one
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME))
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(drop)
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+            sql.Identifier(DB_NAME), sql.Identifier(server.username)))
     yield libpq_url(server.set(database=DB_NAME).render_as_string(hide_password=False))
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(drop)

@@ -4,7 +4,6 @@ complete a real job. A provider added without a sample here makes this test fail
 from __future__ import annotations
 
 import inspect
-import io
 import json
 from pathlib import Path
 
@@ -42,18 +41,15 @@ def _cases():
 
 
 def _request(provider_type, module_type, target, slug):
-    """The sample request that must complete for each provider type."""
+    """The sample request (ApiClient.sync's arguments) that must complete for each type."""
     if provider_type == "csv_upload":
         case = _good_file(module_type, target, slug)
-        data = (CORPUS / case["file"]).read_bytes()
-        return {"data": {"file": (io.BytesIO(data), "sample.csv"), "provider_type": "csv_upload",
-                         "year": "2025", "config": json.dumps({"on_error": case["on_error"]})},
-                "content_type": "multipart/form-data"}
+        return {"file": CORPUS / case["file"], "filename": "sample.csv",
+                "config": {"on_error": case["on_error"]}}
     if provider_type == "tableau_api":
-        return {"json": {"provider_type": "tableau_api", "year": 2025,
-                         "filters": {"centre_financier": "F0892"}}}
+        return {"filters": {"centre_financier": "F0892"}}
     if provider_type == "synthetic":
-        return {"json": {"provider_type": "synthetic", "year": 2025, "config": {"rows": 5}}}
+        return {"config": {"rows": 5}}
     raise AssertionError(f"new provider type {provider_type!r}: add a sample request to "
                          "tests/integration/test_provider_contract.py")
 
@@ -77,9 +73,8 @@ def test_registered_provider_honours_the_contract(admin_api, worker, tableau_sta
 
     api = admin_api  # factors need the admin role
     tableau_standin.reset()
-    path = (f"/sync/factors/{MODULE_IDS[module_type]}/{factor_type_id}" if factor_type_id
-            else f"/sync/data-entries/{MODULE_IDS[module_type]}")
-    response = api.post(path, **_request(provider_type, module_type, target, slug))
+    response = api.sync(MODULE_IDS[module_type], provider_type, factor_type_id=factor_type_id,
+                        **_request(provider_type, module_type, target, slug))
     assert response.status_code == 202, response.get_json()
     final = api.wait(response.get_json()["job_id"])
     assert final["status"] == "completed", final

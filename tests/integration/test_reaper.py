@@ -7,8 +7,7 @@ from redis import Redis
 
 
 def _pending_job(api) -> int:
-    response = api.post("/sync/data-entries/2", json={"provider_type": "synthetic",
-                                                      "year": 2025, "config": {"rows": 3}})
+    response = api.sync(2, config={"rows": 3})
     assert response.status_code == 202
     return response.get_json()["job_id"]
 

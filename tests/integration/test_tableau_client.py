@@ -138,6 +138,14 @@ def test_5xx_backs_off_exponentially_then_fails_502(standin, client, delays):
     assert delays == [1.0, 2.0, 4.0]
 
 
+def test_the_backoff_setting_sets_the_first_delay(standin, delays):
+    client = make_client(standin, delays, TABLEAU_RETRY_BACKOFF_S="0.01")
+    standin.configure(server_errors=10, server_error_status=502)
+    with pytest.raises(UpstreamError):
+        client.sign_in()
+    assert delays == [0.01, 0.02, 0.04]
+
+
 def test_5xx_then_success(standin, client, delays):
     client.sign_in()
     standin.configure(server_errors=2, server_error_status=500)

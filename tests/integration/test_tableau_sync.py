@@ -20,9 +20,7 @@ def standin(tableau_standin):
 
 
 def _sync(api, filters=None, **config):
-    response = api.post("/sync/data-entries/2", json={
-        "provider_type": "tableau_api", "year": 2025, "filters": filters or {},
-        "config": config})
+    response = api.sync(2, "tableau_api", filters=filters or {}, config=config)
     assert response.status_code == 202, response.get_json()
     return response.get_json()["job_id"]
 
@@ -141,8 +139,7 @@ def test_unconfigured_tableau_is_listed_unavailable_and_refused(app, api):
         tableau = next(p for p in providers if p["provider_type"] == "tableau_api")
         assert tableau["available"] is False
         assert "TABLEAU_SERVER_URL" in tableau["unavailable_reason"]
-        response = api.post("/sync/data-entries/2",
-                            json={"provider_type": "tableau_api", "year": 2025})
+        response = api.sync(2, "tableau_api")
         assert response.status_code == 503
         assert "TABLEAU_SERVER_URL" in response.get_json()["message"]
     finally:
@@ -150,7 +147,6 @@ def test_unconfigured_tableau_is_listed_unavailable_and_refused(app, api):
 
 
 def test_tableau_is_refused_for_headcount_with_valid_providers(api):
-    response = api.post("/sync/data-entries/1", json={"provider_type": "tableau_api",
-                                                      "year": 2025})
+    response = api.sync(1, "tableau_api")
     assert response.status_code == 422
     assert "csv_upload" in response.get_json()["message"]

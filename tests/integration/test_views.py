@@ -62,8 +62,7 @@ def slow_job(start_slow_job):
 
 def _sync(api, module_id: int, **config):
     """Start a synthetic job through the API (the pages under test only read it)."""
-    return api.post(f"/sync/data-entries/{module_id}",
-                    json={"provider_type": "synthetic", "year": 2025, "config": config})
+    return api.sync(module_id, config=config)
 
 
 def _job_id(location: str) -> int:

@@ -1,26 +1,94 @@
-"""Letting the session worker finish before the next test wipes the database."""
+"""pytest plugin: real RQ worker processes (`python worker.py`), and letting them
+finish before the next test wipes the database."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from tests.support.polling import wait_for
+from tests.support.settings import PLUGINS, ROOT, TEST_SETTINGS, tableau_settings
+
+RUNNING_WORKERS: list[WorkerProcess] = []
 
 
-def wait_until_idle(worker, timeout: float = 30.0) -> None:
-    """Wait until `worker` (tests/conftest.py WorkerProcess) has no work horse running.
+class WorkerProcess:
+    """A real `python worker.py` process (RQ forks a work horse for each job)."""
+
+    def __init__(self, env: dict, name: str):
+        self.name = name
+        self.log_path = Path(env.get("TMPDIR", "/tmp")) / f"{name}.log"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "worker.py"), "--name", name], cwd=ROOT, env=env,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        RUNNING_WORKERS.append(self)
+
+    def wait_ready(self, redis_url: str, timeout: float = 30) -> None:
+        from rq import Worker
+        conn = Redis.from_url(redis_url)
+
+        def registered() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited:\n{self.output()}")
+            return any(w.name == self.name for w in Worker.all(connection=conn))
+
+        wait_for(registered, timeout, lambda: f"worker {self.name} to start:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def horse_pids(self) -> list[int]:
+        import psutil
+        try:
+            return [child.pid for child in psutil.Process(self.process.pid).children()]
+        except psutil.NoSuchProcess:
+            return []
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its work horse: no cleanup code runs anywhere."""
+        horses = self.horse_pids()  # RQ puts each horse in its own process group
+        if self in RUNNING_WORKERS:
+            RUNNING_WORKERS.remove(self)
+        os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in horses:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self in RUNNING_WORKERS:
+            RUNNING_WORKERS.remove(self)
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+def wait_until_idle(worker: WorkerProcess, timeout: float = 30.0) -> None:
+    """Wait until `worker` has no work horse running.
 
     A cancelled job stops at its next check, not at once. Until then its data
     transaction is open, the next test's TRUNCATE queues behind it, and the job's own
     progress updates queue behind the TRUNCATE: a deadlock PostgreSQL cannot see.
     """
-    deadline = time.monotonic() + timeout
-    while worker.horse_pids():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"worker {worker.name} still busy after {timeout} s")
-        time.sleep(0.1)
+    wait_for(lambda: not worker.horse_pids(), timeout, f"worker {worker.name} to be idle")
 
 
-def settle(app, worker) -> None:
+def settle(app, worker: WorkerProcess) -> None:
     """Cancel the jobs a test left pending or processing, and let the worker finish."""
     from webapp.ingestion.jobs import queries, service
     from webapp.ingestion.refusals import ServiceError
@@ -30,3 +98,45 @@ def settle(app, worker) -> None:
             with contextlib.suppress(ServiceError):  # it may have ended meanwhile
                 service.cancel_job(job.id, None)
     wait_until_idle(worker)
+
+
+@pytest.fixture(scope="session")
+def worker_env(service_urls, tableau_standin):
+    env = {**os.environ, "DATABASE_URL": service_urls["database_url"],
+           "REDIS_URL": service_urls["redis_url"], "PROVIDER_PLUGINS": PLUGINS,
+           "PYTHONPATH": str(ROOT), **TEST_SETTINGS, **tableau_settings(tableau_standin)}
+    env.pop("APP_ENV", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def _session_worker(worker_env, service_urls):
+    worker = WorkerProcess(worker_env, f"test-worker-{os.getpid()}")
+    worker.wait_ready(service_urls["redis_url"])
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(_session_worker, app, service_urls):
+    """A running worker shared by the session (re-registered after each Redis flush)."""
+    if _session_worker.process.poll() is not None:
+        pytest.fail(f"the session worker died:\n{_session_worker.output()}")
+    yield _session_worker
+
+
+@pytest.fixture
+def start_worker(worker_env, service_urls):
+    """Factory for extra workers a test may kill; all stopped at the end of the test."""
+    started = []
+
+    def factory(name: str | None = None) -> WorkerProcess:
+        name = name or f"test-worker-{len(started)}-{time.monotonic_ns()}"
+        proc = WorkerProcess(worker_env, re.sub(r"[^\w-]", "", name))
+        proc.wait_ready(service_urls["redis_url"])
+        started.append(proc)
+        return proc
+
+    yield factory
+    for proc in started:
+        proc.stop()

@@ -80,6 +80,21 @@ def test_timeout_must_be_a_positive_number():
     assert TableauSettings.from_mapping({**ENV, "TABLEAU_TIMEOUT_S": "2.5"}).timeout_s == 2.5
     with pytest.raises(ProviderUnavailable, match="TABLEAU_TIMEOUT_S"):
         TableauSettings.from_mapping({**ENV, "TABLEAU_TIMEOUT_S": "soon"})
+    with pytest.raises(ProviderUnavailable, match="TABLEAU_TIMEOUT_S must be a positive"):
+        TableauSettings.from_mapping({**ENV, "TABLEAU_TIMEOUT_S": "0"})
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, 1.0), ("", 1.0), ("0.05", 0.05),
+                                               ("0", 0.0)])
+def test_retry_backoff_setting(raw, expected):
+    settings = TableauSettings.from_mapping({**ENV, "TABLEAU_RETRY_BACKOFF_S": raw})
+    assert settings.retry_backoff_s == expected
+
+
+@pytest.mark.parametrize("raw", ["-1", "soon", "nan"])
+def test_retry_backoff_must_be_zero_or_more_seconds(raw):
+    with pytest.raises(ProviderUnavailable, match="TABLEAU_RETRY_BACKOFF_S must be zero or more"):
+        TableauSettings.from_mapping({**ENV, "TABLEAU_RETRY_BACKOFF_S": raw})
 
 
 def test_missing_names_each_unset_variable():

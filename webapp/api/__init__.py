@@ -4,4 +4,13 @@ from flask import Blueprint
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from webapp.api import audit, catalog, csrf, emissions, health, openapi, sync  # noqa: E402,F401  (routes register on import)
+from webapp.api import (  # noqa: E402,F401  (routes register on import)
+    audit,
+    catalog,
+    csrf,
+    emissions,
+    health,
+    openapi,
+    schedules,
+    sync,
+)

@@ -3,8 +3,6 @@ and the header-only CSV templates."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -13,7 +11,7 @@ from sqlalchemy import func, select
 
 from webapp.api import api_bp
 from webapp.api.params import int_arg, listing, page_args
-from webapp.csv_export import csv_chunks
+from webapp.csv_export import csv_chunks, csv_text
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries
 from webapp.ingestion.providers.csv_upload import schemas
@@ -120,9 +118,7 @@ def providers_list():
 
 
 def _csv_response(header: list[str], filename: str) -> Response:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(header)
-    return Response(buffer.getvalue(), mimetype="text/csv", headers={
+    return Response(csv_text([header], lineterminator="\r\n"), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{filename}"'})
 
 

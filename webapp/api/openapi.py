@@ -119,7 +119,7 @@ def _paths() -> dict[str, Any]:
             params=[job_id])},
         "/modules": {"get": _operation(
             "Modules with their last-sync badges",
-            {"200": _json(_list_of("Module"), "Modules"), **_errors(401)}, params=PAGE,
+            {"200": _json(_list_of("Module"), "Modules"), **_errors(400, 401)}, params=PAGE,
             tag="catalog")},
         "/modules/{module_id}": {"get": _operation(
             "One module: badges, entry counts, factor types",
@@ -148,7 +148,7 @@ def _paths() -> dict[str, Any]:
              **_errors(401, 403, 404, 409, 503)}, params=[module_id], tag="emissions")},
         "/factor-types": {"get": _operation(
             "Factor types, optionally of one module",
-            {"200": _json(_list_of("FactorType"), "Factor types"), **_errors(401, 404)},
+            {"200": _json(_list_of("FactorType"), "Factor types"), **_errors(400, 401, 404)},
             params=[_param("module_id", "query")], tag="catalog")},
         "/factors/{factor_type_id}": {"get": _operation(
             "Stored emission factors of a factor type",
@@ -174,6 +174,7 @@ def _paths() -> dict[str, Any]:
                     _param("action", "query", {"type": "string"}),
                     _param("target_type", "query", {"type": "string"}),
                     _param("target_id", "query"), *PAGE], tag="audit")},
+        **_schedule_paths(),
         "/openapi.json": {"get": _operation(
             "This document", {"200": _json({"type": "object"}, "OpenAPI 3.1")},
             tag="meta")},
@@ -182,6 +183,42 @@ def _paths() -> dict[str, Any]:
             {"200": _json(_ref("Health"), "Healthy"), "503": _json(_ref("Health"),
                                                                    "Unhealthy")},
             tag="meta"), "security": []}},
+    }
+
+
+def _schedule_paths() -> dict[str, Any]:
+    schedule = {"200": _json(_ref("Schedule"), "The schedule")}
+    body = {"required": True, "content": {"application/json": {
+        "schema": _ref("ScheduleRequest")}}}
+    patch = {"required": True, "content": {"application/json": {
+        "schema": _ref("SchedulePatch")}}}
+    schedule_id = _param("schedule_id")
+    return {
+        "/schedules": {
+            "post": _operation(
+                "Schedule an API provider's sync (cron in a time zone)",
+                {"201": _json(_ref("Schedule"), "Schedule created"),
+                 **_errors(400, 401, 403, 404, 415, 422, 503)}, body=body, tag="schedules"),
+            "get": _operation(
+                "Schedules, optionally of one module",
+                {"200": _json(_list_of("Schedule"), "Schedules"), **_errors(400, 401, 404)},
+                params=[_param("module_id", "query"), *PAGE], tag="schedules")},
+        "/schedules/{schedule_id}": {
+            "get": _operation("One schedule", {**schedule, **_errors(401, 404)},
+                              params=[schedule_id], tag="schedules"),
+            "patch": _operation(
+                "Change a schedule (cron, time zone, enabled, webhook, filters, config)",
+                {**schedule, **_errors(400, 401, 403, 404, 415, 422, 503)},
+                params=[schedule_id], body=patch, tag="schedules"),
+            "delete": _operation(
+                "Delete a schedule; a job it started runs on",
+                {"204": {"description": "Deleted"}, **_errors(401, 403, 404)},
+                params=[schedule_id], tag="schedules")},
+        "/schedules/{schedule_id}/run": {"post": _operation(
+            "Run a schedule now, as if a due time had come",
+            {"202": _json(_ref("Accepted"), "Job created and queued"),
+             **_errors(401, 403, 404, 409, 422, 503)}, params=[schedule_id],
+            tag="schedules")},
     }
 
 
@@ -220,7 +257,7 @@ SCHEMAS: dict[str, Any] = {
         "errors": {"type": "array", "items": _ref("RowError")},
         "errors_total": {"type": "integer"}, "retry_of": NULLABLE_INT,
         "retried_by": NULLABLE_INT, "created_by": NULLABLE_INT,
-        "started_at": NULLABLE_STR, "completed_at": NULLABLE_STR,
+        "schedule_id": NULLABLE_INT, "started_at": NULLABLE_STR, "completed_at": NULLABLE_STR,
         "created_at": NULLABLE_STR, "processing_started_at": NULLABLE_STR, "request": OBJ}},
     "Module": {"type": "object", "properties": {
         "id": {"type": "integer"}, "inventory_id": {"type": "integer"},
@@ -289,6 +326,33 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"}, "type": {"type": "string"},
             "label": {"type": "string"}, "help": {"type": "string"},
             "max_items": {"type": "integer"}, "max_length": {"type": "integer"}}}}}},
+    "ScheduleRequest": {"type": "object", "required": [
+        "module_id", "provider_type", "year", "cron"], "properties": {
+        "module_id": {"type": "integer"}, "provider_type": {"type": "string"},
+        "target_type": {"enum": ["data_entries", "factors"]},
+        "factor_type_id": NULLABLE_INT, "year": {"type": "integer"}, "filters": OBJ,
+        "config": OBJ, "cron": {"type": "string", "examples": ["0 3 * * *", "daily",
+                                                                "weekly"]},
+        "timezone": {"type": "string", "examples": ["Europe/Zurich"]},
+        "webhook_url": {"type": ["string", "null"], "format": "uri"},
+        "enabled": {"type": "boolean"}}},
+    "SchedulePatch": {"type": "object", "properties": {
+        "filters": OBJ, "config": OBJ, "cron": {"type": "string"},
+        "timezone": {"type": "string"}, "webhook_url": {"type": ["string", "null"]},
+        "enabled": {"type": "boolean"}}},
+    "Schedule": {"type": "object", "required": [
+        "id", "module_id", "provider_type", "target_type", "cron", "timezone", "enabled",
+        "next_run_at", "last_run_at", "last_job_id", "last_outcome"], "properties": {
+        "id": {"type": "integer"}, "module_id": {"type": "integer"},
+        "provider_type": {"type": "string"}, "target_type": {"type": "string"},
+        "factor_type_id": NULLABLE_INT, "year": {"type": "integer"}, "filters": OBJ,
+        "config": OBJ, "cron": {"type": "string"}, "cron_label": {"type": "string"},
+        "timezone": {"type": "string"}, "webhook_url": NULLABLE_STR,
+        "enabled": {"type": "boolean"}, "next_run_at": NULLABLE_STR,
+        "last_run_at": NULLABLE_STR, "last_job_id": NULLABLE_INT,
+        "last_outcome": NULLABLE_STR, "last_message": NULLABLE_STR,
+        "created_by": NULLABLE_INT, "created_at": NULLABLE_STR,
+        "updated_at": NULLABLE_STR}},
     "Health": {"type": "object", "properties": {
         "status": {"type": "string"}, "database": {"type": "string"},
         "redis": {"type": "string"}}},

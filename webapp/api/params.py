@@ -101,12 +101,18 @@ def expect_type(value: Any, name: str, *kinds: type) -> Any:
                      field=name)
 
 
-def json_body(fields: dict[str, tuple[type, ...]]) -> dict[str, Any]:
-    """The request's JSON object, with `fields` (name -> accepted types, none = any)
-    picked out."""
+def json_object() -> dict[str, Any]:
+    """The request's body: a JSON object, checked as above."""
     body = parse_json(request.get_data(cache=True), "the body")
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
+    return body
+
+
+def json_body(fields: dict[str, tuple[type, ...]]) -> dict[str, Any]:
+    """The request's JSON object, with `fields` (name -> accepted types, none = any)
+    picked out."""
+    body = json_object()
     return {name: expect_type(body.get(name), name, *kinds) if kinds else body.get(name)
             for name, kinds in fields.items()}
 

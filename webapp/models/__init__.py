@@ -5,9 +5,11 @@ from webapp.models.audit import AuditEntry
 from webapp.models.entries import DataEntry, EmissionFactor
 from webapp.models.inventory import FactorType, Inventory, Module
 from webapp.models.jobs import DataIngestionJob, IngestionRowError
+from webapp.models.schedules import ScheduleRun, SyncSchedule
 from webapp.models.uploads import Upload, UploadChunk
 
 __all__ = [
     "ApiToken", "AuditEntry", "DataEntry", "DataIngestionJob", "EmissionFactor", "FactorType",
     "IngestionRowError", "Inventory", "Module", "Upload", "UploadChunk", "User",
+    "ScheduleRun", "SyncSchedule",
 ]

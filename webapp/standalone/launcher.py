@@ -4,12 +4,16 @@ Starts a private PostgreSQL and Redis from pip wheels (data under instance/) unl
 DATABASE_URL / REDIS_URL are set, runs migrations, seeds the demo inventory and an
 admin account, then serves the app with gunicorn and one RQ worker. Ctrl-C stops
 everything it started. `--tableau-standin` (`make demo`) also starts the Tableau
-stand-in from tests/ and points the app at it, to click "Sync now" without Tableau.
+stand-in and points the app at it, to click "Sync now" without Tableau.
+
+The servers' URLs carry passwords: they go to instance/services.json (mode 600),
+never to the screen; `--print-url redis` prints one for tools such as `rq info`.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import secrets
@@ -17,13 +21,14 @@ import signal
 import subprocess
 import sys
 import threading
-import time
+from urllib.parse import urlsplit, urlunsplit
 
 from webapp.config import INSTANCE, ROOT, SERVICES_FILE
+from webapp.standalone.supervisor import GaveUp, Running, Supervisor
 
 
 def _start_services(started: list) -> dict[str, str]:
-    from webapp.standalone.embedded import start_postgres, start_redis
+    from webapp.standalone.embedded import start_postgres, start_redis, write_private
 
     urls = {"database_url": os.environ.get("DATABASE_URL"),
             "redis_url": os.environ.get("REDIS_URL")}
@@ -38,7 +43,7 @@ def _start_services(started: list) -> dict[str, str]:
         started.append(server)
         urls["redis_url"] = server.url
     # So that `.venv/bin/flask --app wsgi ...` reaches the same servers while we run.
-    SERVICES_FILE.write_text(json.dumps(urls))
+    write_private(SERVICES_FILE, json.dumps(urls))
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = urls["database_url"], urls["redis_url"]
     return urls
 
@@ -86,11 +91,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tableau-standin", action="store_true",
                         help="also start the Tableau stand-in and sync from it")
     parser.add_argument("--workers", type=int, default=1, help="RQ workers to start")
+    parser.add_argument("--print-url", choices=("database", "redis"),
+                        help="print that URL of the running `make run`, with its password")
     args = parser.parse_args(argv)
+    if args.print_url:
+        print_url(args.print_url)
+        return
 
     INSTANCE.mkdir(parents=True, exist_ok=True)
     started: list = []
-    children: list[subprocess.Popen] = []
+    supervisor = Supervisor(log=lambda line: print(line, flush=True))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
@@ -99,25 +109,28 @@ def main(argv: list[str] | None = None) -> None:
             _start_tableau_standin(started)
         generated = _prepare_database()
         port = os.environ.get("PORT", "5000")
+        _supervise_redis(supervisor, started, urls["redis_url"])
         python = sys.executable
         for n in range(1, args.workers + 1):
-            children.append(subprocess.Popen(
-                [python, str(ROOT / "worker.py"), "--name", f"standalone-worker-{n}"],
-                cwd=ROOT))
-        children.append(subprocess.Popen(
-            [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"],
+            supervisor.add(f"worker standalone-worker-{n}", functools.partial(
+                subprocess.Popen, [python, str(ROOT / "worker.py"), "--name",
+                                   f"standalone-worker-{n}"], cwd=ROOT))
+        supervisor.add("web server", functools.partial(subprocess.Popen, [
+            python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+            "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"],
             cwd=ROOT))
         _banner(port, urls, generated)
-        while not stopping.is_set():
-            if any(child.poll() is not None for child in children):
-                print("A server process exited; stopping everything.", flush=True)
-                break
-            time.sleep(0.5)
+        while not stopping.wait(0.5):
+            supervisor.check()
     except KeyboardInterrupt:
         pass
+    except GaveUp as error:
+        print(error, flush=True)
     finally:
         print("\nStopping...", flush=True)
+        # Redis goes last, with the servers below: workers finishing a job still need it.
+        children = [process.handle for process in supervisor.processes
+                    if process.name != "Redis" and isinstance(process.handle, subprocess.Popen)]
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGINT)
@@ -132,15 +145,71 @@ def main(argv: list[str] | None = None) -> None:
         print("Stopped. Data is kept under instance/ for the next run.", flush=True)
 
 
+class _Pid:
+    """A process we did not start (a Redis left by an earlier run), watched by its pid."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -1
+        except PermissionError:
+            pass
+        return None
+
+
+def _supervise_redis(supervisor: Supervisor, started: list, url: str) -> None:
+    """The private Redis, if we run one, is restarted on the same port, so every URL stays
+    right; workers and the web app reconnect on their own."""
+    from webapp.standalone.embedded import start_redis
+
+    running = [server for server in started if server.name == "redis"]
+    if not running:
+        return  # REDIS_URL was given: not ours to restart
+
+    def start() -> Running:
+        if running:  # the first call: the server _start_services started
+            server = running.pop()
+        else:  # it died
+            started[:] = [other for other in started if other.name != "redis"]
+            server = start_redis(INSTANCE / "redis", port=urlsplit(url).port)
+            started.append(server)
+        return server.process or _Pid(server.pid)
+
+    supervisor.add("Redis", start)
+
+
+def print_url(service: str) -> None:
+    try:
+        urls = json.loads(SERVICES_FILE.read_text())
+    except FileNotFoundError:
+        sys.exit(f"{SERVICES_FILE} is missing: is `make run` running?")
+    print(urls[f"{service}_url"])
+
+
+def masked(url: str) -> str:
+    """The URL with its password, if any, replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _banner(port: str, urls: dict[str, str], generated: str | None) -> None:
     email = os.environ.get("ADMIN_EMAIL", "admin@example.org")
     lines = ["", f"Carbon Sync is running on http://127.0.0.1:{port}",
-             f"  PostgreSQL: {urls['database_url']}", f"  Redis:      {urls['redis_url']}",
-             f"  Queues:     .venv/bin/rq info -u {urls['redis_url']}"]
+             f"  PostgreSQL: {masked(urls['database_url'])}",
+             f"  Redis:      {masked(urls['redis_url'])}",
+             f"  Passwords:  in {SERVICES_FILE} (readable by you only)",
+             '  Queues:     .venv/bin/rq info -u "$(.venv/bin/python -m webapp.standalone '
+             '--print-url redis)"']
     if generated:
         lines += [f"  Admin:      {email} / {generated}   (shown once: write it down)"]
     else:
         lines += [f"  Admin:      {email}"]
     lines += ["Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)
-

@@ -13,12 +13,14 @@ def register_views(app: Flask) -> None:
     from webapp.views.htmx import is_htmx
     from webapp.views.jobs import jobs_bp
     from webapp.views.modules import modules_bp
+    from webapp.views.schedules import schedules_bp
 
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(modules_bp)
+    app.register_blueprint(schedules_bp)
     formatting.register(app)
     # Templates ask states.py which states are active or retryable, never a list of their own.
     app.jinja_env.globals.update(ACTIVE=ACTIVE, RETRYABLE=RETRYABLE,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+
+from webapp.csv_export import csv_chunks
 
 # A file where every row is bad would otherwise store millions of identical complaints.
 MAX_REPORTED_ERRORS = 100_000
@@ -33,17 +34,9 @@ def store(conn: Connection, job_id: int, errors: list[dict[str, Any]]) -> int:
 def report_lines(engine: Engine, job_id: int) -> Iterator[str]:
     """The report as CSV text, streamed on its own connection so a large report never
     sits in memory and outlives the request's session."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["row", "column", "value", "reason"])
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(text(
             'SELECT row, "column", value, reason FROM ingestion_row_errors WHERE job_id = :i '
             "ORDER BY seq"), {"i": job_id})
-        for record in result:
-            writer.writerow(record)
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue()
+        # The cells are the user's own (e.g. "=1+2"): csv_chunks neutralises formulas.
+        yield from csv_chunks(chain([("row", "column", "value", "reason")], result))

@@ -75,6 +75,7 @@ class SyncRequest:
     upload_id: int | None = None
     new_file: tuple[BinaryIO, str, str] | None = field(default=None, repr=False)
     retry_of: int | None = None
+    schedule_id: int | None = None  # set when a schedule's due time (or run now) asks
 
     @classmethod
     def retry_of_job(cls, job: DataIngestionJob) -> SyncRequest:
@@ -105,6 +106,7 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
         NotFound, BadRequest, Invalid, Conflict (an active job exists), Unavailable.
     """
     checked = _check(request)
+    _refuse_if_busy(checked.module.id, request.target_type, checked.factor_type)
     _ensure_queue_reachable()
     upload_id = request.upload_id
     if request.new_file is not None:
@@ -122,6 +124,12 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
     log.info("job %s created: %s %s for module %s", job.id, job.provider_type,
              job.target_type, job.module_id, extra={"job_id": job.id})
     return job
+
+
+def check_request(request: SyncRequest) -> _Checked:
+    """The request's own checks, without creating anything (schedules use it); whether
+    the target is busy is only known when a job is due."""
+    return _check(request)
 
 
 def _check(request: SyncRequest) -> _Checked:
@@ -191,6 +199,8 @@ def _new_job(request: SyncRequest, checked: _Checked, upload_id: int | None,
                             "errors": [], "errors_total": 0}
     if request.retry_of is not None:
         meta["retry_of"] = request.retry_of
+    if request.schedule_id is not None:
+        meta["schedule_id"] = request.schedule_id
     module, factor_type = checked.module, checked.factor_type
     return DataIngestionJob(
         inventory_id=module.inventory_id, module_id=module.id,
@@ -212,9 +222,23 @@ def _insert(job: DataIngestionJob, checked: _Checked) -> DataIngestionJob:
         if "uq_jobs_one_active" not in str(error.orig):
             raise
         active = _active_job_id(checked.module.id, job.target_type, checked.factor_type)
-        raise Conflict(f"job {active} is already {_status_of(active)} for this module; "
-                       "wait for it or cancel it", active_job_id=active) from None
+        raise _busy(active) from None
     return job
+
+
+def _refuse_if_busy(module_id: int, target_type: str, factor_type: FactorType | None) -> None:
+    """The 409 before anything is stored, so a large upload is not written only to be
+    refused. The one-active-job index still settles two requests that race past here."""
+    active = _active_job_id(module_id, target_type, factor_type)
+    if active is not None:
+        raise _busy(active)
+
+
+def _busy(active: int | None) -> Conflict:
+    if active is None:  # it ended between the refused insert and this look
+        return Conflict("another job was just started for this module; try again")
+    return Conflict(f"job {active} is already {_status_of(active)} for this module; "
+                    "wait for it or cancel it", active_job_id=active)
 
 
 def _check_factor_type(module: Module, target_type: str, factor_type_id: int | None
@@ -252,12 +276,14 @@ def _ensure_queue_reachable() -> None:
         raise Unavailable("the job queue (Redis) is unreachable; try again shortly") from None
 
 
-def _active_job_id(module_id: int, target_type: str, factor_type: FactorType | None) -> int:
+def _active_job_id(module_id: int, target_type: str, factor_type: FactorType | None
+                   ) -> int | None:
     return db.session.execute(text(
         "SELECT id FROM data_ingestion_jobs WHERE module_id = :m AND target_type = :t "
-        "AND COALESCE(factor_type_id, 0) = :f AND status IN ('pending', 'processing')"),
+        "AND COALESCE(factor_type_id, 0) = :f AND status IN ('pending', 'processing') "
+        "ORDER BY id LIMIT 1"),
         {"m": module_id, "t": target_type, "f": factor_type.id if factor_type else 0}
-    ).scalar_one()
+    ).scalar()
 
 
 def _status_of(job_id: int) -> str:

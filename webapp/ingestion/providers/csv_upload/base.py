@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from webapp.ingestion.failures import InvalidFile
 from webapp.ingestion.providers.base import DataIngestionProvider
-from webapp.ingestion.providers.csv_upload.reader import CsvTable, open_csv
+from webapp.ingestion.providers.csv_upload.reader import CsvTable, Limits, open_csv
 from webapp.ingestion.providers.csv_upload.schemas import RowValidator
 
 ROW_NUMBER = "_row"  # key under which each raw row carries its spreadsheet row number
@@ -19,6 +19,8 @@ class CSVProvider(DataIngestionProvider):
     label = "CSV upload"
     needs_upload = True
     batch_size: ClassVar[int] = 5000
+    # A batch also ends at this much text: 5,000 rows of 500 wide columns would be GBs.
+    batch_chars: ClassVar[int] = 8 << 20
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -35,20 +37,23 @@ class CSVProvider(DataIngestionProvider):
         if self.ctx.open_upload is None:
             raise InvalidFile("No file was uploaded for this job.")
         self._stream = self.ctx.open_upload()
-        self.table = open_csv(self._stream)
+        self.table = open_csv(self._stream, Limits.from_settings(self.ctx.settings))
         self.schema = self.pick_schema(self.table.header)
         self.validator = RowValidator(self.schema)
         return True
 
     async def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
-        assert self.table is not None
+        table = self.table
+        assert table is not None
         batch: list[dict[str, Any]] = []
-        for row, values in self.table.rows():
+        size, chars, start = self.batch_size, self.batch_chars, table.chars_read
+        for row, values in table.rows():
             values[ROW_NUMBER] = row
             batch.append(values)
-            if len(batch) >= self.batch_size:
+            if len(batch) >= size or table.chars_read - start >= chars:
                 yield batch
                 batch = []
+                start = table.chars_read
         if batch:
             yield batch
 

@@ -25,6 +25,13 @@ Row numbers are the rows a spreadsheet shows: the header is row 1 (when the file
 with it) and every record counts as one row, blank ones included, so "row 17" in an
 error is row 17 in Excel. Blank rows are skipped. A row with more fields than the header
 has the extra ones ignored; a row with fewer gets "" for the missing ones.
+
+Limits (`Limits`, from CSV_MAX_COLUMNS and CSV_MAX_FIELD_KB): a row may have at most
+`max_columns` fields and a cell at most `max_field_kb` KB; a NUL byte anywhere is binary
+data. They are enforced while reading, before the `csv` module builds a row, so memory
+stays flat whatever the file: `_Lines` hands csv.reader physical lines read in bounded
+pieces and refuses a row whose text outgrows the limits; csv's own field_size_limit bounds
+each cell. A refusal is an InvalidFile naming the row and the limit.
 """
 
 from __future__ import annotations
@@ -34,15 +41,150 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from itertools import chain
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from webapp.ingestion.failures import InvalidFile
+from webapp.ingestion.limits import clip_cell
 
 SAMPLE_BYTES = 64 * 1024  # looked at up front: binary check and delimiter sniffing
 DELIMITERS = (",", ";", "\t")  # in order of preference when nothing else decides
 _SNIFF_RECORDS = 50
+
+# -- limits ---------------------------------------------------------------------------
+
+_PIECE = 64 * 1024  # characters per readline(); a longer physical line comes in pieces
+# A row this long or shorter goes to csv as it is (its fields cost at most ~20 bytes per
+# character); past it, delimiters are counted first, so no row becomes millions of fields.
+_COUNT_PAST = 1 << 20
+# A row's text is held twice while its pieces are joined, at up to 4 bytes a character:
+# 16 Mi characters keeps that well under the worker's 250 MB whatever the settings.
+_MAX_ROW_CHARS = 16 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How wide a file and how long a cell may be (CSV_MAX_COLUMNS, CSV_MAX_FIELD_KB)."""
+
+    max_columns: int = 500
+    max_field_kb: int = 64
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Limits:
+        # Unset or below 1 (which would refuse every file): the default.
+        columns = int(settings.get("CSV_MAX_COLUMNS") or 0)
+        field_kb = int(settings.get("CSV_MAX_FIELD_KB") or 0)
+        return cls(columns if columns >= 1 else cls.max_columns,
+                   field_kb if field_kb >= 1 else cls.max_field_kb)
+
+    @property
+    def max_field_chars(self) -> int:
+        return self.max_field_kb * 1024
+
+    @property
+    def max_row_chars(self) -> int:
+        # Each full cell may come with its delimiter and two quotes, the row with CRLF.
+        return min(self.max_columns * (self.max_field_chars + 3) + 2, _MAX_ROW_CHARS)
+
+    def too_many_columns(self, count: int | None = None) -> str:
+        what = f"{count:,} columns" if count else f"more than {self.max_columns:,} columns"
+        return (f"has {what}; a file may have at most {self.max_columns:,} "
+                "(CSV_MAX_COLUMNS)")
+
+    def cell_too_long(self) -> str:
+        return (f"has a cell longer than {self.max_field_kb:,} KB, the most a cell may "
+                "hold (CSV_MAX_FIELD_KB); if a quote opens that cell, check that it is closed")
+
+    def row_too_long(self) -> str:
+        return (f"is longer than {_size(self.max_row_chars)}, the most a row may hold "
+                f"(CSV_MAX_COLUMNS × CSV_MAX_FIELD_KB, at most {_size(_MAX_ROW_CHARS)})")
+
+
+def _size(chars: int) -> str:
+    return f"{round(chars / 2**20):,} MB" if chars >= 2**20 else f"{round(chars / 1024):,} KB"
+
+
+class _Refused(Exception):
+    """A row broke a limit; the message follows "Row N" (the caller knows N)."""
+
+
+_NUL = "contains a NUL byte: binary data, not CSV text; save it from the spreadsheet as CSV"
+_BINARY = "contains binary data, not CSV text; save it from the spreadsheet as CSV"
+
+
+class _Lines:
+    """The decoded text as physical lines for csv.reader, each row's checked on the way.
+
+    readline() is given a bound, so a line of any length arrives in pieces of at most
+    `_PIECE` characters; a longer line is joined back only while its row stays within
+    the limits. `row_chars` is the length of the row being read: whoever reads the
+    records sets it to 0 at each new one (a quoted newline makes one row of many lines).
+    """
+
+    def __init__(self, text: io.TextIOBase, delimiter: str, limits: Limits):
+        self.row_chars = 0
+        self._delimiters = 0  # counted once the row is past _COUNT_PAST characters
+        self._readline = text.readline
+        self._delimiter = delimiter
+        self.limits = limits
+        # Rows up to this long need no look: short of both the row limit and the count.
+        self._watch = min(_COUNT_PAST, limits.max_row_chars)
+        self._binary = False
+
+    def binary_seen(self) -> None:
+        """The bytes just read look binary: from now on every line is looked at, and the
+        first binary one is refused with its row number."""
+        self._binary, self._watch = True, -1
+
+    def __iter__(self) -> Iterator[str]:
+        readline, piece = self._readline, _PIECE
+        while True:
+            line = readline(piece)
+            self.row_chars += len(line)
+            if self.row_chars > self._watch or "\x00" in line:
+                self._check(line)
+            if len(line) < piece:  # nearly every line: whole, or "" at the end
+                if not line:
+                    return
+                yield line
+            else:
+                yield from self._long(line)
+
+    def _check(self, line: str) -> None:
+        if "\x00" in line:
+            raise _Refused(_NUL)
+        if self._binary and _looks_binary(line):
+            raise _Refused(_BINARY)
+        if self.row_chars > self.limits.max_row_chars:
+            raise _Refused(self.limits.row_too_long())
+        if self.row_chars <= _COUNT_PAST:
+            return
+        if self.row_chars - len(line) <= _COUNT_PAST:  # this row just crossed the mark
+            self._delimiters = 0
+        self._delimiters += line.count(self._delimiter)
+        if self._delimiters > self.limits.max_columns:
+            raise _Refused(self.limits.too_many_columns())
+
+    def _long(self, line: str) -> Iterator[str]:
+        """The physical line that `line`, a full piece, begins; and, when a lone CR at a
+        piece's end turns out to have ended it, the lines that follow up to a normal end."""
+        parts = [line]
+        while len(line) == _PIECE and line[-1] != "\n":
+            more = self._readline(_PIECE)
+            if line[-1] == "\r" and more != "\n":  # not CRLF: the line ended at the CR
+                yield "".join(parts)
+                parts = []
+            if not more:
+                break
+            self.row_chars += len(more)
+            if self.row_chars > self._watch or "\x00" in more:
+                self._check(more)
+            parts.append(more)
+            line = more
+        if parts:
+            yield "".join(parts)
 
 # -- encoding -------------------------------------------------------------------------
 
@@ -107,13 +249,20 @@ _SIGNATURES = (
 # the DOS end-of-file mark (0x1A) are left out: old exports do contain those.
 _CONTROL = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
 _MAX_CONTROL_RATIO = 0.05
+# The same characters as bytes, for a look at raw chunks of UTF-8 or Windows-1252 text
+# (in both, these bytes are those characters and occur in no other character).
+_NOT_CONTROL_BYTES = bytes(b for b in range(256) if not _CONTROL.match(chr(b)))
+
+
+def _looks_binary(text: str) -> bool:
+    return len(_CONTROL.findall(text)) > _MAX_CONTROL_RATIO * len(text)
 
 
 def _reject_binary(head: bytes, sample: str) -> None:
     for signature, what in _SIGNATURES:
         if head.startswith(signature):
             raise InvalidFile(f"The file {what}.")
-    if "\x00" in sample or len(_CONTROL.findall(sample)) > _MAX_CONTROL_RATIO * len(sample):
+    if "\x00" in sample or _looks_binary(sample):
         raise InvalidFile("The file contains binary data, not CSV text; "
                           "save it from the spreadsheet as CSV.")
 
@@ -178,6 +327,8 @@ class _Replay(io.RawIOBase):
         super().__init__()
         self._head = memoryview(head)
         self._rest = rest
+        # Called when a chunk after the head is binary (the head is checked up front).
+        self.on_binary: Callable[[], None] | None = None
 
     def readable(self) -> bool:
         return True
@@ -190,6 +341,9 @@ class _Replay(io.RawIOBase):
             return n
         data = self._rest.read(len(buffer))
         buffer[:len(data)] = data
+        if self.on_binary is not None and len(data.translate(None, _NOT_CONTROL_BYTES)) > \
+                _MAX_CONTROL_RATIO * len(data):
+            self.on_binary()
         return len(data)
 
 
@@ -209,7 +363,7 @@ class CsvTable:
 
     def __init__(self, raw_header: list[str], header: list[str], delimiter: str,
                  encoding: str, header_row: int, first_row: tuple[int, list[str]],
-                 records: Iterator[list[str]]):
+                 records: Iterator[list[str]], lines: _Lines, limits: Limits):
         self.raw_header = raw_header
         self.header = header  # raw_header through normalise_name()
         self.delimiter = delimiter
@@ -217,59 +371,85 @@ class CsvTable:
         self.header_row = header_row
         self._first_row: tuple[int, list[str]] | None = first_row
         self._records = records
+        self._lines = lines
+        self.limits = limits
+        self.chars_read = 0  # text of the rows read so far: lets a reader batch by size
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """Yield `(row_number, {column: raw value})` for every non-blank data row.
 
         Values are the raw strings (not stripped); columns missing from a short row
-        are "". Can be iterated once. Raises InvalidFile if the CSV breaks mid-file.
+        are "". Can be iterated once. Raises InvalidFile if the CSV breaks mid-file or
+        a row breaks a limit.
         """
         if self._first_row is None:
             raise RuntimeError("CsvTable.rows() can be iterated only once")
         number, first = self._first_row
         self._first_row = None
         header, width = self.header, len(self.header)
+        lines, widest = self._lines, self.limits.max_columns
+        # Set again: another file, opened since, may have set the process-wide limit.
+        csv.field_size_limit(self.limits.max_field_chars)
         number -= 1
         try:
             for record in chain((first,), self._records):
+                self.chars_read += lines.row_chars
+                lines.row_chars = 0  # the next record is a new row
                 number += 1
+                if len(record) < width:
+                    record += [""] * (width - len(record))
+                elif len(record) > widest:  # even a blank one: its width is the fault
+                    _check_width(record, self.limits, number)
                 # A filled first cell settles nearly every row without the full scan.
                 if not (record and record[0].strip()) and _is_blank(record):
                     continue
-                if len(record) < width:
-                    record += [""] * (width - len(record))
                 # zip drops extra fields; strict=False is left out as it costs time per row.
                 yield number, dict(zip(header, record))  # noqa: B905
+        except _Refused as refused:  # from _Lines, while reading the next row
+            raise InvalidFile(f"Row {number + 1} {refused}.") from None
         except csv.Error as error:
-            raise InvalidFile(_broken_row_message(number + 1, error)) from None
+            raise InvalidFile(_unreadable_row(number + 1, error, self.limits)) from None
+
+
+def _check_width(record: list[str], limits: Limits, number: int) -> None:
+    if len(record) > limits.max_columns:
+        raise InvalidFile(f"Row {number} {limits.too_many_columns(len(record))}.")
 
 
 def _check_header(header: list[str]) -> None:
     repeated = [name for name, count in Counter(header).items() if name and count > 1]
     if repeated:
         columns = "columns" if len(repeated) > 1 else "column"
-        raise InvalidFile(f"The header repeats the {columns} {', '.join(repeated)}; "
+        names = ", ".join(clip_cell(name) for name in repeated[:3])  # the message stays short
+        more = ", ..." if len(repeated) > 3 else ""
+        raise InvalidFile(f"The header repeats the {columns} {names}{more}; "
                           "each column may appear only once.")
 
 
-def _broken_row_message(number: int, error: csv.Error) -> str:
+def _unreadable_row(number: int, error: csv.Error, limits: Limits) -> str:
+    if "field limit" in str(error):  # csv's field_size_limit, set from CSV_MAX_FIELD_KB
+        return f"Row {number} {limits.cell_too_long()}."
     return (f"Row {number} could not be read as CSV ({error}); "
             "check the quotes in that row and the ones before it.")
 
 
-def open_csv(stream: BinaryIO) -> CsvTable:
+def open_csv(stream: BinaryIO, limits: Limits | None = None) -> CsvTable:
     """Open an uploaded CSV file for streaming.
 
     Args:
         stream: the file's bytes, read from the current position; left open.
+        limits: the widest row and longest cell allowed (default: 500 columns, 64 KB).
 
     Returns:
         A CsvTable whose header is known and which has at least one data row.
 
     Raises:
-        InvalidFile: empty or blank file, binary content, repeated column names, or a
-            header without data rows.
+        InvalidFile: empty or blank file, binary content, repeated column names, a
+            header without data rows, or a row that breaks a limit.
     """
+    limits = limits or Limits()
+    # Process-wide in the csv module: each file sets it to its own limit before reading.
+    csv.field_size_limit(limits.max_field_chars)
     head = _read_head(stream)
     if not head:
         raise InvalidFile("The file is empty (0 bytes).")
@@ -279,32 +459,42 @@ def open_csv(stream: BinaryIO) -> CsvTable:
     _reject_binary(head, sample)
     delimiter = _sniff_delimiter(sample, complete)
 
-    text = io.TextIOWrapper(io.BufferedReader(_Replay(head, stream), SAMPLE_BYTES),
+    replay = _Replay(head, stream)
+    text = io.TextIOWrapper(io.BufferedReader(replay, SAMPLE_BYTES),
                             encoding=encoding, errors=errors, newline="")
+    lines = _Lines(text, delimiter, limits)
+    if encoding != "utf-16":  # its bytes are not its characters; its NULs are still caught
+        replay.on_binary = lines.binary_seen
     # strict: an unclosed quote must fail loudly, not swallow the rest of the file.
-    records = csv.reader(text, delimiter=delimiter, strict=True)
-    number = 0
+    records = csv.reader(lines, delimiter=delimiter, strict=True)
+    counter = [0]  # rows read so far, blank ones included: a refusal names the next one
     try:
-        header = _next_filled(records)
+        header = _next_filled(records, lines, counter)
         if header is None:
             raise InvalidFile("The file is empty: it contains only blank lines.")
         number, raw_header = header
+        lines.row_chars = 0
         names = [normalise_name(name) for name in raw_header]
         _check_header(names)
-        first = _next_filled(records, number)
+        first = _next_filled(records, lines, counter)
+    except _Refused as refused:
+        raise InvalidFile(f"Row {counter[0] + 1} {refused}.") from None
     except csv.Error as error:
-        raise InvalidFile(_broken_row_message(number + 1, error)) from None
+        raise InvalidFile(_unreadable_row(counter[0] + 1, error, limits)) from None
     if first is None:
         raise InvalidFile("The file has a header but no data rows.")
     return CsvTable(raw_header, names, delimiter, encoding.removesuffix("-sig"), number,
-                    first, records)
+                    first, records, lines, limits)
 
 
-def _next_filled(records: Iterator[list[str]],
-                 number: int = 0) -> tuple[int, list[str]] | None:
-    """The next non-blank record and its row number, counting the blank ones skipped."""
+def _next_filled(records: Iterator[list[str]], lines: _Lines,
+                 counter: list[int]) -> tuple[int, list[str]] | None:
+    """The next non-blank record and its row number; `counter` counts every record.
+    `lines.row_chars` is left at the length of the record returned."""
     for record in records:
-        number += 1
+        counter[0] += 1
+        _check_width(record, lines.limits, counter[0])
         if not _is_blank(record):
-            return number, record
+            return counter[0], record
+        lines.row_chars = 0
     return None

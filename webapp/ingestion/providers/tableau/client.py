@@ -66,6 +66,7 @@ class TableauSettings:
     # True/False, or a path to a CA bundle (requests accepts both) for private CAs.
     verify_ssl: bool | str = True
     timeout_s: float = 30.0
+    retry_backoff_s: float = 1.0  # the first retry's delay; doubles on each retry
 
     @staticmethod
     def missing(mapping: Mapping[str, Any]) -> list[str]:
@@ -93,7 +94,9 @@ class TableauSettings:
             username=_text(mapping, "TABLEAU_USERNAME"),
             datasource_luid=_text(mapping, "TABLEAU_FLIGHTS_DATASOURCE_LUID"),
             verify_ssl=_parse_verify(mapping.get("TABLEAU_VERIFY_SSL")),
-            timeout_s=_parse_timeout(mapping.get("TABLEAU_TIMEOUT_S")),
+            timeout_s=_parse_seconds(mapping, "TABLEAU_TIMEOUT_S", 30.0),
+            retry_backoff_s=_parse_seconds(mapping, "TABLEAU_RETRY_BACKOFF_S", 1.0,
+                                           zero_ok=True),
         )
 
 
@@ -108,16 +111,18 @@ def _parse_verify(raw: Any) -> bool | str:
     return text  # a CA bundle path
 
 
-def _parse_timeout(raw: Any) -> float:
+def _parse_seconds(mapping: Mapping[str, Any], key: str, default: float, *,
+                   zero_ok: bool = False) -> float:
+    raw = mapping.get(key)
     if raw is None or str(raw).strip() == "":
-        return 30.0
+        return default
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        value = 0.0
-    if value <= 0:
-        raise ProviderUnavailable(
-            f"TABLEAU_TIMEOUT_S must be a positive number of seconds, got {raw!r}.")
+        value = -1.0
+    if value < 0 or (value == 0 and not zero_ok) or value != value:  # NaN is never valid
+        kind = "zero or more" if zero_ok else "a positive number of"
+        raise ProviderUnavailable(f"{key} must be {kind} seconds, got {raw!r}.")
     return value
 
 
@@ -168,21 +173,22 @@ class TableauClient:
         log: where to log; only methods, paths, statuses and error codes are logged.
         sleep: called with the delay before a retry (tests pass a recorder).
         retries: retries after a 429 or 5xx before failing with 502.
-        backoff_s: first retry delay; doubles on each retry.
+        backoff_s: first retry delay, doubling on each retry; by default the settings'
+            `retry_backoff_s` (TABLEAU_RETRY_BACKOFF_S).
         max_retry_after_s: cap on a server-sent Retry-After, so a job cannot hang.
     """
 
     def __init__(self, settings: TableauSettings, session: requests.Session | None = None,
                  log: logging.Logger | logging.LoggerAdapter | None = None,
                  sleep: Callable[[float], None] = time.sleep, *, retries: int = 3,
-                 backoff_s: float = 1.0, max_retry_after_s: float = 60.0):
+                 backoff_s: float | None = None, max_retry_after_s: float = 60.0):
         self.settings = settings
         self._owns_session = session is None
         self.session = session or requests.Session()
         self.log = log or logging.getLogger("webapp.ingestion.tableau")
         self.sleep = sleep
         self.retries = retries
-        self.backoff_s = backoff_s
+        self.backoff_s = settings.retry_backoff_s if backoff_s is None else backoff_s
         self.max_retry_after_s = max_retry_after_s
         self._token: str | None = None
 

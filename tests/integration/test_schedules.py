@@ -1,0 +1,336 @@
+"""Scheduled syncs (SPEC §11) through the real API, real PostgreSQL and real workers:
+one job per due time however many processes fire, skipped while busy, missed due times
+collapsed to one, deleted or disabled schedules silent, the failure webhook, the API's
+refusals and roles. Time is injected (`fire_due(now=...)`) except in the worker tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import psycopg
+import pytest
+
+from tests.conftest import WorkerProcess
+
+TRAVEL = 2
+DAILY = {"module_id": TRAVEL, "provider_type": "synthetic", "year": 2025, "cron": "daily",
+         "timezone": "Europe/Zurich", "config": {"rows": 5, "batch": 5}}
+
+
+def _create(client, **changes) -> dict:
+    response = client.post("/schedules", json={**DAILY, **changes})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _make_due(db_url: str, schedule_id: int, ago: timedelta) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE sync_schedules SET next_run_at = now() - %s WHERE id = %s",
+                     (ago, schedule_id))
+
+
+def _scheduled_jobs(db_url: str, schedule_id: int) -> list[tuple[int, str]]:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(
+            "SELECT id, status FROM data_ingestion_jobs WHERE (metadata->>'schedule_id')::int"
+            " = %s ORDER BY id", (schedule_id,)).fetchall()
+
+
+def _runs(db_url: str, schedule_id: int) -> list[tuple]:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute("SELECT due_at, outcome, job_id, manual FROM schedule_runs "
+                            "WHERE schedule_id = %s ORDER BY id", (schedule_id,)).fetchall()
+
+
+def _fire(app, now: datetime | None = None) -> list[int]:
+    from webapp.schedules.firing import fire_due
+
+    with app.app_context():
+        return fire_due(now)
+
+
+def _idle_queue(app, monkeypatch) -> None:
+    """Jobs stay pending (active) on a queue no worker listens to."""
+    monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
+
+
+def _start_workers(worker_env, service_urls, count: int) -> list[WorkerProcess]:
+    env = {**worker_env, "SCHEDULER_INTERVAL_S": "1"}
+    workers = [WorkerProcess(env, f"sched-{n}-{time.monotonic_ns()}") for n in range(count)]
+    for worker in workers:
+        worker.wait_ready(service_urls["redis_url"])
+    return workers
+
+
+# -- the API -------------------------------------------------------------------------------
+
+def test_create_read_list_patch_delete_each_audited(api, db_url):
+    created = _create(api)
+    assert created["enabled"] is True and created["cron"] == "0 3 * * *"
+    assert created["last_run_at"] is None and created["last_outcome"] is None
+    next_run = datetime.fromisoformat(created["next_run_at"])
+    assert next_run > datetime.now(UTC)
+    assert next_run.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Zurich")).hour == 3
+    assert api.get(f"/schedules/{created['id']}").get_json() == created
+    listed = api.get(f"/schedules?module_id={TRAVEL}").get_json()
+    assert listed["total"] == 1 and listed["items"][0]["id"] == created["id"]
+    assert api.get("/schedules?module_id=1").get_json()["total"] == 0
+
+    patched = api.client.patch(f"/api/v1/schedules/{created['id']}", headers=api.headers,
+                               json={"cron": "30 5 * * 1-5", "timezone": "UTC",
+                                     "enabled": False})
+    assert patched.status_code == 200, patched.get_json()
+    body = patched.get_json()
+    assert (body["cron"], body["timezone"], body["enabled"]) == ("30 5 * * 1-5", "UTC", False)
+    assert datetime.fromisoformat(body["next_run_at"]).strftime("%H:%M") == "05:30"
+
+    assert api.client.delete(f"/api/v1/schedules/{created['id']}",
+                             headers=api.headers).status_code == 204
+    assert api.get(f"/schedules/{created['id']}").status_code == 404
+    with psycopg.connect(db_url) as conn:
+        actions = [r[0] for r in conn.execute(
+            "SELECT action FROM audit_log WHERE target_type = 'schedule' ORDER BY id")]
+    assert actions == ["schedule.created", "schedule.updated", "schedule.deleted"]
+
+
+@pytest.mark.parametrize(("changes", "status", "field", "words"), [
+    ({"cron": "61 * * * *"}, 422, "cron", "not a valid cron"),
+    ({"cron": "* * * * * *"}, 422, "cron", "five fields"),
+    ({"cron": ""}, 422, "cron", "cron is required"),
+    ({"timezone": "Mars/Olympus"}, 422, "timezone", "IANA"),
+    ({"webhook_url": "ftp://example.org/hook"}, 422, "webhook_url", "http"),
+    ({"webhook_url": "http://"}, 422, "webhook_url", "host"),
+    ({"provider_type": "csv_upload"}, 422, "provider_type", "API providers"),
+    ({"year": 2019}, 422, None, "year 2019"),
+    ({"filters": {"nope": ["x"]}}, 422, None, "unknown filter"),
+    ({"module_id": "2"}, 400, None, "module_id must be a whole number"),
+    ({"module_id": 999}, 404, None, "module 999"),
+    ({"enabled": "yes"}, 400, None, "enabled must be true or false"),
+    ({"colour": "red"}, 422, None, "unknown field 'colour'"),
+])
+def test_bad_schedules_are_refused_naming_the_field(api, changes, status, field, words):
+    response = api.post("/schedules", json={**DAILY, **changes})
+    assert response.status_code == status, response.get_json()
+    body = response.get_json()
+    assert words in body["message"]
+    if field:
+        assert body["field"] == field
+    assert api.get("/schedules").get_json()["total"] == 0
+
+
+def test_secrets_are_not_stored_in_a_schedule(api):
+    created = _create(api, config={"rows": 5, "api_token": "hunter2",
+                                   "nested": {"password": "x"}})
+    assert created["config"] == {"rows": 5, "nested": {}}
+
+
+def test_roles(app, api, admin_api, create_user, api_token):
+    from tests.conftest import ApiClient
+
+    viewer = ApiClient(app.test_client(), api_token(create_user("viewer")))
+    assert viewer.post("/schedules", json=DAILY).status_code == 403
+    created = _create(api)
+    assert viewer.get(f"/schedules/{created['id']}").status_code == 200
+    assert viewer.post(f"/schedules/{created['id']}/run").status_code == 403
+    assert viewer.client.delete(f"/api/v1/schedules/{created['id']}",
+                                headers=viewer.headers).status_code == 403
+    factors = {**DAILY, "target_type": "factors", "factor_type_id": 1}
+    refused = api.post("/schedules", json=factors)
+    assert refused.status_code == 403 and "admin" in refused.get_json()["message"]
+    # An admin passes the role check; no API provider loads factors, so 422 names them.
+    answer = admin_api.post("/schedules", json=factors)
+    assert answer.status_code == 422 and "valid providers" in answer.get_json()["message"]
+
+
+def test_run_now_creates_a_job_with_the_schedule_id(api, worker, db_url):
+    created = _create(api)
+    response = api.post(f"/schedules/{created['id']}/run")
+    assert response.status_code == 202, response.get_json()
+    final = api.wait(response.get_json()["job_id"])
+    assert final["status"] == "completed" and final["schedule_id"] == created["id"]
+    assert final["counts"]["inserted"] == 5
+    [(_, outcome, job_id, manual)] = _runs(db_url, created["id"])
+    assert (outcome, job_id, manual) == ("created", final["job_id"], True)
+    body = api.get(f"/schedules/{created['id']}").get_json()
+    assert body["last_job_id"] == final["job_id"] and body["last_outcome"] == "created"
+
+
+# -- firing -------------------------------------------------------------------------------
+
+def test_two_workers_and_two_web_processes_due_at_once_create_one_job(
+        app, api, db_url, worker_env, service_urls, monkeypatch):
+    from webapp import create_app
+
+    _idle_queue(app, monkeypatch)
+    created = _create(api, cron="*/5 * * * *", timezone="UTC")
+    workers = _start_workers(worker_env, service_urls, 2)
+    try:
+        webs = [create_app(dict(app.config)) for _ in range(2)]
+        barrier = threading.Barrier(2)
+        won: list[list[int]] = []
+
+        def web(instance):
+            barrier.wait()
+            won.append(_fire(instance))
+
+        _make_due(db_url, created["id"], timedelta(seconds=1))
+        threads = [threading.Thread(target=web, args=(w,)) for w in webs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        time.sleep(3)  # the workers' loops (every second) have had their turns too
+    finally:
+        for worker in workers:
+            worker.stop()
+    jobs = _scheduled_jobs(db_url, created["id"])
+    assert len(jobs) == 1, jobs
+    [(due_at, outcome, job_id, manual)] = _runs(db_url, created["id"])
+    assert job_id == jobs[0][0] and outcome == "created" and not manual
+    assert due_at.minute % 5 == 0 and due_at.second == 0
+    assert sum(len(w) for w in won) <= 1  # the workers may have won instead
+    after = api.get(f"/schedules/{created['id']}").get_json()
+    assert datetime.fromisoformat(after["next_run_at"]) > datetime.now(UTC)
+
+
+def test_a_due_time_that_finds_the_target_busy_is_skipped(app, api, db_url, monkeypatch):
+    from webapp.ingestion.jobs import service
+
+    _idle_queue(app, monkeypatch)
+    with app.app_context():
+        busy = service.create_job(service.SyncRequest(
+            module_id=TRAVEL, provider_type="synthetic", target_type="data_entries",
+            year=2025), None).id
+    created = _create(api)
+    _make_due(db_url, created["id"], timedelta(minutes=1))
+    assert len(_fire(app)) == 1
+    assert _scheduled_jobs(db_url, created["id"]) == []
+    [(_, outcome, job_id, _)] = _runs(db_url, created["id"])
+    assert (outcome, job_id) == ("skipped", None)
+    body = api.get(f"/schedules/{created['id']}").get_json()
+    assert body["last_outcome"] == "skipped" and f"job {busy}" in body["last_message"]
+    refused = api.post(f"/schedules/{created['id']}/run")  # run now: the same refusal
+    assert refused.status_code == 409 and refused.get_json()["active_job_id"] == busy
+
+
+def test_missed_due_times_run_once_not_once_per_missed_time(app, api, db_url, monkeypatch):
+    from webapp.ingestion.jobs import service
+
+    _idle_queue(app, monkeypatch)
+    created = _create(api, cron="*/5 * * * *", timezone="UTC")
+    _make_due(db_url, created["id"], timedelta(hours=6))  # 72 due times went by
+    now = datetime.now(UTC).replace(second=30, microsecond=0)
+    assert len(_fire(app, now)) == 1
+    assert _fire(app, now) == [] and _fire(app, now + timedelta(minutes=1)) == []
+    [(due_at, outcome, job_id, _)] = _runs(db_url, created["id"])
+    assert outcome == "created"
+    assert due_at == now.replace(minute=now.minute - now.minute % 5, second=0)
+    with app.app_context():
+        service.cancel_job(job_id, None)
+    later = now + timedelta(minutes=5)  # the next due time fires again
+    assert len(_fire(app, later)) == 1
+    assert len(_scheduled_jobs(db_url, created["id"])) == 2
+
+
+def test_deleted_and_disabled_schedules_never_fire(app, api, db_url, monkeypatch):
+    _idle_queue(app, monkeypatch)
+    deleted, disabled = _create(api), _create(api)
+    for schedule in (deleted, disabled):
+        _make_due(db_url, schedule["id"], timedelta(minutes=1))
+    assert api.client.patch(f"/api/v1/schedules/{disabled['id']}", headers=api.headers,
+                            json={"enabled": False}).status_code == 200
+    assert api.client.delete(f"/api/v1/schedules/{deleted['id']}",
+                             headers=api.headers).status_code == 204
+    assert _fire(app, datetime.now(UTC) + timedelta(days=30)) == []
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM data_ingestion_jobs").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM schedule_runs").fetchone()[0] == 0
+    # Enabling again counts from now: the paused time is not caught up.
+    enabled = api.client.patch(f"/api/v1/schedules/{disabled['id']}", headers=api.headers,
+                               json={"enabled": True}).get_json()
+    assert datetime.fromisoformat(enabled["next_run_at"]) > datetime.now(UTC)
+
+
+# -- the worker's loop and the webhook ------------------------------------------------------
+
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver that answers 503 to the first POST, then 204."""
+
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        length = int(self.headers.get("Content-Length", 0))
+        self.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(503 if len(self.received) == 1 else 204)
+        self.end_headers()
+
+    def log_message(self, *args):  # keep the test output quiet
+        pass
+
+
+@pytest.fixture
+def receiver():
+    Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks/carbon?token=abc", Receiver.received
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_workers_loop_fires_a_due_schedule_and_announces_its_failure(
+        api, db_url, worker_env, service_urls, tableau_standin, receiver):
+    url, received = receiver
+    tableau_standin.reset()
+    tableau_standin.configure(refuse_signin=True)
+    created = _create(api, provider_type="tableau_api", config={}, webhook_url=url)
+    [worker] = _start_workers(worker_env, service_urls, 1)
+    try:
+        _make_due(db_url, created["id"], timedelta(seconds=1))
+        deadline = time.monotonic() + 45
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        output = worker.output()
+    finally:
+        worker.stop()
+        tableau_standin.reset()
+    [(job_id, status)] = _scheduled_jobs(db_url, created["id"])
+    assert status == "failed"
+    assert len(received) == 2, output[-3000:]  # the 503 was retried once, then 204
+    assert received[0] == received[1]
+    notice = received[0]
+    assert notice["job_id"] == job_id and notice["status"] == "failed"
+    assert notice["status_code"] == 401 and "401001" in notice["message"]
+    assert notice["module"] == "Professional travel" and notice["schedule_id"] == created["id"]
+    assert notice["url"].endswith(f"/jobs/{job_id}")
+    assert "token=abc" not in output  # the webhook's query may hold a secret
+    body = api.get(f"/schedules/{created['id']}").get_json()
+    assert body["last_outcome"] == "failed" and body["last_job_id"] == job_id
+    assert api.get(f"/sync/status/{job_id}").get_json()["schedule_id"] == created["id"]
+
+
+def test_webhook_urls_are_checked():
+    from webapp.ingestion.refusals import Invalid
+    from webapp.schedules.webhook import check_url
+
+    assert check_url("https://hooks.example.org/x?y=1") == "https://hooks.example.org/x?y=1"
+    assert check_url(None) is None and check_url("") is None
+    for bad in ("javascript:alert(1)", "http://exa mple.org", "http://host:99999/", 42,
+                "file:///etc/passwd"):
+        with pytest.raises(Invalid):
+            check_url(bad)
+
+
+def test_ids_beyond_postgresqls_integer_are_404_not_a_server_error(api):
+    for method, path in (("GET", "/schedules/2147483648"), ("PATCH", "/schedules/9999999999"),
+                         ("DELETE", "/schedules/2147483648"), ("GET", "/sync/status/2**40"),
+                         ("GET", "/sync/status/2147483648"), ("GET", "/modules/99999999999")):
+        response = api.client.open(f"/api/v1{path}", method=method, headers=api.headers,
+                                   json={})
+        assert response.status_code == 404, (method, path, response.get_json())
+    assert api.get("/schedules/2147483647").status_code == 404  # in range: no such schedule

@@ -1,0 +1,67 @@
+"""pytest plugin: the app under test, migrated once, and a clean slate for every test
+(truncated tables plus the demo seed, and an empty Redis database)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from redis import Redis
+
+from tests.support.settings import PLUGINS, TEST_SETTINGS, tableau_settings
+from tests.support.workers import RUNNING_WORKERS, settle
+from webapp.config import libpq_url
+
+TABLES = ("ingestion_row_errors", "data_entries", "emission_factors", "data_ingestion_jobs",
+          "upload_chunks", "uploads", "api_tokens", "users", "modules", "inventories",
+          "factor_types")
+
+
+@pytest.fixture(scope="session")
+def app(service_urls, tableau_standin):
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.config import sqlalchemy_url
+
+    app = create_app({
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(service_urls["database_url"]),
+        "REDIS_URL": service_urls["redis_url"], "PROVIDER_PLUGINS": PLUGINS,
+        "SECRET_KEY": "test-secret", "APP_ENV": "development",
+        **{key: int(value) for key, value in TEST_SETTINGS.items()},
+        **tableau_settings(tableau_standin),
+    })
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request, service_urls):
+    """Every test starts with empty tables (plus the demo seed) and an empty Redis db."""
+    if "app" not in request.fixturenames and "db_url" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    for worker in list(RUNNING_WORKERS):  # a job left running would block the TRUNCATE
+        settle(app, worker)
+    with psycopg.connect(libpq_url(service_urls["database_url"]), autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '30s'")  # fail loudly rather than hang
+        conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    _flush_redis_except_workers(Redis.from_url(service_urls["redis_url"]))
+    with app.app_context():
+        from webapp.cli import seed_demo
+        seed_demo(2025)
+    yield
+
+
+def _flush_redis_except_workers(conn: Redis) -> None:
+    # The session worker's own registration must survive, or RQ would think it died.
+    doomed = [key for key in conn.scan_iter(count=1000) if not key.startswith(b"rq:worker")]
+    if doomed:
+        conn.delete(*doomed)
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app

@@ -1,0 +1,62 @@
+"""Scheduled syncs (SPEC §11): create, list, read, change, delete, run now. Schedules of
+data entries need the editor role, of factors the admin role (like their syncs)."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from webapp.api import api_bp
+from webapp.api.params import int_arg, json_object, listing, page_args
+from webapp.auth import forbidden, requires_role, role_for_target
+from webapp.ingestion.jobs import queries
+from webapp.schedules import firing
+from webapp.schedules import service as schedules
+from webapp.schedules.access import schedule_role
+from webapp.security import INT4_MAX
+
+
+@api_bp.post("/schedules")
+@requires_role("editor")
+def schedules_create():
+    payload = json_object()
+    role = role_for_target(schedules.target_of(payload))
+    if not current_user.can(role):
+        return forbidden(role)
+    return schedules.body(schedules.create(payload, current_user)), 201
+
+
+@api_bp.get("/schedules")
+def schedules_list():
+    limit, offset = page_args(100)
+    module_id = None
+    if request.args.get("module_id"):
+        module_id = queries.get_module(int_arg("module_id", 0, 1, INT4_MAX)).id
+    rows, total = schedules.for_module(module_id, limit=limit, offset=offset)
+    return listing([schedules.body(s) for s in rows], total, limit, offset)
+
+
+@api_bp.get("/schedules/<id:schedule_id>")
+def schedules_one(schedule_id: int):
+    return schedules.body(schedules.get(schedule_id))
+
+
+@api_bp.patch("/schedules/<id:schedule_id>")
+@requires_role(schedule_role)
+def schedules_update(schedule_id: int):
+    return schedules.body(schedules.update(schedule_id, json_object(), current_user))
+
+
+@api_bp.delete("/schedules/<id:schedule_id>")
+@requires_role(schedule_role)
+def schedules_delete(schedule_id: int):
+    schedules.delete(schedule_id, current_user)
+    return "", 204
+
+
+@api_bp.post("/schedules/<id:schedule_id>/run")
+@requires_role(schedule_role)
+def schedules_run(schedule_id: int):
+    job = firing.run_now(schedules.get(schedule_id), current_user)
+    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
+            "message": job.message, "schedule_id": schedule_id}, 202
