@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run demo test lint bench clean
+.PHONY: run demo test chaos lint bench clean
 
 run: $(VENV)/.runtime  ## start PostgreSQL, Redis, the web app and a worker
 	$(BIN)/python -m webapp.standalone
@@ -13,6 +13,9 @@ demo: $(VENV)/.runtime  ## the same, wired to the Tableau stand-in
 
 test: $(VENV)/.dev  ## the whole suite: unit, integration (real PostgreSQL/Redis/RQ), browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chaos: $(VENV)/.dev  ## only the chaos suite (part of `make test`): workers, Redis, PostgreSQL killed mid-job
+	$(BIN)/python -m pytest tests/chaos $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 Run as many as you like, on as many machines as you like: they share one Redis and one
 PostgreSQL, and any worker can run any job (uploads live in PostgreSQL). Each worker
 also runs the reaper, which fails jobs whose worker died and requeues lost pending jobs.
+A Redis outage does not end the worker: it reconnects with backoff (jobs/worker.py).
 
     python worker.py [--name NAME] [--burst] [QUEUE ...]
 """
@@ -13,11 +14,10 @@ import argparse
 import os
 import socket
 
-from rq import Queue, Worker
-
 from webapp import create_app
 from webapp.extensions import redis_connection
 from webapp.ingestion.jobs.reaper import Reaper
+from webapp.ingestion.jobs.worker import run_worker
 from webapp.schedules.firing import Scheduler
 
 
@@ -30,14 +30,11 @@ def main() -> None:
 
     app = create_app()
     with app.app_context():
-        connection = redis_connection()
-        queues = [Queue(name, connection=connection)
-                  for name in (args.queues or [app.config["RQ_QUEUE"]])]
         name = args.name or f"carbon-{socket.gethostname()}-{os.getpid()}"
         Reaper(app).start()
         Scheduler(app).start()
-        Worker(queues, connection=connection, name=name).work(burst=args.burst,
-                                                               logging_level="INFO")
+        run_worker(app, redis_connection(), args.queues or [app.config["RQ_QUEUE"]], name,
+                   burst=args.burst)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ right), and SIGINT (Ctrl-C) still stops everything it started."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from redis import Redis
+from rq import Worker
 
 from tests.support.polling import wait_for
 from webapp.standalone.embedded import free_port
@@ -86,6 +89,10 @@ def test_dead_children_come_back_and_ctrl_c_stops_everything(standalone):
     assert new_port == redis_port
     wait_for(serving, 30, "healthz to see Redis again")
     assert "Redis restarted." in _output(log)
+    redis_url = json.loads((tmp_path / "instance" / "services.json").read_text())["redis_url"]
+    wait_for(lambda: "standalone-worker-1" in {
+        worker.name for worker in Worker.all(connection=Redis.from_url(redis_url))},
+        60, "the worker to listen on the new Redis")
 
     children = launcher.children(recursive=True)
     process.send_signal(signal.SIGINT)

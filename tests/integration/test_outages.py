@@ -11,7 +11,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from webapp import create_app
+from tests.support.app import create_extra_app
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def hung_port():
 
 
 def _app_like(app, **overrides):
-    return create_app({key: app.config[key] for key in (
+    return create_extra_app({key: app.config[key] for key in (
         "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY", "RQ_QUEUE")} | overrides)
 
 

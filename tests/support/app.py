@@ -65,3 +65,23 @@ def _flush_redis_except_workers(conn: Redis) -> None:
 def ctx(app):
     with app.app_context():
         yield app
+
+
+def create_extra_app(config: dict):
+    """A second app in this process (other servers, other settings) that leaves the
+    session's app as it was.
+
+    The rate limiter is one object for the process, and each create_app() points its
+    storage at that app's Redis: left so, the session's app would count logins in the
+    other app's Redis (which a test may kill, or which may not exist). Its state is put
+    back once a first app has set it.
+    """
+    from webapp import create_app
+    from webapp.extensions import limiter
+
+    saved = dict(limiter.__dict__)
+    extra = create_app(config)
+    if saved.get("_storage") is not None:
+        limiter.__dict__.clear()
+        limiter.__dict__.update(saved)
+    return extra

@@ -11,7 +11,7 @@ def test_alternating_phases_are_throttled_together(monkeypatch):
     written: list[tuple[str, int]] = []
     clock = [100.0]
     monkeypatch.setattr(runner.service, "record_progress",
-                        lambda job_id, progress: written.append(
+                        lambda job_id, progress, **_: written.append(
                             (progress["phase"], progress["processed"])))
     monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
     tracker = runner.Tracker(1, logging.getLogger("test"))

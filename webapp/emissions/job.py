@@ -31,10 +31,11 @@ class RecalculationJob:
         return None
 
 
-def run_recalculation(job_id: int, job_log: logging.LoggerAdapter) -> None:
+def run_recalculation(job_id: int, job_log: logging.LoggerAdapter,
+                      attempt: str | None = None) -> None:
     """Recalculate the job's module and complete the job in the same transaction.
 
-    Cancelled (checked before each statement) or failed, everything rolls back: the
+    Cancelled or lost (checked before each statement) or failed, everything rolls back: the
     module keeps its previous figures. A follow-up run asked for while this one ran is
     created by the completion and queued once it is committed.
     """
@@ -45,21 +46,20 @@ def run_recalculation(job_id: int, job_log: logging.LoggerAdapter) -> None:
     started = time.monotonic()
 
     def progress(step: str, done: int, steps: int) -> None:
-        if service.is_cancelled(job_id):
-            raise JobCancelled()
+        service.ensure_owned(job_id, attempt)  # cancelled, or failed as lost: stop
         service.record_progress(job_id, {
             "phase": "recalculating", "step": step, "processed": done, "total": steps,
             "percent": int(100 * done / steps),
-            "elapsed_s": round(time.monotonic() - started, 1)})
+            "elapsed_s": round(time.monotonic() - started, 1)}, attempt=attempt)
 
     try:
         conn = db.session.connection().connection.driver_connection
         result = recalculate_module(conn, module_id, job_id=job_id, progress=progress)
-        follow_up = service.complete_recalculation(job_id, result.as_metadata())
+        follow_up = service.complete_recalculation(job_id, result.as_metadata(), attempt)
         db.session.commit()
-    except JobCancelled:
+    except JobCancelled:  # or lost (JobLost): another attempt owns the job now
         db.session.rollback()
-        job_log.info("recalculation cancelled; the previous figures stay")
+        job_log.info("recalculation cancelled or taken away; the previous figures stay")
         return
     except Exception as error:  # noqa: BLE001 - every failure must end the job
         db.session.rollback()
@@ -70,7 +70,7 @@ def run_recalculation(job_id: int, job_log: logging.LoggerAdapter) -> None:
             message = (f"Internal error ({type(error).__name__}); the worker log has the "
                        f"details for job {job_id}")
             code = 500
-        service.fail_job(job_id, message, code)
+        service.fail_job(job_id, message, code, attempt=attempt)
         return
     job_log.info("recalculation completed: %s", result.as_metadata())
     if follow_up is not None:

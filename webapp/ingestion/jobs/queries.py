@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,14 +36,29 @@ def get_job(job_id: int) -> DataIngestionJob:
 
 def current_job(job_id: int) -> DataIngestionJob:
     """The job as it is now: failed first if its worker was lost, so a page or poll
-    watching a job on a dead worker sees it end even when no worker is left to reap it."""
-    from webapp.ingestion.jobs.reaper import reap_lost_workers
+    watching a job on a dead worker sees it end even when no worker is left to reap it;
+    put back on the queue if its entry was lost (Redis restarted empty), so the next
+    worker to start finds it."""
+    from webapp.ingestion.jobs.reaper import reap_lost_workers, requeue_orphans
 
     job = get_job(job_id)
     if _may_be_lost(job) and reap_lost_workers(only_job_id=job_id):
         db.session.expire_all()
         job = get_job(job_id)
+    elif _waited_long(job):
+        with contextlib.suppress(Exception):  # Redis away: the reapers try again later
+            requeue_orphans(only_job_id=job_id)
     return job
+
+
+def _waited_long(job: DataIngestionJob) -> bool:
+    """A pending job old enough that its queue entry may have been lost: only then is
+    Redis asked (see reaper.requeue_orphans, whose query decides)."""
+    from webapp.ingestion.jobs.reaper import ORPHAN_AFTER_S
+
+    created = job.started_at  # the plan's column: when the job was created
+    return (job.status == JobStatus.PENDING and created is not None
+            and datetime.now(UTC) - created > timedelta(seconds=ORPHAN_AFTER_S - 1))
 
 
 def _may_be_lost(job: DataIngestionJob) -> bool:

@@ -12,10 +12,14 @@ import gc
 import logging
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 from flask import current_app
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
 from webapp.ingestion.failures import IngestionError, JobCancelled
@@ -32,6 +36,13 @@ from webapp.models import DataIngestionJob
 log = logging.getLogger("webapp.ingestion")
 PROGRESS_EVERY_S = 1.0  # progress writes are throttled to about one per second
 CANCEL_CHECK_EVERY_S = 0.5
+# After losing the database mid-job, how long the work horse keeps trying to record the
+# failure (once a second) before leaving the job to the reaper.
+DB_RETURN_WAIT_S = 600
+DB_LOST_MESSAGE = ("The database connection was lost while the job ran (PostgreSQL "
+                   "restarted or became unreachable); nothing was written. Retry the job.")
+# SQLSTATEs of a connection the server ended: class 08 and the admin/crash shutdowns.
+_CONNECTION_ENDED = ("08", "57P01", "57P02", "57P03")
 
 
 class JobLog(logging.LoggerAdapter):
@@ -45,8 +56,9 @@ class JobLog(logging.LoggerAdapter):
 class Tracker:
     """The pipeline's view of the service layer for one job (see base.JobTracker)."""
 
-    def __init__(self, job_id: int, job_log: logging.LoggerAdapter):
+    def __init__(self, job_id: int, job_log: logging.LoggerAdapter, attempt: str | None = None):
         self.job_id = job_id
+        self.attempt = attempt  # every write checks this run still owns the job
         self.log = job_log
         self.sink = None  # set once built: fail() must stop its loading before rollback
         self.started = time.monotonic()
@@ -75,18 +87,18 @@ class Tracker:
             progress["total"] = total
             progress["percent"] = min(99, int(100 * done / total))
             progress["eta_s"] = round((total - done) / rate) if rate else None
-        service.record_progress(self.job_id, progress)
+        service.record_progress(self.job_id, progress, attempt=self.attempt)
 
     def row_errors(self, errors: list[RowError]) -> None:
-        service.record_row_errors(self.job_id, [e.as_dict() for e in errors])
+        service.record_row_errors(self.job_id, [e.as_dict() for e in errors],
+                                  attempt=self.attempt)
 
     def raise_if_cancelled(self) -> None:
         now = time.monotonic()
         if now - self._last_cancel_check < CANCEL_CHECK_EVERY_S:
             return
         self._last_cancel_check = now
-        if service.is_cancelled(self.job_id):
-            raise JobCancelled()
+        service.ensure_owned(self.job_id, self.attempt)  # cancelled, or failed as lost
 
     def complete(self, counts: dict[str, int], finish_load, *, fetched: int,
                  processed: int) -> None:
@@ -97,10 +109,10 @@ class Tracker:
                     "total": fetched, "percent": 100, "eta_s": 0,
                     "rows_per_s": round(processed / elapsed)}
         try:
-            service.complete_job(self.job_id, counts, progress)
+            service.complete_job(self.job_id, counts, progress, attempt=self.attempt)
         except JobCancelled:
             db.session.rollback()
-            self.log.info("job cancelled while finishing; nothing was written")
+            self.log.info("job cancelled or taken away while finishing; nothing was written")
             return
         db.session.commit()
         self.log.info("job completed: %s", counts)
@@ -109,26 +121,70 @@ class Tracker:
     def fail(self, error: BaseException) -> None:
         if self.sink is not None:
             self.sink.abort(error)
-        db.session.rollback()  # drops everything written so far: nothing half-written
+        _rollback()  # drops everything written so far: nothing half-written
         if isinstance(error, JobCancelled):
-            self.log.info("job cancelled; nothing was written")
+            self.log.info("job cancelled, or no longer this run's (failed as worker lost): "
+                          "stopped, nothing was written")
             return
         if isinstance(error, IngestionError):
             message, code = error.message, error.status_code
+        elif connection_lost(error):
+            self._fail_when_database_returns()
+            return
         else:
             # Unknown exceptions may carry anything (URLs, payloads): show only the kind.
             message = (f"Internal error ({type(error).__name__}); the worker log has the "
                        f"details for job {self.job_id}")
             code = 500
-        service.fail_job(self.job_id, message, code)
+        service.fail_job(self.job_id, message, code, attempt=self.attempt)
+
+    def _fail_when_database_returns(self) -> None:
+        """Fail the job with 503 as soon as PostgreSQL answers again (bounded wait)."""
+        deadline = time.monotonic() + DB_RETURN_WAIT_S
+        while True:
+            try:
+                service.fail_job(self.job_id, DB_LOST_MESSAGE, 503, attempt=self.attempt)
+                return
+            except Exception as error:  # noqa: BLE001 - only a lost database is waited on
+                db.session.remove()
+                if not connection_lost(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+
+
+def connection_lost(error: BaseException) -> bool:
+    """True when `error` is PostgreSQL going away (restart, crash, network), not a refusal."""
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    return error.sqlstate is None or error.sqlstate.startswith(_CONNECTION_ENDED)
+
+
+def _rollback() -> None:
+    """Roll back the job's session; on a connection the server ended that raises, and
+    the server has dropped the transaction anyway, so the session is discarded."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - see above
+        db.session.remove()
 
 
 class Heartbeat(Periodic):
-    """Proves the job is alive; the reaper fails processing jobs whose heartbeat stops."""
+    """Proves the job is alive; the reaper fails processing jobs whose heartbeat stops.
+    Stops by itself once the job is no longer this attempt's."""
 
-    def __init__(self, app, job_id: int, interval: float):
-        super().__init__(app, interval, lambda: service.heartbeat(job_id),
-                         name=f"heartbeat-{job_id}", job_id=job_id)
+    def __init__(self, app, job_id: int, interval: float, attempt: str | None = None):
+        super().__init__(app, interval, self.beat, name=f"heartbeat-{job_id}", job_id=job_id)
+        self.attempt = attempt
+
+    def beat(self) -> None:
+        try:
+            service.heartbeat(self.job_id, attempt=self.attempt)
+        except JobCancelled:
+            self.stopped.set()
 
 
 def _context(job: DataIngestionJob, job_log: logging.LoggerAdapter) -> ProviderContext:
@@ -143,6 +199,15 @@ def _context(job: DataIngestionJob, job_log: logging.LoggerAdapter) -> ProviderC
         settings=current_app.config,
         open_upload=(lambda: open_upload(upload["id"])) if upload else None,
         log=job_log)
+
+
+def _data_session() -> dict[str, Any]:
+    """The PostgreSQL session of the job's data transaction (the session's connection,
+    which the sink writes on): the reaper ends it, with its locks, if this run is lost."""
+    pid, started = db.session.execute(text(
+        "SELECT pid, backend_start::text FROM pg_stat_activity "
+        "WHERE pid = pg_backend_pid()")).one()
+    return {"pid": pid, "started": started}
 
 
 def _sink(job: DataIngestionJob, ctx: ProviderContext):
@@ -163,32 +228,34 @@ def run_job(job_id: int) -> str:
     from rq import get_current_job
     rq_job = get_current_job()
     worker_name = (rq_job.worker_name if rq_job else None) or "inline"
-    if not service.start_job(job_id, worker_name):
+    attempt = uuid.uuid4().hex
+    if not service.start_job(job_id, worker_name, attempt):
         status = db.session.get(DataIngestionJob, job_id).status
         job_log.info("job is %s, not pending: not started", status)
         return status
     job_log.info("job started on %s", worker_name)
-    heartbeat = Heartbeat(app, job_id, app.config["HEARTBEAT_INTERVAL_S"])
+    heartbeat = Heartbeat(app, job_id, app.config["HEARTBEAT_INTERVAL_S"], attempt)
     heartbeat.start()
     try:
         with _tuned_for_bulk_work():
-            _build_and_run(job_id, job_log)
+            _build_and_run(job_id, job_log, attempt)
     finally:
         heartbeat.stopped.set()
         db.session.remove()
     return db.session.get(DataIngestionJob, job_id).status
 
 
-def _build_and_run(job_id: int, job_log: logging.LoggerAdapter) -> None:
+def _build_and_run(job_id: int, job_log: logging.LoggerAdapter, attempt: str) -> None:
     job = db.session.get(DataIngestionJob, job_id)
     if job.target_type == TargetType.EMISSIONS:  # not a load: no source, no sink
         from webapp.emissions.job import run_recalculation
-        run_recalculation(job_id, job_log)
+        run_recalculation(job_id, job_log, attempt)
         return
-    tracker = Tracker(job_id, job_log)
+    tracker = Tracker(job_id, job_log, attempt)
     try:
         ctx = _context(job, job_log)
         tracker.sink = sink = _sink(job, ctx)
+        service.record_data_session(job_id, attempt, _data_session())
         provider = registry.build(ctx, job.provider_type, tracker=tracker, sink=sink)
     except Exception as error:  # noqa: BLE001 - e.g. a provider removed since enqueue
         job_log.exception("could not build the provider")

@@ -46,6 +46,12 @@ SECRET_HINTS = ("secret", "password", "passwd", "token", "jwt", "key", "credenti
                 "authorization", "cookie", "session", "private")
 
 
+class JobLost(JobCancelled):
+    """This attempt no longer owns its job (failed as worker lost, or cancelled): the
+    stale process stops and writes nothing. A JobCancelled, so the pipeline stops as for
+    a cancel."""
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -120,7 +126,13 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
                      "provider_type": job.provider_type, "target_type": job.target_type,
                      "module_id": job.module_id, "retry_of": request.retry_of})
     db.session.commit()
-    enqueue(job.id)
+    try:
+        enqueue(job.id)
+    except Exception:  # noqa: BLE001 - the row is committed: the caller must learn its id
+        # Redis went away between the check above and here. The job stays pending and
+        # the reaper (any worker, or a read of its status) puts it on the queue later.
+        log.warning("job %s stored but not queued (Redis unreachable); the reaper will "
+                    "queue it", job.id, extra={"job_id": job.id})
     log.info("job %s created: %s %s for module %s", job.id, job.provider_type,
              job.target_type, job.module_id, extra={"job_id": job.id})
     return job
@@ -339,9 +351,10 @@ def _update_badge(job: DataIngestionJob) -> None:
         {"key": key, "badge": json.dumps(badge), "m": job.module_id})
 
 
-def start_job(job_id: int, worker_name: str) -> bool:
+def start_job(job_id: int, worker_name: str, attempt: str | None = None) -> bool:
     """pending → processing. False when the job is no longer pending: cancelled before a
-    worker took it, or already taken (a queue entry the reaper put back twice)."""
+    worker took it, or already taken (a queue entry the reaper put back twice).
+    `attempt` names this run: every later write of the run checks it still owns the job."""
     job = _lock(job_id)
     if job.status != JobStatus.PENDING:
         db.session.rollback()
@@ -349,22 +362,25 @@ def start_job(job_id: int, worker_name: str) -> bool:
     started = now().isoformat()
     _transition(job, JobStatus.PROCESSING, message="Processing",
                 meta={"worker": worker_name, "heartbeat_at": started,
-                      "processing_started_at": started})
+                      "processing_started_at": started, "attempt": attempt})
     db.session.commit()
     return True
 
 
 def complete_job(job_id: int, counts: dict[str, int],
-                 progress: dict[str, Any] | None = None) -> None:
+                 progress: dict[str, Any] | None = None, attempt: str | None = None) -> None:
     """processing → completed, in the caller's open data transaction (committed by caller).
     `progress`: the final figures, which the last throttled progress write may lack.
 
     Raises:
         JobCancelled: when the job was cancelled meanwhile; the caller rolls back.
+        JobLost: when `attempt` no longer owns the job (it was failed as worker lost).
     """
     job = _lock(job_id)
     if job.status == JobStatus.CANCELLED:
         raise JobCancelled()
+    if attempt is not None and not _owned_by(job, attempt):
+        raise JobLost()
     skipped = counts.get("skipped", 0)
     loaded = counts.get("inserted", 0) + counts.get("updated", 0)
     message = f"Loaded {loaded:,} row{'s' if loaded != 1 else ''}"
@@ -381,12 +397,14 @@ def complete_job(job_id: int, counts: dict[str, int],
                 meta={"counts": counts, "progress": progress})
 
 
-def fail_job(job_id: int, message: str, status_code: int) -> None:
-    """processing → failed in a fresh transaction; a cancelled job stays cancelled."""
+def fail_job(job_id: int, message: str, status_code: int, attempt: str | None = None) -> None:
+    """processing → failed in a fresh transaction; a cancelled job stays cancelled.
+    With `attempt`, only while that attempt still owns the job (a stale process's late
+    failure changes nothing)."""
     message = clip_message(message)
     db.session.rollback()
     job = _lock(job_id)
-    if job.status not in ACTIVE:
+    if job.status not in ACTIVE or (attempt is not None and not _owned_by(job, attempt)):
         db.session.rollback()
         return
     if job.status == JobStatus.PENDING:  # never started: pending may only become processing
@@ -394,6 +412,47 @@ def fail_job(job_id: int, message: str, status_code: int) -> None:
     _transition(job, JobStatus.FAILED, message=message, status_code=status_code)
     db.session.commit()
     log.info("job %s failed (%s): %s", job_id, status_code, message, extra={"job_id": job_id})
+
+
+def _owned_by(job: DataIngestionJob, attempt: str) -> bool:
+    return job.status == JobStatus.PROCESSING and (job.meta or {}).get("attempt") == attempt
+
+
+def record_data_session(job_id: int, attempt: str, session: dict[str, Any]) -> None:
+    """Remember the PostgreSQL session (pid, start) holding the job's data transaction,
+    so the reaper can end it, and its locks, when it fails the job as worker lost."""
+    with db.engine.begin() as conn:
+        _owned_update(conn, "metadata = metadata || jsonb_build_object('data_session', "
+                      "CAST(:s AS jsonb))", {"s": json.dumps(session)}, job_id, attempt)
+
+
+def _owned_update(conn, assignments: str, params: dict[str, Any], job_id: int,
+                  attempt: str | None) -> None:
+    """UPDATE the job only while it is processing for `attempt` (any attempt if None).
+
+    Raises:
+        JobCancelled: the job was cancelled. JobLost: another outcome took it away.
+    """
+    sql = (f"UPDATE data_ingestion_jobs SET {assignments} WHERE id = :i "
+           "AND status = 'processing'")
+    if attempt is not None:
+        sql += " AND metadata->>'attempt' = :attempt"
+    if conn.execute(text(sql), {**params, "i": job_id, "attempt": attempt}).rowcount:
+        return
+    status = conn.execute(text("SELECT status FROM data_ingestion_jobs WHERE id = :i"),
+                          {"i": job_id}).scalar_one()
+    raise JobCancelled() if status == JobStatus.CANCELLED else JobLost()
+
+
+def ensure_owned(job_id: int, attempt: str | None) -> None:
+    """Raise JobCancelled / JobLost unless the job is still processing for `attempt`."""
+    with db.engine.connect() as conn:
+        row = conn.execute(text("SELECT status, metadata->>'attempt' FROM "
+                                "data_ingestion_jobs WHERE id = :i"), {"i": job_id}).one()
+    if row[0] == JobStatus.CANCELLED:
+        raise JobCancelled()
+    if row[0] != JobStatus.PROCESSING or (attempt is not None and row[1] != attempt):
+        raise JobLost()
 
 
 def cancel_job(job_id: int, user: User | None) -> DataIngestionJob:
@@ -453,14 +512,15 @@ def _link_retry(old_id: int, new_id: int) -> None:
 
 # -- progress and row errors (own short transactions, visible to pollers at once) ---------
 
-def record_progress(job_id: int, progress: dict[str, Any]) -> None:
+# Each raises JobCancelled / JobLost when the job is no longer processing for `attempt`:
+# a stale process (frozen, then resumed after the reaper failed its job) stops there.
+
+def record_progress(job_id: int, progress: dict[str, Any], attempt: str | None = None) -> None:
     with db.engine.begin() as conn:
-        conn.execute(text(
-            "UPDATE data_ingestion_jobs SET metadata = metadata || jsonb_build_object("
-            "'progress', CAST(:p AS jsonb), 'heartbeat_at', CAST(:h AS text)), message = :m "
-            "WHERE id = :i AND status = 'processing'"),
-            {"p": json.dumps(progress), "h": now().isoformat(), "i": job_id,
-             "m": _progress_message(progress)})
+        _owned_update(conn, "metadata = metadata || jsonb_build_object('progress', "
+                      "CAST(:p AS jsonb), 'heartbeat_at', CAST(:h AS text)), message = :m",
+                      {"p": json.dumps(progress), "h": now().isoformat(),
+                       "m": _progress_message(progress)}, job_id, attempt)
 
 
 def _progress_message(progress: dict[str, Any]) -> str:
@@ -476,12 +536,10 @@ def _progress_message(progress: dict[str, Any]) -> str:
     return f"Fetched {progress.get('fetched', 0):,} rows"
 
 
-def heartbeat(job_id: int) -> None:
+def heartbeat(job_id: int, attempt: str | None = None) -> None:
     with db.engine.begin() as conn:
-        conn.execute(text(
-            "UPDATE data_ingestion_jobs SET metadata = metadata || jsonb_build_object("
-            "'heartbeat_at', CAST(:h AS text)) WHERE id = :i AND status = 'processing'"),
-            {"h": now().isoformat(), "i": job_id})
+        _owned_update(conn, "metadata = metadata || jsonb_build_object('heartbeat_at', "
+                      "CAST(:h AS text))", {"h": now().isoformat()}, job_id, attempt)
 
 
 def is_cancelled(job_id: int) -> bool:
@@ -490,7 +548,8 @@ def is_cancelled(job_id: int) -> bool:
                             {"i": job_id}).scalar_one() == JobStatus.CANCELLED
 
 
-def record_row_errors(job_id: int, errors: list[dict[str, Any]]) -> None:
+def record_row_errors(job_id: int, errors: list[dict[str, Any]],
+                      attempt: str | None = None) -> None:
     """Keep every row error for the CSV report, and the first 100 in the job's metadata."""
     from webapp.ingestion.jobs import error_report as row_errors
 
@@ -500,11 +559,11 @@ def record_row_errors(job_id: int, errors: list[dict[str, Any]]) -> None:
               "reason": clip_message(e["reason"])} for e in errors[:MAX_STORED_ERRORS]]
     with db.engine.begin() as conn:
         total = row_errors.store(conn, job_id, errors)
-        conn.execute(text(
-            "UPDATE data_ingestion_jobs SET metadata = jsonb_set(jsonb_set(metadata, "
-            "'{errors}', (COALESCE(metadata->'errors', '[]'::jsonb) || CAST(:e AS jsonb)) "
-            "), '{errors_total}', to_jsonb(CAST(:t AS int))) WHERE id = :i"),
-            {"e": json.dumps(_first_errors(conn, job_id, shown)), "t": total, "i": job_id})
+        _owned_update(conn, "metadata = jsonb_set(jsonb_set(metadata, '{errors}', "
+                      "(COALESCE(metadata->'errors', '[]'::jsonb) || CAST(:e AS jsonb))), "
+                      "'{errors_total}', to_jsonb(CAST(:t AS int)))",
+                      {"e": json.dumps(_first_errors(conn, job_id, shown)), "t": total},
+                      job_id, attempt)
 
 
 def _first_errors(conn, job_id: int, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -567,17 +626,21 @@ def request_recalculation(module_id: int, user: User | None, *,
     raise Conflict(f"module {module_id}'s recalculation is changing hands; try again")
 
 
-def complete_recalculation(job_id: int, result: dict[str, Any]) -> int | None:
+def complete_recalculation(job_id: int, result: dict[str, Any],
+                           attempt: str | None = None) -> int | None:
     """processing → completed in the recalculation's open transaction (committed by the
     caller). Returns the follow-up job to enqueue after the commit, when one was asked
     for during the run.
 
     Raises:
         JobCancelled: when the job was cancelled meanwhile; the caller rolls back.
+        JobLost: when `attempt` no longer owns the job.
     """
     job = _lock(job_id)
     if job.status == JobStatus.CANCELLED:
         raise JobCancelled()
+    if attempt is not None and not _owned_by(job, attempt):
+        raise JobLost()
     done, total = result["entries_with_emissions"], result["entries"]
     _transition(job, JobStatus.COMPLETED,
                 message=f"Recalculated {total:,} entr{'y' if total == 1 else 'ies'}: "
