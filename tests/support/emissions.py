@@ -66,9 +66,10 @@ def wait_recalculated(api, module_id: int, load: dict, timeout: float = 60) -> d
     loaded_at = datetime.fromisoformat(load["completed_at"])
     deadline = time.monotonic() + timeout
     while True:
-        figures = api.get(f"/modules/{module_id}/emissions").get_json()
         latest = api.get(f"/sync/history/{module_id}?provider_type=recalculation"
                          "&limit=1").get_json()["items"]
+        # Read after the history: figures read before it could predate the run it shows.
+        figures = api.get(f"/modules/{module_id}/emissions").get_json()
         if latest and not figures["stale"] and latest[0]["completed_at"] \
                 and datetime.fromisoformat(latest[0]["completed_at"]) > loaded_at:
             return figures

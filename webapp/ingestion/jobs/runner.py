@@ -116,7 +116,6 @@ class Tracker:
             return
         db.session.commit()
         self.log.info("job completed: %s", counts)
-        service.after_load(self.job_id)  # the changed figures get recalculated
 
     def fail(self, error: BaseException) -> None:
         if self.sink is not None:
@@ -239,6 +238,9 @@ def run_job(job_id: int) -> str:
     try:
         with _tuned_for_bulk_work():
             _build_and_run(job_id, job_log, attempt)
+        # Once the provider has closed (signed out): a completed load's figures get
+        # recalculated (the job is ended, so this never changes how it ended).
+        service.after_load(job_id)
     finally:
         heartbeat.stopped.set()
         db.session.remove()

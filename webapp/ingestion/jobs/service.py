@@ -670,7 +670,16 @@ def after_load(job_id: int) -> None:
     module. Factors: every module of the factor type's module type and the job's year.
     Never raises (the load is done); a failure to queue is logged, and the Recalculate
     button is the way back."""
-    job = db.session.get(DataIngestionJob, job_id)
+    try:
+        _recalculate_after(job_id)
+    except Exception:  # noqa: BLE001 - the load stays completed whatever happens here
+        db.session.rollback()
+        log.warning("could not queue the recalculations after job %s", job_id,
+                    exc_info=True, extra={"job_id": job_id})
+
+
+def _recalculate_after(job_id: int) -> None:
+    job = db.session.get(DataIngestionJob, job_id, populate_existing=True)
     if job is None or job.status != JobStatus.COMPLETED:
         return
     if job.target_type == TargetType.DATA_ENTRIES:
