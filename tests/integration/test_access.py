@@ -32,6 +32,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.sync_history": {"GET": VIEWER},
     "api.sync_errors_csv": {"GET": VIEWER},
     "api.sync_data_entries": {"POST": EDITOR},
+    "api.module_emissions": {"GET": VIEWER},
+    "api.inventory_emissions": {"GET": VIEWER},
+    "api.entries_csv": {"GET": VIEWER},
+    "api.sync_emissions": {"POST": EDITOR},
     "api.sync_factors": {"POST": ADMIN},  # SPEC §8: admins manage factors
     "modules.upload_factors": {"POST": ADMIN},
     "api.sync_retry": {"POST": EDITOR},
@@ -131,6 +135,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
         values["job_id"], editor_status = jobs["retryable"], 202
     elif endpoint in ("api.sync_apply", "api.sync_undo"):
         editor_status = 409  # the role passed; a pending job is no preview, no done load
+    elif endpoint == "api.sync_emissions":
+        editor_status = 202
     elif endpoint == "api.schedules_run":  # module 1 is busy: 409, recorded as skipped
         editor_status = 409
     elif endpoint == "api.schedules_create":

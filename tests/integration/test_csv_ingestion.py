@@ -8,6 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.support.emissions import wait_recalculated
+
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "csv"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
 MODULE_IDS = {"headcount": 1, "travel": 2, "equipment": 3, "purchases": 4}
@@ -64,6 +66,7 @@ def plane_rows(count: int, bad_last: bool = False) -> bytes:
 def test_abort_with_one_bad_row_at_the_end_of_100k_rows_writes_nothing(api, worker):
     first = upload(api, plane_rows(10))
     assert first["status"] == "completed"
+    wait_recalculated(api, 2, first)  # the load's own recalculation, done
     before = api.get("/modules/2/entries?limit=50").get_json()
     final = upload(api, plane_rows(100_000, bad_last=True))
     assert final["status"] == "failed" and final["status_code"] == 422

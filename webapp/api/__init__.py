@@ -8,6 +8,7 @@ from webapp.api import (  # noqa: E402,F401  (routes register on import)
     audit,
     catalog,
     csrf,
+    emissions,
     health,
     openapi,
     schedules,

@@ -38,6 +38,14 @@ def _list_of(item: str) -> dict[str, Any]:
 
 
 PAGE = [_param("limit", "query"), _param("offset", "query")]
+ENTRY_FILTERS = [
+    _param("entry_type", "query", {"type": "string"}),
+    _param("source", "query", {"type": "string"}, "provider_type that loaded the entry"),
+    _param("job_id", "query", description="the load that wrote the entry"),
+    _param("missing", "query", {"enum": ["true", "false"]},
+           "true: only entries without emissions; false: only those with"),
+    _param("reason", "query", {"type": "string"}, "a missing reason, as the module's "
+           "emissions word it")]
 CSV = {"description": "CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}
 
 SYNC_BODY = {
@@ -124,10 +132,26 @@ def _paths() -> dict[str, Any]:
             {"200": _json(_ref("ModuleDetail"), "Module"), **_errors(401, 404)},
             params=[module_id], tag="catalog")},
         "/modules/{module_id}/entries": {"get": _operation(
-            "A module's stored data entries",
+            "A module's stored data entries, with their emissions",
             {"200": _json(_list_of("DataEntry"), "Entries"), **_errors(400, 401, 404)},
-            params=[module_id, _param("entry_type", "query", {"type": "string"}), *PAGE],
-            tag="catalog")},
+            params=[module_id, *ENTRY_FILTERS, *PAGE], tag="catalog")},
+        "/modules/{module_id}/entries.csv": {"get": _operation(
+            "A module's entries with their emissions as CSV (formula cells neutralised)",
+            {"200": CSV, **_errors(400, 401, 404)}, params=[module_id, *ENTRY_FILTERS],
+            tag="emissions")},
+        "/modules/{module_id}/emissions": {"get": _operation(
+            "A module's emissions as of its last recalculation",
+            {"200": _json(_ref("ModuleEmissions"), "Module emissions"),
+             **_errors(401, 404)}, params=[module_id], tag="emissions")},
+        "/inventories/{inventory_id}/emissions": {"get": _operation(
+            "An inventory's emissions, module by module",
+            {"200": _json(_ref("InventoryEmissions"), "Inventory emissions"),
+             **_errors(401, 404)}, params=[_param("inventory_id")], tag="emissions")},
+        "/sync/emissions/{module_id}": {"post": _operation(
+            "Recalculate a module's emissions (a job; a request during a run makes it "
+            "run once more)",
+            {"202": _json(_ref("RecalculationAccepted"), "Recalculation queued"),
+             **_errors(401, 403, 404, 409, 503)}, params=[module_id], tag="emissions")},
         "/factor-types": {"get": _operation(
             "Factor types, optionally of one module",
             {"200": _json(_list_of("FactorType"), "Factor types"), **_errors(400, 401, 404)},
@@ -267,7 +291,45 @@ SCHEMAS: dict[str, Any] = {
     "DataEntry": {"type": "object", "properties": {
         "id": {"type": "integer"}, "entry_type": {"type": "string"},
         "year": {"type": "integer"}, "data": OBJ, "kg_co2eq": {"type": ["number", "null"]},
+        "emission": {"oneOf": [{"type": "null"}, _ref("Emission")]},
         "source": {"type": "string"}, "job_id": NULLABLE_INT, "created_at": NULLABLE_STR}},
+    "Emission": {"type": "object", "required": ["method", "missing_reason"], "properties": {
+        "method": {"enum": ["computed", "source", None]}, "factor_id": NULLABLE_INT,
+        "distance_km": {"type": ["number", "null"]}, "missing_reason": NULLABLE_STR}},
+    "ModuleEmissions": {"type": "object", "required": [
+        "module_id", "year", "total_kg_co2eq", "entries", "entries_with_emissions",
+        "by_entry_type", "missing", "stale", "last_recalculation_job_id"], "properties": {
+        "module_id": {"type": "integer"}, "year": {"type": "integer"},
+        "total_kg_co2eq": {"type": "number"}, "entries": {"type": "integer"},
+        "entries_with_emissions": {"type": "integer"},
+        "by_entry_type": {"type": "array", "items": {"type": "object", "required": [
+            "entry_type", "entries", "entries_with_emissions", "kg_co2eq"], "properties": {
+            "entry_type": {"type": "string"}, "entries": {"type": "integer"},
+            "entries_with_emissions": {"type": "integer"},
+            "kg_co2eq": {"type": "number"}}}},
+        "missing": {"type": "array", "items": {"type": "object", "required": [
+            "reason", "entries"], "properties": {"reason": {"type": "string"},
+                                                 "entries": {"type": "integer"}}}},
+        "missing_reasons": {"type": "integer", "description": "distinct reasons in all; "
+                            "`missing` lists the most frequent 100"},
+        "stale": {"type": "boolean", "description": "a recalculation is pending or running"},
+        "last_recalculation_job_id": NULLABLE_INT, "recalculated_at": NULLABLE_STR,
+        "recalculation_job_id": {"type": ["integer", "null"],
+                                 "description": "the recalculation pending or running"}}},
+    "InventoryEmissions": {"type": "object", "required": [
+        "inventory_id", "year", "total_kg_co2eq", "modules"], "properties": {
+        "inventory_id": {"type": "integer"}, "year": {"type": "integer"},
+        "total_kg_co2eq": {"type": "number"}, "stale": {"type": "boolean"},
+        "modules": {"type": "array", "items": {"type": "object", "required": [
+            "module_id", "module_type", "name", "total_kg_co2eq", "entries",
+            "entries_with_emissions"], "properties": {
+            "module_id": {"type": "integer"}, "module_type": {"type": "string"},
+            "name": {"type": "string"}, "total_kg_co2eq": {"type": "number"},
+            "entries": {"type": "integer"}, "entries_with_emissions": {"type": "integer"},
+            "stale": {"type": "boolean"}}}}}},
+    "RecalculationAccepted": {"allOf": [_ref("Accepted"), {"type": "object", "properties": {
+        "rerun_requested": {"type": "boolean", "description": "a recalculation was already "
+                            "running: it runs once more when it ends"}}}]},
     "EmissionFactor": {"type": "object", "properties": {
         "id": {"type": "integer"}, "factor_type_id": {"type": "integer"},
         "year": {"type": "integer"}, "classification": OBJ, "values": OBJ,

@@ -15,20 +15,23 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.api.params import json_field
 from webapp.auth import requires_role
+from webapp.emissions.figures import chart_bars, module_figures
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service, undo
 from webapp.ingestion.jobs.states import JobStatus, TargetType
 from webapp.ingestion.providers.csv_upload import schemas
 from webapp.ingestion.refusals import BadRequest, ServiceError
 from webapp.models import DataIngestionJob, Module
-from webapp.views.htmx import page_or_fragment
+from webapp.security import INT4_MAX
+from webapp.views.htmx import JOB_CHANGED, page_or_fragment, trigger
 from webapp.views.jobs import job_context
 
 modules_bp = Blueprint("modules", __name__, url_prefix="/modules")
 
 HISTORY_PAGE_SIZE = 10
 MAX_HISTORY_PAGE = 10**6
-
+ENTRY_PAGE_SIZE = 50
+FACTORS_SHOWN = 100  # per factor type; the API pages through the rest
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -59,6 +62,74 @@ def entries(module_id: int):
                             **_page_context(module_id))
 
 
+@modules_bp.get("/<id:module_id>/emissions")
+def emissions(module_id: int):
+    """The module's figures; the whole module page without htmx. A poll that saw them
+    stale and now sees them fresh fires job-changed, so the rest of the page follows."""
+    context = _page_context(module_id)
+    response = page_or_fragment("modules/detail.html", "emissions/_summary.html", **context)
+    if request.args.get("was_stale") and not context["emissions"]["stale"]:
+        trigger(response, JOB_CHANGED)
+    return response
+
+
+@modules_bp.get("/<id:module_id>/entry-list")
+def entry_list(module_id: int):
+    """A page of entries with their emissions (filtered); the whole page without htmx."""
+    return page_or_fragment("modules/detail.html", "emissions/_entries.html",
+                            **_page_context(module_id))
+
+
+@modules_bp.app_template_filter("kg")
+def kg(value) -> str:
+    """12345.678 -> '12,345.7'."""
+    try:
+        return f"{float(value):,.1f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def _entry_args() -> dict[str, Any]:
+    """Entry-list filters from the query string; anything unusable means 'no filter'."""
+    args = request.args
+    try:
+        job_id = int(args.get("job") or 0)
+        page = min(max(1, int(args.get("page", 1))), MAX_HISTORY_PAGE)
+    except ValueError:
+        job_id, page = 0, 1
+    return {"entry_type": args.get("entry_type") or None, "source": args.get("source") or None,
+            "job_id": job_id if 0 < job_id <= INT4_MAX else None,
+            "missing": {"true": True, "false": False}.get(args.get("missing", "")),
+            "reason": args.get("reason") or None, "page": page}
+
+
+def _emissions_context(module: Module) -> dict[str, Any]:
+    figures = module_figures(module.id)
+    args = _entry_args()
+    filters = {k: v for k, v in args.items() if k != "page"}
+    rows, has_next = queries.entry_page(module.id, limit=ENTRY_PAGE_SIZE,
+                                        offset=(args["page"] - 1) * ENTRY_PAGE_SIZE,
+                                        **filters)
+    stored = []
+    for factor_type in queries.factor_types(module.module_type):
+        factors, total = queries.factors(factor_type.id, year=module.inventory.year,
+                                         limit=FACTORS_SHOWN, offset=0)
+        stored.append({"factor_type": factor_type, "factors": factors, "total": total})
+    missing = {True: "true", False: "false"}.get(args["missing"])
+    link_args = {"entry_type": args["entry_type"], "source": args["source"],
+                 "job": args["job_id"], "missing": missing, "reason": args["reason"]}
+    export_args = {**link_args, "job": None, "job_id": args["job_id"]}
+    return {
+        "emissions": figures,
+        "type_bars": chart_bars(figures["by_entry_type"], "entry_type"),
+        "entry_list": {"rows": rows, "has_next": has_next, **args,
+                       "filtered": any(v is not None for v in filters.values()),
+                       "link_args": link_args, "export_args": export_args,
+                       "page_size": ENTRY_PAGE_SIZE},
+        "stored_factors": stored,
+    }
+
+
 def _history_args() -> dict[str, Any]:
     """History filters from the query string; anything unusable means 'no filter'."""
     status = request.args.get("status") or None
@@ -85,7 +156,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         "history": {"jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
                     "undo_notes": {job.id: undo.undo_note(job) for job in jobs},
                     "providers": sorted({p["provider_type"] for p in providers}
-                                        | {args["provider"]} - {None})},
+                                        | {args["provider"], "recalculation"} - {None})},
         "panels": [job_context(job) for job in _panel_jobs(module_id)],
         "sync_providers": [p for p in providers if not p["needs_upload"]
                            and p["target_type"] == TargetType.DATA_ENTRIES],
@@ -103,20 +174,40 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         "can_manage_factors": current_user.can("admin"),
         "form": request.form if request.method == "POST" else {},
         "form_error": None,
+        **_emissions_context(module),
         **extra,
     }
 
 
 def _panel_jobs(module_id: int) -> list[DataIngestionJob]:
-    """The module's active jobs (one per target at most), else its latest job."""
-    active = queries.active_jobs(module_id)
+    """The module's active loads (one per target at most), else its latest load. Its
+    recalculations show in the emissions card instead (they follow every load)."""
+    active = [job for job in queries.active_jobs(module_id)
+              if job.target_type != TargetType.EMISSIONS]
     if active:
         return active
-    latest, _ = queries.history(module_id, limit=1)
+    latest, _ = queries.history(module_id, limit=1, loads_only=True)
     return latest
 
 
 # -- acting -------------------------------------------------------------------------------
+
+@modules_bp.post("/<id:module_id>/recalculate")
+@requires_role("editor")
+def recalculate(module_id: int):
+    """Recalculate the module's emissions (or run the current recalculation once more)."""
+    try:
+        job = service.request_recalculation(module_id, current_user)
+    except ServiceError as error:
+        return _refused(module_id, "recalculate", error)
+    if job.status == JobStatus.PROCESSING:
+        flash(f"Job #{job.id} is recalculating; it will run once more for your request.",
+              "info")
+    else:
+        flash(f"Recalculation job #{job.id} {'queued' if job.status == 'pending' else job.status}.",
+              "info")
+    return redirect(url_for("modules.detail", module_id=module_id) + "#emissions", 303)
+
 
 @modules_bp.post("/<id:module_id>/sync")
 @requires_role("editor")

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.ingestion.jobs.states import ACTIVE, JobStatus
+from webapp.ingestion.jobs.states import ACTIVE, JobStatus, TargetType
 from webapp.ingestion.providers import registry
 from webapp.ingestion.refusals import NotFound
 from webapp.models import (
@@ -112,10 +112,14 @@ def status_body(job: DataIngestionJob) -> dict[str, Any]:
 
 
 def history(module_id: int, *, provider_type: str | None = None, status: str | None = None,
-            limit: int = 20, offset: int = 0) -> tuple[list[DataIngestionJob], int]:
-    """A module's jobs, newest first, with the total matching the filters."""
+            limit: int = 20, offset: int = 0, loads_only: bool = False
+            ) -> tuple[list[DataIngestionJob], int]:
+    """A module's jobs, newest first, with the total matching the filters (`loads_only`:
+    no recalculations)."""
     get_module(module_id)
     query = select(DataIngestionJob).where(DataIngestionJob.module_id == module_id)
+    if loads_only:
+        query = query.where(DataIngestionJob.target_type != TargetType.EMISSIONS)
     if provider_type:
         query = query.where(DataIngestionJob.provider_type == provider_type)
     if status:
@@ -165,21 +169,68 @@ def factor_type_body(factor_type: FactorType) -> dict[str, Any]:
             "module_type": factor_type.module_type}
 
 
-def entries(module_id: int, *, entry_type: str | None, limit: int, offset: int
-            ) -> tuple[list[DataEntry], int]:
+def entry_query(module_id: int, *, entry_type: str | None = None, source: str | None = None,
+                job_id: int | None = None, missing: bool | None = None,
+                reason: str | None = None):
+    """A module's entries narrowed by the filters, in id order. `missing`: True for the
+    entries without emissions, False for those with; `reason`: a missing reason as the
+    module's summary words it (an entry no recalculation has seen is "not calculated
+    yet"). No index serves `missing` or `reason` (migration 0003 says why): they scan
+    the module."""
+    from webapp.emissions.statements import NOT_CALCULATED
+
     get_module(module_id)
     query = select(DataEntry).where(DataEntry.module_id == module_id)
     if entry_type:
         query = query.where(DataEntry.entry_type == entry_type)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.session.execute(query.order_by(DataEntry.id).limit(limit).offset(offset)).scalars()
+    if source:
+        query = query.where(DataEntry.source == source)
+    if job_id is not None:
+        query = query.where(DataEntry.job_id == job_id)
+    if missing is not None:
+        query = query.where(DataEntry.kg_co2eq.is_(None) if missing
+                            else DataEntry.kg_co2eq.is_not(None))
+    if reason == NOT_CALCULATED:
+        query = query.where(DataEntry.kg_co2eq.is_(None), DataEntry.emission.is_(None))
+    elif reason:
+        query = query.where(DataEntry.kg_co2eq.is_(None),
+                            DataEntry.emission["missing_reason"].astext == reason)
+    return query.order_by(DataEntry.id)
+
+
+def entries(module_id: int, *, entry_type: str | None, limit: int, offset: int,
+            **filters) -> tuple[list[DataEntry], int]:
+    query = entry_query(module_id, entry_type=entry_type, **filters)
+    total = db.session.execute(select(func.count()).select_from(
+        query.order_by(None).subquery())).scalar_one()
+    rows = db.session.execute(query.limit(limit).offset(offset)).scalars()
     return list(rows), total
+
+
+def entry_page(module_id: int, *, limit: int, offset: int, **filters
+               ) -> tuple[list[DataEntry], bool]:
+    """One page of entries and whether another follows, without counting them all (the
+    module page must cost the same with a million entries)."""
+    rows = list(db.session.execute(entry_query(module_id, **filters).limit(limit + 1)
+                                   .offset(offset)).scalars())
+    return rows[:limit], len(rows) > limit
 
 
 def entry_body(entry: DataEntry) -> dict[str, Any]:
     return {"id": entry.id, "entry_type": entry.entry_type, "year": entry.year,
-            "data": entry.data, "kg_co2eq": entry.kg_co2eq, "source": entry.source,
-            "job_id": entry.job_id, "created_at": _iso(entry.created_at)}
+            "data": entry.data, "kg_co2eq": entry.kg_co2eq, "emission": entry.emission,
+            "source": entry.source, "job_id": entry.job_id,
+            "created_at": _iso(entry.created_at)}
+
+
+def recalculating(module_ids: list[int]) -> dict[int, int]:
+    """{module id: its recalculation job} for the modules among `module_ids` with a
+    recalculation pending or running (one at most each)."""
+    return dict(db.session.execute(
+        select(DataIngestionJob.module_id, DataIngestionJob.id).where(
+            DataIngestionJob.module_id.in_(module_ids),
+            DataIngestionJob.target_type == TargetType.EMISSIONS,
+            DataIngestionJob.status.in_(list(ACTIVE)))).all())
 
 
 def factors(factor_type_id: int, *, year: int | None, limit: int, offset: int

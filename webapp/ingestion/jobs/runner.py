@@ -260,6 +260,9 @@ def run_job(job_id: int) -> str:
     try:
         with _tuned_for_bulk_work():
             _build_and_run(job_id, job_log, attempt)
+        # Once the provider has closed (signed out): a completed load's figures get
+        # recalculated (the job is ended, so this never changes how it ended).
+        service.after_load(job_id)
     finally:
         heartbeat.stopped.set()
         db.session.remove()
@@ -268,6 +271,10 @@ def run_job(job_id: int) -> str:
 
 def _build_and_run(job_id: int, job_log: logging.LoggerAdapter, attempt: str) -> None:
     job = db.session.get(DataIngestionJob, job_id)
+    if job.target_type == TargetType.EMISSIONS:  # not a load: no source, no sink
+        from webapp.emissions.job import run_recalculation
+        run_recalculation(job_id, job_log, attempt)
+        return
     tracker = Tracker(job_id, job_log, attempt)
     if (job.meta or {}).get("undo_of"):
         from webapp.ingestion.jobs.undo import run_undo

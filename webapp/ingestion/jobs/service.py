@@ -163,8 +163,7 @@ def _check(request: SyncRequest) -> _Checked:
         raise NotFound(f"module {request.module_id} does not exist")
     factor_type = _check_factor_type(module, request.target_type, request.factor_type_id)
     year = _check_year(module, request.year)
-    provider_cls = registry.resolve(module.module_type, request.provider_type,
-                                    request.target_type)
+    provider_cls = _provider_class(module, request)
     reason = provider_cls.unavailable_reason(current_app.config)
     if reason:
         raise Unavailable(reason, provider_type=request.provider_type)
@@ -174,6 +173,18 @@ def _check(request: SyncRequest) -> _Checked:
     return _Checked(module, factor_type, year,
                     clean_filters(provider_cls.filters, request.filters),
                     _clean_config(request.config))
+
+
+def _provider_class(module: Module, request: SyncRequest):
+    """The registered provider, or for a recalculation its stand-in (not a source)."""
+    if request.target_type == TargetType.EMISSIONS:
+        from webapp.emissions.job import RecalculationJob
+
+        if request.provider_type != RecalculationJob.provider_name:
+            raise Invalid(f"provider {request.provider_type!r} cannot recalculate emissions; "
+                          "valid providers: recalculation", valid_providers=["recalculation"])
+        return RecalculationJob
+    return registry.resolve(module.module_type, request.provider_type, request.target_type)
 
 
 def _clean_config(config: Any) -> dict[str, Any]:
@@ -262,9 +273,9 @@ def _busy(active: int | None) -> Conflict:
 
 def _check_factor_type(module: Module, target_type: str, factor_type_id: int | None
                        ) -> FactorType | None:
-    if target_type not in (TargetType.DATA_ENTRIES, TargetType.FACTORS):
+    if target_type not in (TargetType.DATA_ENTRIES, TargetType.FACTORS, TargetType.EMISSIONS):
         raise BadRequest(f"unknown target type {target_type!r}")
-    if target_type == TargetType.DATA_ENTRIES:
+    if target_type in (TargetType.DATA_ENTRIES, TargetType.EMISSIONS):
         return None
     factor_type = db.session.get(FactorType, factor_type_id) if factor_type_id else None
     if factor_type is None:
@@ -569,6 +580,9 @@ def _progress_message(progress: dict[str, Any]) -> str:
     phase = progress.get("phase", "processing")
     if phase == "validating":
         return "Checking the source"
+    if phase == "recalculating":
+        return (f"Recalculating: {progress.get('step')} "
+                f"(step {progress.get('processed', 0) + 1} of {progress.get('total')})")
     done, total = progress.get("processed", 0), progress.get("total")
     if done:
         return f"Processed {done:,} of {total:,} rows" if total else f"Processed {done:,} rows"
@@ -610,3 +624,131 @@ def _first_errors(conn, job_id: int, errors: list[dict[str, Any]]) -> list[dict[
         "SELECT COALESCE(jsonb_array_length(metadata->'errors'), 0) "
         "FROM data_ingestion_jobs WHERE id = :i"), {"i": job_id}).scalar_one()
     return errors[:max(0, MAX_STORED_ERRORS - stored)]
+
+
+# -- emissions recalculations (SPEC §10) --------------------------------------------------
+# One active recalculation per module: the one-active index covers it (its own target
+# type). A request while one is pending needs nothing (it has not read the data yet);
+# while one is processing, the request is a flag on that job, and its completion creates
+# the one follow-up run in the same transaction: a change during a run leads to exactly
+# one more run, and `stale` never drops in between.
+
+RERUN_FLAG = "rerun_requested"
+
+
+def _recalculation_request(module: Module, user: User | None = None,
+                           triggered_by: int | None = None) -> SyncRequest:
+    config = {"triggered_by": triggered_by} if triggered_by else None
+    return SyncRequest(module_id=module.id, provider_type="recalculation",
+                       target_type=TargetType.EMISSIONS, year=module.inventory.year,
+                       config=config)
+
+
+def request_recalculation(module_id: int, user: User | None, *,
+                          triggered_by: int | None = None) -> DataIngestionJob:
+    """Make sure the module's figures will be recalculated from the data as it is now.
+
+    Returns the job that will do it: a new pending one, the one already pending, or the
+    processing one, flagged to run once more when it ends.
+
+    Raises:
+        NotFound, Unavailable (the queue is unreachable).
+    """
+    module = db.session.get(Module, module_id)
+    if module is None:
+        raise NotFound(f"module {module_id} does not exist")
+    for _ in range(5):  # each lap loses a race to another request; one more always wins
+        active = db.session.execute(
+            db.select(DataIngestionJob).where(
+                DataIngestionJob.module_id == module_id,
+                DataIngestionJob.target_type == TargetType.EMISSIONS,
+                DataIngestionJob.status.in_(list(ACTIVE)))
+            .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
+        if active is not None:
+            if active.status == JobStatus.PROCESSING and not (active.meta or {}).get(RERUN_FLAG):
+                active.meta = {**active.meta, RERUN_FLAG: True}
+                db.session.commit()
+            else:
+                db.session.rollback()
+            return active
+        db.session.rollback()
+        try:
+            return create_job(_recalculation_request(module, user, triggered_by), user)
+        except Conflict:
+            continue  # another request, or a finishing run's follow-up, got there first
+    raise Conflict(f"module {module_id}'s recalculation is changing hands; try again")
+
+
+def complete_recalculation(job_id: int, result: dict[str, Any],
+                           attempt: str | None = None) -> int | None:
+    """processing → completed in the recalculation's open transaction (committed by the
+    caller). Returns the follow-up job to enqueue after the commit, when one was asked
+    for during the run.
+
+    Raises:
+        JobCancelled: when the job was cancelled meanwhile; the caller rolls back.
+        JobLost: when `attempt` no longer owns the job.
+    """
+    job = _lock(job_id)
+    if job.status == JobStatus.CANCELLED:
+        raise JobCancelled()
+    if attempt is not None and not _owned_by(job, attempt):
+        raise JobLost()
+    done, total = result["entries_with_emissions"], result["entries"]
+    _transition(job, JobStatus.COMPLETED,
+                message=f"Recalculated {total:,} entr{'y' if total == 1 else 'ies'}: "
+                        f"{done:,} with emissions, {result['total_kg_co2eq']:,.1f} kg CO2eq",
+                meta={"counts": {"updated": sum(result["changed"].values()),
+                                 "entries": total, "entries_with_emissions": done},
+                      "emissions": result,
+                      "progress": {**(job.meta or {}).get("progress", {}), "phase": "done",
+                                   "percent": 100}})
+    if not (job.meta or {}).get(RERUN_FLAG):
+        return None
+    db.session.flush()  # this job leaves the one-active index before the follow-up enters
+    request = _recalculation_request(job.module, triggered_by=job.id)
+    checked = _check(request)
+    # No conflict is possible: while this job was active the index kept any other out.
+    follow_up = _insert(_new_job(request, checked, None, None), checked)
+    _update_badge(follow_up)
+    audit.record("job.created", target_type="job", target_id=follow_up.id, user=None,
+                 details={"provider_type": follow_up.provider_type,
+                          "target_type": follow_up.target_type,
+                          "module_id": follow_up.module_id, "rerun_of": job.id})
+    return follow_up.id
+
+
+def after_load(job_id: int) -> None:
+    """Called once a load has committed: recalculate what it changed. Entries: their
+    module. Factors: every module of the factor type's module type and the job's year.
+    Never raises (the load is done); a failure to queue is logged, and the Recalculate
+    button is the way back."""
+    try:
+        _recalculate_after(job_id)
+    except Exception:  # noqa: BLE001 - the load stays completed whatever happens here
+        db.session.rollback()
+        log.warning("could not queue the recalculations after job %s", job_id,
+                    exc_info=True, extra={"job_id": job_id})
+
+
+def _recalculate_after(job_id: int) -> None:
+    job = db.session.get(DataIngestionJob, job_id, populate_existing=True)
+    if job is None or job.status != JobStatus.COMPLETED:
+        return
+    if job.target_type == TargetType.DATA_ENTRIES:
+        module_ids = [job.module_id]
+    elif job.target_type == TargetType.FACTORS and job.factor_type is not None:
+        from webapp.models import Inventory
+        module_ids = list(db.session.execute(
+            db.select(Module.id).join(Inventory, Inventory.id == Module.inventory_id)
+            .where(Module.module_type == job.factor_type.module_type,
+                   Inventory.year == job.year).order_by(Module.id)).scalars())
+    else:
+        return
+    for module_id in module_ids:
+        try:
+            request_recalculation(module_id, None, triggered_by=job_id)
+        except Exception:  # noqa: BLE001 - the load stays completed whatever happens here
+            db.session.rollback()
+            log.warning("could not queue the recalculation of module %s after job %s",
+                        module_id, job_id, exc_info=True, extra={"job_id": job_id})

@@ -16,6 +16,7 @@ class JobStatus(StrEnum):
 class TargetType(StrEnum):
     DATA_ENTRIES = "data_entries"
     FACTORS = "factors"
+    EMISSIONS = "emissions"  # a recalculation of a module's figures (webapp/emissions)
 
 
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {

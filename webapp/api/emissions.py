@@ -1,0 +1,34 @@
+"""Emissions (SPEC §10): a module's and an inventory's figures, and the Recalculate
+request. Handlers call one function and answer."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+
+from webapp.api import api_bp
+from webapp.auth import requires_role
+from webapp.emissions.figures import inventory_figures, module_figures
+from webapp.ingestion.jobs import service
+from webapp.ingestion.jobs.states import JobStatus
+
+
+@api_bp.get("/modules/<id:module_id>/emissions")
+def module_emissions(module_id: int):
+    return module_figures(module_id)
+
+
+@api_bp.get("/inventories/<id:inventory_id>/emissions")
+def inventory_emissions(inventory_id: int):
+    return inventory_figures(inventory_id)
+
+
+@api_bp.post("/sync/emissions/<id:module_id>")
+@requires_role("editor")
+def sync_emissions(module_id: int):
+    """202 with the job that will reflect the module's data as it is now: a new one, the
+    one already pending, or the running one, which then runs once more
+    (`rerun_requested`)."""
+    job = service.request_recalculation(module_id, current_user)
+    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
+            "message": job.message,
+            "rerun_requested": job.status == JobStatus.PROCESSING}, 202
