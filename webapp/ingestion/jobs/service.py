@@ -733,8 +733,8 @@ def after_load(job_id: int) -> None:
 
 def _recalculate_after(job_id: int) -> None:
     job = db.session.get(DataIngestionJob, job_id, populate_existing=True)
-    if job is None or job.status != JobStatus.COMPLETED:
-        return
+    if job is None or job.status != JobStatus.COMPLETED or (job.meta or {}).get("dry_run"):
+        return  # a preview changed nothing; an undo did, and is recalculated like a load
     if job.target_type == TargetType.DATA_ENTRIES:
         module_ids = [job.module_id]
     elif job.target_type == TargetType.FACTORS and job.factor_type is not None:
