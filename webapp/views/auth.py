@@ -37,6 +37,7 @@ from webapp.models import User
 auth_bp = Blueprint("auth", __name__)
 
 LOGIN_FAILURES = "10 per 15 minutes"
+LOGIN_WINDOW_S = 15 * 60
 
 
 class LoginForm(FlaskForm):
@@ -75,7 +76,9 @@ def _failed(_response) -> bool:
 def throttled(_error: RateLimitExceeded) -> Response:
     """The login page with a clear message; Retry-After says when to try again."""
     breached = limiter.current_limit  # the limit that refused this request
-    wait = max(1, breached.reset_at - int(time.time())) if breached else 900
+    # The window's reset time is rounded up to a whole second: never say more than it.
+    wait = (min(LOGIN_WINDOW_S, max(1, breached.reset_at - int(time.time())))
+            if breached else LOGIN_WINDOW_S)
     minutes = -(-wait // 60)
     message = (f"Too many failed logins. Try again in {minutes} minute"
                f"{'s' if minutes != 1 else ''}.")
