@@ -1,7 +1,6 @@
-"""Requests while PostgreSQL or Redis is down or hung (issue #12, web side, in the chaos
-suite): a quick 503
-with Retry-After, never a 500 or a long wait; and the one-active-job 409 comes before an
-upload is stored."""
+"""Requests while PostgreSQL or Redis is down or hung (issue #12, the web side): a quick
+503 with Retry-After, never a 500 or a long wait; and the one-active-job 409 comes before
+an upload is stored."""
 
 from __future__ import annotations
 
