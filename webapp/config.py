@@ -146,6 +146,9 @@ def load_config(env: dict | None = None) -> dict:
         # nothing (loads cannot be undone; the bench compares the two).
         "UNDO_KEEP_DAYS": _int(env, "UNDO_KEEP_DAYS", 30),
         "UNDO_STORE": env.get("UNDO_STORE", "1") not in ("0", "false", "no"),
+        # Benchmarks time loads alone; everywhere else a load's figures follow it.
+        "RECALCULATE_AFTER_LOADS": env.get("RECALCULATE_AFTER_LOADS", "1")
+        not in ("0", "false", "no"),
         "PUBLIC_URL": env.get("PUBLIC_URL", ""),  # the job links in failure webhooks
         # CSV uploads: widest row and longest cell, enforced while reading (SPEC §12).
         "CSV_MAX_COLUMNS": _int(env, "CSV_MAX_COLUMNS", 500),

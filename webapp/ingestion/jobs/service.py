@@ -723,6 +723,8 @@ def after_load(job_id: int) -> None:
     module. Factors: every module of the factor type's module type and the job's year.
     Never raises (the load is done); a failure to queue is logged, and the Recalculate
     button is the way back."""
+    if not current_app.config["RECALCULATE_AFTER_LOADS"]:
+        return
     try:
         _recalculate_after(job_id)
     except Exception:  # noqa: BLE001 - the load stays completed whatever happens here
