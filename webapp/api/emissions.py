@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from webapp.api import api_bp
+from webapp.api.params import accepted
 from webapp.auth import requires_role
 from webapp.emissions.figures import inventory_figures, module_figures
 from webapp.ingestion.jobs import service
@@ -29,6 +30,4 @@ def sync_emissions(module_id: int):
     one already pending, or the running one, which then runs once more
     (`rerun_requested`)."""
     job = service.request_recalculation(module_id, current_user)
-    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
-            "message": job.message,
-            "rerun_requested": job.status == JobStatus.PROCESSING}, 202
+    return accepted(job, rerun_requested=job.status == JobStatus.PROCESSING)

@@ -45,6 +45,12 @@ def page_args(default_limit: int = 20) -> tuple[int, int]:
     return int_arg("limit", default_limit, 1, MAX_LIMIT), int_arg("offset", 0, 0, MAX_OFFSET)
 
 
+def accepted(job, **links) -> tuple[dict, int]:
+    """The plan's 202 body for a job a request started, with its links (`retry_of`, ...)."""
+    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
+            "message": job.message, **links}, 202
+
+
 def listing(items: list, total: int, limit: int | None = None, offset: int = 0) -> dict:
     """The list envelope; `limit` defaults to the items' count (unpaged lists)."""
     return {"items": items, "total": total,

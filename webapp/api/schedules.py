@@ -7,7 +7,7 @@ from flask import request
 from flask_login import current_user
 
 from webapp.api import api_bp
-from webapp.api.params import int_arg, json_object, listing, page_args
+from webapp.api.params import accepted, int_arg, json_object, listing, page_args
 from webapp.auth import forbidden, requires_role, role_for_target
 from webapp.ingestion.jobs import queries
 from webapp.schedules import firing
@@ -58,5 +58,4 @@ def schedules_delete(schedule_id: int):
 @requires_role(schedule_role)
 def schedules_run(schedule_id: int):
     job = firing.run_now(schedules.get(schedule_id), current_user)
-    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
-            "message": job.message, "schedule_id": schedule_id}, 202
+    return accepted(job, schedule_id=schedule_id)

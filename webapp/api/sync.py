@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.exceptions import UnsupportedMediaType
 
 from webapp.api import api_bp
-from webapp.api.params import json_body, json_field, json_value, listing, page_args
+from webapp.api.params import accepted, json_body, json_field, json_value, listing, page_args
 from webapp.auth import job_role, requires_role
 from webapp.extensions import db
 from webapp.ingestion.jobs import error_report as row_errors
@@ -47,8 +47,7 @@ def _create(module_id: int, target_type: str, factor_type_id: int | None = None)
     job = service.create_job(service.SyncRequest(
         module_id=module_id, target_type=target_type, factor_type_id=factor_type_id,
         **payload), current_user)
-    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
-            "message": job.message}, 202
+    return accepted(job)
 
 
 @api_bp.post("/sync/data-entries/<id:module_id>")
@@ -81,8 +80,7 @@ def sync_history(module_id: int):
 @requires_role(job_role)
 def sync_retry(job_id: int):
     job = service.retry_job(job_id, current_user)
-    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
-            "message": job.message, "retry_of": job_id}, 202
+    return accepted(job, retry_of=job_id)
 
 
 @api_bp.post("/sync/cancel/<id:job_id>")
@@ -103,13 +101,11 @@ def sync_errors_csv(job_id: int):
 @requires_role(job_role)
 def sync_apply(job_id: int):
     job = service.apply_preview(job_id, current_user)
-    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
-            "message": job.message, "preview_of": job_id}, 202
+    return accepted(job, preview_of=job_id)
 
 
 @api_bp.post("/sync/undo/<id:job_id>")
 @requires_role(job_role)
 def sync_undo(job_id: int):
     job = undo.request_undo(job_id, current_user)
-    return {"job_id": job.id, "status": job.status, "status_code": job.status_code,
-            "message": job.message, "undo_of": job_id}, 202
+    return accepted(job, undo_of=job_id)
