@@ -2,7 +2,7 @@
 
 from webapp.models.accounts import ApiToken, User
 from webapp.models.audit import AuditEntry
-from webapp.models.entries import DataEntry, EmissionFactor
+from webapp.models.entries import DataEntry, EmissionFactor, ModuleEntryCount
 from webapp.models.inventory import FactorType, Inventory, Module
 from webapp.models.jobs import DataIngestionJob, IngestionRowError
 from webapp.models.schedules import ScheduleRun, SyncSchedule
@@ -11,6 +11,6 @@ from webapp.models.uploads import Upload, UploadChunk
 
 __all__ = [
     "ApiToken", "AuditEntry", "DataEntry", "DataIngestionJob", "EmissionFactor", "FactorType",
-    "IngestionRowError", "Inventory", "Module", "Upload", "UploadChunk", "User",
+    "IngestionRowError", "Inventory", "Module", "ModuleEntryCount", "Upload", "UploadChunk", "User",
     "ScheduleRun", "SyncSchedule", "ReplacedEntry", "ReplacedFactor",
 ]

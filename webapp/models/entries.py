@@ -56,6 +56,20 @@ class EmissionFactor(db.Model):
                                                  server_default=func.now())
 
 
+class ModuleEntryCount(db.Model):
+    """How many entries a module holds per entry type and source, kept exact by triggers
+    on data_entries (migration 0006) in each writer's transaction, so the module page
+    reads a few rows whatever the entries."""
+
+    __tablename__ = "module_entry_counts"
+
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    entry_type: Mapped[str] = mapped_column(String(50), primary_key=True)
+    source: Mapped[str] = mapped_column(String(50), primary_key=True)
+    entries: Mapped[int] = mapped_column(BigInteger)
+
+
 class ModuleEmissionSummary(db.Model):
     """A module's figures as of its last recalculation, written in the same transaction
     (webapp/emissions/recalculation.py), so pages read one row whatever the entries."""

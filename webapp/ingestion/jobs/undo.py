@@ -10,6 +10,7 @@ service layer like any other job.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -21,7 +22,7 @@ from sqlalchemy import text
 from webapp.extensions import db
 from webapp.ingestion.jobs import service
 from webapp.ingestion.jobs.states import JobStatus, TargetType
-from webapp.ingestion.loading.sinks import EntrySink
+from webapp.ingestion.loading.sinks import EntrySink, adjust_entry_counts
 from webapp.ingestion.refusals import Conflict, NotFound
 from webapp.models import DataIngestionJob, User
 
@@ -119,13 +120,19 @@ def run_undo(job: DataIngestionJob, tracker, record_session: Callable[[], None])
 
 def _restore_entries(conn, undone: int, module_id: int) -> dict[str, int]:
     cols = EntrySink.ENTRY_COLUMNS
-    removed = conn.execute("DELETE FROM data_entries WHERE module_id = %s AND job_id = %s",
-                           (module_id, undone)).rowcount
+    per_key = "SELECT entry_type, source, count(*) FROM changed GROUP BY 1, 2"
+    removed = conn.execute(
+        "WITH changed AS (DELETE FROM data_entries WHERE module_id = %s AND job_id = %s "
+        f"RETURNING entry_type, source) {per_key}", (module_id, undone)).fetchall()
     restored = conn.execute(
-        f"INSERT INTO data_entries ({cols}) SELECT {cols} FROM replaced_entries "
-        "WHERE replaced_by = %s", (undone,)).rowcount
+        f"WITH changed AS (INSERT INTO data_entries ({cols}) SELECT {cols} "
+        "FROM replaced_entries WHERE replaced_by = %s RETURNING entry_type, source) "
+        f"{per_key}", (undone,)).fetchall()
     conn.execute("DELETE FROM replaced_entries WHERE replaced_by = %s", (undone,))
-    return {"restored": restored, "removed": removed}
+    changes = Counter({(t, s): n for t, s, n in restored})
+    changes.subtract({(t, s): n for t, s, n in removed})
+    adjust_entry_counts(conn, module_id, changes)
+    return {"restored": sum(n for *_, n in restored), "removed": sum(n for *_, n in removed)}
 
 
 def _restore_factors(conn, undone: int, module_id: int) -> dict[str, int]:

@@ -38,6 +38,9 @@ class PreviewEntrySink(EntrySink):
         self.deleted += self.conn.execute(
             f"SELECT count(*) FROM public.data_entries WHERE {where}", params).fetchone()[0]
 
+    def _store_counts(self) -> None:
+        """A preview changes no count."""
+
     def finish(self, entry_types: set[str]) -> dict[str, int]:
         counts = super().finish(entry_types)
         counts["unchanged"] = sum(self._unchanged(entry_type)

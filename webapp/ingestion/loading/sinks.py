@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,24 @@ def _dumps(value: dict[str, Any]) -> str:
 
 
 _COPY_ESCAPES = {ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
+
+
+def adjust_entry_counts(conn: psycopg.Connection, module_id: int,
+                        changes: dict[tuple[str, str], int]) -> None:
+    """Add `changes` {(entry type, source): +/- entries} to the module's stored counts
+    (migration 0006), in the writer's transaction; a count that reaches zero goes."""
+    changes = {key: n for key, n in changes.items() if n}
+    if not changes:
+        return
+    types, sources = zip(*changes, strict=True)
+    conn.execute(
+        "INSERT INTO module_entry_counts AS c (module_id, entry_type, source, entries) "
+        "SELECT %s, t, s, n FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS d(t, s, n) "
+        "ON CONFLICT (module_id, entry_type, source) "
+        "DO UPDATE SET entries = c.entries + EXCLUDED.entries",
+        (module_id, list(types), list(sources), list(changes.values())))
+    conn.execute("DELETE FROM module_entry_counts WHERE module_id = %s AND entries <= 0",
+                 (module_id,))
 
 
 def _copy_text(value: Any) -> bytes:
@@ -104,6 +123,7 @@ class EntrySink:
         self.scope = scope or {}
         self.cleared: set[str] = set()
         self.deleted = self.inserted = 0
+        self.net: Counter[str] = Counter()  # entries gained per entry type (loader thread)
         # The fields every line of this job shares, in COPY text form.
         self._line_start = _copy_fields(inventory_id, module_id, year)
         self._line_end = _copy_fields(source, job_id) + b"\n"
@@ -121,27 +141,31 @@ class EntrySink:
     def _delete_slice(self, entry_type: str) -> None:
         where, params = self._slice(entry_type)
         if not self.keep_replaced:
-            self.deleted += self.conn.execute(
+            deleted = self.conn.execute(
                 f"DELETE FROM data_entries WHERE {where}", params).rowcount
-            return
-        # Kept for undo in the same statement: one pass over the slice, no Python loop.
-        self.deleted += self.conn.execute(
-            f"WITH gone AS (DELETE FROM data_entries WHERE {where} "
-            f"RETURNING {self.ENTRY_COLUMNS}) "
-            f"INSERT INTO replaced_entries (replaced_by, {self.ENTRY_COLUMNS}) "
-            f"SELECT %s, {self.ENTRY_COLUMNS} FROM gone", [*params, self.job_id]).rowcount
+        else:
+            # Kept for undo in the same statement: one pass over the slice, no Python loop.
+            deleted = self.conn.execute(
+                f"WITH gone AS (DELETE FROM data_entries WHERE {where} "
+                f"RETURNING {self.ENTRY_COLUMNS}) "
+                f"INSERT INTO replaced_entries (replaced_by, {self.ENTRY_COLUMNS}) "
+                f"SELECT %s, {self.ENTRY_COLUMNS} FROM gone", [*params, self.job_id]).rowcount
+        self.deleted += deleted
+        self.net[entry_type] -= deleted
 
-    def _load(self, item: tuple[list[str], bytes]) -> None:
+    def _load(self, item: tuple[list[str], Counter[str], bytes]) -> None:
         """On the loader thread: clear the slices this batch opens, then COPY it."""
-        new_entry_types, lines = item
+        new_entry_types, per_type, lines = item
         for entry_type in new_entry_types:
             self._delete_slice(entry_type)
         with self.conn.cursor() as cur, cur.copy(
                 f"COPY data_entries ({self.COLUMNS}) FROM STDIN") as copy:
             copy.write(lines)
+        self.net.update(per_type)
 
     def stage(self, rows: list[dict[str, Any]]) -> int:
-        entry_types = {row["entry_type"] for row in rows}
+        per_type = Counter(row["entry_type"] for row in rows)
+        entry_types = set(per_type)
         new_entry_types = sorted(entry_types - self.cleared)
         self.cleared.update(new_entry_types)
         # The batch goes out as COPY text lines built here, in one write: half the cost
@@ -158,7 +182,7 @@ class EntrySink:
                 # text format still needs escaped.
                 orjson.dumps(row["data"]).replace(b"\\", b"\\\\"),
                 b"\\N" if kg_co2eq is None else b"%r" % float(kg_co2eq), tail))
-        self._loader.submit((new_entry_types, b"".join(lines)))
+        self._loader.submit((new_entry_types, per_type, b"".join(lines)))
         self.inserted += len(rows)
         return len(rows)
 
@@ -168,9 +192,14 @@ class EntrySink:
         self._loader.close()
         for entry_type in sorted(entry_types - self.cleared):
             self._delete_slice(entry_type)
+        self._store_counts()
         # No "unchanged" here: comparing every new row with every replaced one costs about
         # a fifth of a load (measured); previews count it (loading/preview.py).
         return {"inserted": self.inserted, "updated": 0, "deleted": self.deleted}
+
+    def _store_counts(self) -> None:
+        adjust_entry_counts(self.conn, self.module_id, {
+            (entry_type, self.source): n for entry_type, n in self.net.items()})
 
     def abort(self, error: BaseException) -> None:
         """Stop loading so the transaction can roll back; the rollback discards it all."""
