@@ -69,8 +69,7 @@ def test_no_page_violates_the_content_security_policy(page, create_user, api):
     expect(page.locator("table.errors tbody tr")).to_have_count(1)
     check("failed job with errors")
 
-    done = api.post("/sync/data-entries/1", json={
-        "provider_type": "synthetic", "year": 2025, "config": {"rows": 5, "batch": 5}})
+    done = api.sync(1, config={"rows": 5, "batch": 5})
     job_id = done.get_json()["job_id"]
     api.wait(job_id)
     page.goto(f"/jobs/{job_id}")

@@ -188,6 +188,7 @@ def test_an_enqueue_failure_after_commit_answers_202_and_the_reaper_queues_it(
     gets its job id, its retry is told about that same job, a status read queues it
     (no worker is running), and the worker started later runs it."""
     from tests.chaos.conftest import chaos_config
+    from tests.support.accounts import ApiClient
     from tests.support.app import create_extra_app
     from webapp.cli import create_user
     from webapp.extensions import db
@@ -205,17 +206,13 @@ def test_an_enqueue_failure_after_commit_answers_202_and_the_reaper_queues_it(
             token_row, token = ApiToken.issue(user, "chaos")
             db.session.add(token_row)
             db.session.commit()
-        client = app.test_client()
-        headers = {"Authorization": f"Bearer {token}"}
+        api = ApiClient(app.test_client(), token)
         module_id = chaos.module_ids()[0]
-        body = {"provider_type": "synthetic", "year": 2025, "config": {"rows": 30}}
-        response = client.post(f"/api/v1/sync/data-entries/{module_id}", json=body,
-                               headers=headers)
+        response = api.sync(module_id, config={"rows": 30})
         assert response.status_code == 202, response.get_json()
         job_id = response.get_json()["job_id"]
         assert chaos.row(job_id)["status"] == "pending"
-        again = client.post(f"/api/v1/sync/data-entries/{module_id}", json=body,
-                            headers=headers)
+        again = api.sync(module_id, config={"rows": 30})
         assert again.status_code == 409
         assert again.get_json()["active_job_id"] == job_id
     finally:
@@ -226,7 +223,7 @@ def test_an_enqueue_failure_after_commit_answers_202_and_the_reaper_queues_it(
     from webapp.ingestion.jobs.service import rq_job_id
     submitted = time.monotonic()
     reader = chaos.app.test_client()
-    wait_for(lambda: reader.get(f"/api/v1/sync/status/{job_id}", headers=headers)
+    wait_for(lambda: reader.get(f"/api/v1/sync/status/{job_id}", headers=api.headers)
              .get_json()["status"] == "pending" and
              rq_job_id(job_id).encode() in redis.lrange("rq:queue:ingestion", 0, -1),
              20, "a status read to queue the job", interval=0.5)

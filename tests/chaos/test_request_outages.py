@@ -4,13 +4,13 @@ an upload is stored."""
 
 from __future__ import annotations
 
-import io
 import socket
 import time
 
 import pytest
 from sqlalchemy import text
 
+from tests.support.accounts import ApiClient
 from tests.support.app import create_extra_app
 
 
@@ -71,15 +71,13 @@ def test_healthz_answers_503_within_2_s_when_redis_hangs(app, hung_port):
     assert time.monotonic() - started < 4  # 2 s timeouts, not 10
 
 
-def test_a_sync_answers_503_quickly_when_redis_hangs(app, api, hung_port, db_url):
+def test_a_sync_answers_503_quickly_when_redis_hangs(app, create_user, api_token, hung_port,
+                                                     db_url):
     hung = _app_like(app, REDIS_URL=f"redis://127.0.0.1:{hung_port}/0")
+    hung_api = ApiClient(hung.test_client(), api_token(create_user("editor")))
     started = time.monotonic()
-    response = hung.test_client().post(
-        "/api/v1/sync/data-entries/1", headers=api.headers,
-        data={"provider_type": "csv_upload", "year": "2025",
-              "file": (io.BytesIO(b"name,position_category,user_institutional_id,fte\n"
-                                  b"A,staff,1,1\n"), "h.csv")},
-        content_type="multipart/form-data")
+    response = hung_api.sync(1, "csv_upload", filename="h.csv", file=(
+        b"name,position_category,user_institutional_id,fte\nA,staff,1,1\n"))
     assert response.status_code == 503, response.get_json()
     assert "redis" in response.get_json()["message"].lower()
     assert time.monotonic() - started < 4
@@ -92,16 +90,12 @@ def test_a_sync_answers_503_quickly_when_redis_hangs(app, api, hung_port, db_url
 def test_the_409_comes_before_the_upload_is_stored(app, api):
     from webapp.extensions import db
 
-    first = api.post("/sync/data-entries/1", data={
-        "provider_type": "csv_upload", "year": "2025",
-        "file": (io.BytesIO(b"name,position_category,user_institutional_id,fte\nA,s,1,1\n"),
-                 "a.csv")}, content_type="multipart/form-data")
+    first = api.sync(1, "csv_upload", filename="a.csv",
+                     file=b"name,position_category,user_institutional_id,fte\nA,s,1,1\n")
     assert first.status_code == 202, first.get_json()  # pending: no worker in this test
     with app.app_context():
         stored = db.session.execute(text("SELECT count(*) FROM uploads")).scalar()
-    second = api.post("/sync/data-entries/1", data={
-        "provider_type": "csv_upload", "year": "2025",
-        "file": (io.BytesIO(b"x" * (4 * 2**20)), "big.csv")}, content_type="multipart/form-data")
+    second = api.sync(1, "csv_upload", file=b"x" * (4 * 2**20), filename="big.csv")
     assert second.status_code == 409
     assert second.get_json()["active_job_id"] == first.get_json()["job_id"]
     with app.app_context():

@@ -243,10 +243,13 @@ def test_roles(app, create_user, api_token, jobs):
 
 # -- CSRF -------------------------------------------------------------------------------
 
+SLOW_ROW = {"rows": 1, "delay_s": 30}
+
+
 def _sync_json(module_id: int) -> tuple[str, dict]:
+    """A session (cookie) call: ApiClient.sync would send a bearer token instead."""
     return (f"/api/v1/sync/data-entries/{module_id}",
-            {"json": {"provider_type": "synthetic", "year": 2025,
-                      "config": {"rows": 1, "delay_s": 30}}})
+            {"json": {"provider_type": "synthetic", "year": 2025, "config": SLOW_ROW}})
 
 
 def _job_count(app) -> int:
@@ -271,9 +274,9 @@ def test_csrf_on_session_api_calls(app, create_user, api_token, monkeypatch):
     accepted = client.post(url, headers={"X-CSRFToken": csrf_token(client)}, **body)
     assert accepted.status_code == 202, accepted.get_json()
     # Bearer-token calls carry no CSRF token and need none.
-    url, body = _sync_json(2)
-    bearer = app.test_client().post(
-        url, headers={"Authorization": f"Bearer {api_token(editor)}"}, **body)
+    from tests.support.accounts import ApiClient
+
+    bearer = ApiClient(app.test_client(), api_token(editor)).sync(2, config=SLOW_ROW)
     assert bearer.status_code == 202, bearer.get_json()
     assert _job_count(app) == 2
 

@@ -4,7 +4,6 @@ GET /api/v1/audit, filtered by user, action and target; nobody else can."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import psycopg
@@ -36,11 +35,6 @@ def _one(db_url: str, action: str) -> dict:
     return rows[0]
 
 
-def _sync(api, module_id: int = 2):
-    return api.post(f"/sync/data-entries/{module_id}",
-                    json={"provider_type": "synthetic", "year": 2025})
-
-
 def _editor(app, create_user, api_token) -> tuple[dict, ApiClient]:
     editor = create_user("editor")
     return editor, ApiClient(app.test_client(), api_token(editor))
@@ -48,7 +42,7 @@ def _editor(app, create_user, api_token) -> tuple[dict, ApiClient]:
 
 def test_a_sync_job_leaves_one_row_and_a_conflict_none(app, create_user, api_token, db_url):
     editor, api = _editor(app, create_user, api_token)
-    response = _sync(api)
+    response = api.sync(2)
     assert response.status_code == 202
     job_id = response.get_json()["job_id"]
     row = _one(db_url, "job.created")
@@ -59,16 +53,14 @@ def test_a_sync_job_leaves_one_row_and_a_conflict_none(app, create_user, api_tok
     assert row["client_address"] == "127.0.0.1"
     assert row["at"] is not None
 
-    assert _sync(api).status_code == 409  # a job is already pending for this module
+    assert api.sync(2).status_code == 409  # a job is already pending for this module
     assert len(_rows(db_url, "job.created")) == 1
 
 
 def test_an_upload_job_leaves_one_row(app, create_user, api_token, db_url):
     _, api = _editor(app, create_user, api_token)
     name = "purchases_cp1252_crlf.csv"
-    response = api.post("/sync/data-entries/4", content_type="multipart/form-data", data={
-        "provider_type": "csv_upload", "year": "2025",
-        "file": (io.BytesIO((CSV_DIR / name).read_bytes()), name)})
+    response = api.sync(4, "csv_upload", file=CSV_DIR / name)
     assert response.status_code == 202, response.get_json()
     row = _one(db_url, "job.created")
     assert row["target_id"] == response.get_json()["job_id"]
@@ -78,7 +70,7 @@ def test_an_upload_job_leaves_one_row(app, create_user, api_token, db_url):
 def test_cancel_and_retry_leave_one_row_each_and_refusals_none(app, create_user,
                                                                api_token, db_url):
     editor, api = _editor(app, create_user, api_token)
-    job_id = _sync(api).get_json()["job_id"]
+    job_id = api.sync(2).get_json()["job_id"]
 
     assert api.post(f"/sync/cancel/{job_id}").status_code == 200
     cancelled = _one(db_url, "job.cancelled")
@@ -99,8 +91,7 @@ def test_cancel_and_retry_leave_one_row_each_and_refusals_none(app, create_user,
 def test_a_refused_request_leaves_no_row(app, create_user, api_token, db_url):
     _, api = _editor(app, create_user, api_token)
     before = len(_rows(db_url))
-    assert api.post("/sync/data-entries/2", json={"provider_type": "synthetic"}
-                    ).status_code == 422  # no year
+    assert api.sync(2, year=None).status_code == 422  # no year
     assert api.post("/sync/cancel/999").status_code == 404
     assert len(_rows(db_url)) == before
 
@@ -168,9 +159,9 @@ def history(app, create_user, api_token):
     """Two editors' jobs: alice creates and cancels one, bob creates another."""
     alice, alice_api = _editor(app, create_user, api_token)
     bob, bob_api = _editor(app, create_user, api_token)
-    first = _sync(alice_api, 2).get_json()["job_id"]
+    first = alice_api.sync(2).get_json()["job_id"]
     assert alice_api.post(f"/sync/cancel/{first}").status_code == 200
-    second = _sync(bob_api, 1).get_json()["job_id"]
+    second = bob_api.sync(1).get_json()["job_id"]
     return {"alice": alice, "bob": bob, "first": first, "second": second}
 
 

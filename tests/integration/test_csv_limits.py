@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 import psycopg
 
@@ -13,9 +12,7 @@ PLANE_HEADER = "origin_iata,destination_iata,user_institutional_id,cabin_class,n
 
 
 def upload(api, content: bytes, **config) -> dict:
-    response = api.post("/sync/data-entries/2", data={
-        "file": (io.BytesIO(content), "upload.csv"), "provider_type": "csv_upload",
-        "year": "2025", "config": json.dumps(config)}, content_type="multipart/form-data")
+    response = api.sync(2, "csv_upload", config=config, file=content)
     assert response.status_code == 202, response.get_json()
     return api.wait(response.get_json()["job_id"])
 

@@ -30,10 +30,8 @@ CHEAPER = (b"category,cabin_class,ef_kg_co2eq_per_km,rfi_adjustment,min_distance
            b"short_haul,economy,0.2,1.9,0,1500\n")
 
 
-def _upload(client, content: bytes, path: str) -> dict:
-    response = client.post(path, data={
-        "file": (io.BytesIO(content), "upload.csv"), "provider_type": "csv_upload",
-        "year": "2025"}, content_type="multipart/form-data")
+def _upload(client, content: bytes, factor_type_id: int | None = None) -> dict:
+    response = client.sync(TRAVEL, "csv_upload", factor_type_id=factor_type_id, file=content)
     assert response.status_code == 202, response.get_json()
     final = client.wait(response.get_json()["job_id"])
     assert final["status"] == "completed", final
@@ -41,11 +39,11 @@ def _upload(client, content: bytes, path: str) -> dict:
 
 
 def load_planes(api, content: bytes = PLANES) -> dict:
-    return _upload(api, content, f"/sync/data-entries/{TRAVEL}")
+    return _upload(api, content)
 
 
 def load_factors(admin_api, content: bytes = FACTORS) -> dict:
-    return _upload(admin_api, content, f"/sync/factors/{TRAVEL}/{PLANE_FACTORS}")
+    return _upload(admin_api, content, PLANE_FACTORS)
 
 
 def recalculations(api, module_id: int = TRAVEL) -> list[dict]:

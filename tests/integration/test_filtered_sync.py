@@ -19,10 +19,7 @@ def standin(tableau_standin):
 
 
 def _sync(api, filters=None, provider="tableau_api", **config):
-    body = {"provider_type": provider, "year": 2025, "config": config}
-    if filters is not None:
-        body["filters"] = filters
-    response = api.post("/sync/data-entries/2", json=body)
+    response = api.sync(2, provider, config=config, filters=filters)
     assert response.status_code == 202, response.get_json()
     final = api.wait(response.get_json()["job_id"])
     assert final["status"] == "completed", final
@@ -112,8 +109,7 @@ def test_resyncing_a_centre_is_idempotent(api, worker, standin, db_url):
 ])
 def test_bad_filters_are_refused_422_before_a_job_exists(api, standin, db_url, filters,
                                                          named):
-    response = api.post("/sync/data-entries/2", json={
-        "provider_type": "tableau_api", "year": 2025, "filters": filters})
+    response = api.sync(2, "tableau_api", filters=filters)
     assert response.status_code == 422, response.get_json()
     body = response.get_json()
     assert body["error"] and named in body["message"]
@@ -122,9 +118,7 @@ def test_bad_filters_are_refused_422_before_a_job_exists(api, standin, db_url, f
 
 
 def test_the_form_splits_commas_the_api_does_not(api, standin, db_url):
-    response = api.post("/sync/data-entries/2", json={
-        "provider_type": "tableau_api", "year": 2025,
-        "filters": {"centre_financier": "F0892, F0901"}})
+    response = api.sync(2, "tableau_api", filters={"centre_financier": "F0892, F0901"})
     assert response.status_code == 422  # a comma is not part of a centre's code
     assert _jobs(db_url) == 0
 

@@ -4,7 +4,6 @@ creation and processing start told apart."""
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 
 import psycopg
@@ -25,8 +24,7 @@ def test_secret_like_keys_are_dropped_at_every_depth(api, worker, db_url):
         "password": "s-1", "keep": 1, "deeper": [{"api_key": "s-2", "ok": True},
                                                  {"Credentials": {"user": "s-3"}}],
         "Auth_Token": "s-4", "jwt": "s-5"}}
-    response = api.post("/sync/data-entries/2", json={
-        "provider_type": "synthetic", "year": 2025, "config": config})
+    response = api.sync(2, config=config)
     assert response.status_code == 202, response.get_json()
     final = api.wait(response.get_json()["job_id"])
     assert final["request"]["config"] == {"rows": 3, "on_error": "skip", "nested": {
@@ -38,14 +36,14 @@ def test_secret_like_keys_are_dropped_at_every_depth(api, worker, db_url):
 
 def test_a_huge_value_never_makes_a_huge_message(api, db_url):
     refusals = [
-        {"provider_type": "synthetic", "year": HUGE},
-        {"provider_type": "synthetic", "year": 2025, "config": {"on_error": HUGE}},
-        {"provider_type": "synthetic", "year": 2025, "filters": {"centre": [HUGE]}},
-        {"provider_type": "synthetic", "year": 2025, "filters": {HUGE: ["A"]}},
-        {"provider_type": HUGE, "year": 2025},
+        {"year": HUGE},
+        {"config": {"on_error": HUGE}},
+        {"filters": {"centre": [HUGE]}},
+        {"filters": {HUGE: ["A"]}},
+        {"provider_type": HUGE},
     ]
-    for body in refusals:
-        response = api.post("/sync/data-entries/2", json=body)
+    for fields in refusals:
+        response = api.sync(2, **fields)
         assert response.status_code in (400, 422), response.status_code
         message = response.get_json()["message"]
         assert 0 < len(message) <= 500, len(message)
@@ -60,10 +58,7 @@ def test_a_huge_cell_and_a_huge_column_name_are_echoed_bounded(api, worker):
         "column": f"name,{HUGE}\r\nAda,x\r\n",  # required columns missing: names shown
     }
     for what, text in files.items():
-        response = api.post("/sync/data-entries/1", data={
-            "provider_type": "csv_upload", "year": "2025",
-            "file": (io.BytesIO(text.encode()), f"{what}.csv")},
-            content_type="multipart/form-data")
+        response = api.sync(1, "csv_upload", file=text.encode(), filename=f"{what}.csv")
         assert response.status_code == 202, response.get_json()
         final = api.wait(response.get_json()["job_id"])
         assert final["status"] == "failed", final
@@ -75,9 +70,7 @@ def test_a_huge_cell_and_a_huge_column_name_are_echoed_bounded(api, worker):
 
 
 def test_a_completed_jobs_progress_equals_its_counts(api, worker):
-    response = api.post("/sync/data-entries/2", json={
-        "provider_type": "synthetic", "year": 2025,
-        "config": {"rows": 20_000, "batch": 1_000, "bad_rows": [7, 9]}})
+    response = api.sync(2, config={"rows": 20_000, "batch": 1_000, "bad_rows": [7, 9]})
     final = api.wait(response.get_json()["job_id"])
     assert final["status"] == "completed", final
     progress, counts = final["progress"], final["counts"]
@@ -88,8 +81,7 @@ def test_a_completed_jobs_progress_equals_its_counts(api, worker):
 
 
 def test_creation_and_processing_start_are_recorded_apart(app, api, worker, create_user):
-    response = api.post("/sync/data-entries/2", json={
-        "provider_type": "synthetic", "year": 2025, "config": {"rows": 5}})
+    response = api.sync(2, config={"rows": 5})
     final = api.wait(response.get_json()["job_id"])
     created = datetime.fromisoformat(final["created_at"])
     started = datetime.fromisoformat(final["processing_started_at"])
@@ -104,8 +96,7 @@ def test_creation_and_processing_start_are_recorded_apart(app, api, worker, crea
 
 def test_a_job_still_queued_has_no_processing_start(api, app, monkeypatch):
     monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
-    response = api.post("/sync/data-entries/2", json={
-        "provider_type": "synthetic", "year": 2025})
+    response = api.sync(2)
     body = api.get(f"/sync/status/{response.get_json()['job_id']}").get_json()
     assert body["status"] == "pending"
     assert body["created_at"] and body["processing_started_at"] is None

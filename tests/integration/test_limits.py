@@ -71,33 +71,26 @@ def test_the_largest_int4_id_is_an_ordinary_not_found(api):
 
 # -- NUL bytes and lone surrogates ----------------------------------------------------------
 
-@pytest.mark.parametrize(("payload", "where"), [
-    ({"provider_type": "synthetic\u0000", "year": 2025}, "provider_type"),
-    ({"provider_type": "\ud800", "year": 2025}, "provider_type"),
-    ({"provider_type": "synthetic", "year": 2025, "filters": {"centre": ["F\u00000"]}},
-     "filters.centre[0]"),
-    ({"provider_type": "synthetic", "year": 2025, "config": {"\udfff": 1}}, "a key of"),
+@pytest.mark.parametrize(("fields", "where"), [
+    ({"provider_type": "synthetic\u0000"}, "provider_type"),
+    ({"provider_type": "\ud800"}, "provider_type"),
+    ({"filters": {"centre": ["F\u00000"]}}, "filters.centre[0]"),
+    ({"config": {"\udfff": 1}}, "a key of"),
 ])
-def test_nul_and_surrogates_in_a_json_body_are_400(api, db_url, payload, where):
-    response = api.post("/sync/data-entries/2", data=json.dumps(payload),
-                        content_type="application/json")
-    body = _error(response, 400, where)
+def test_nul_and_surrogates_in_a_json_body_are_400(api, db_url, fields, where):
+    body = _error(api.sync(2, **fields), 400, where)
     assert "NUL" in body["message"] or "surrogate" in body["message"]
     assert body["error"] == "bad_request"
 
 
 @pytest.mark.parametrize("field", ["filters", "config"])
 def test_nul_in_a_multipart_json_field_is_400(api, field):
-    response = api.post("/sync/data-entries/2", data={
-        "provider_type": "synthetic", "year": "2025", field: '{"a": "x\\u0000"}'},
-        content_type="multipart/form-data")
+    response = api.sync(2, multipart=True, **{field: '{"a": "x\\u0000"}'})
     _error(response, 400, f"{field}.a", "NUL")
 
 
 def test_nul_in_a_file_name_is_400(api):
-    response = api.post("/sync/data-entries/1", data={
-        "provider_type": "csv_upload", "year": "2025",
-        "file": (io.BytesIO(b"name\n"), "people\x00.csv")}, content_type="multipart/form-data")
+    response = api.sync(1, "csv_upload", file=b"name\n", filename="people\x00.csv")
     _error(response, 400, "file name", "NUL")
 
 
@@ -121,15 +114,14 @@ def test_nul_in_a_form_field_is_400_with_a_page(app, create_user):
 
 # -- JSON types and depth -------------------------------------------------------------------
 
-@pytest.mark.parametrize(("payload", "message"), [
-    ({"provider_type": [], "year": 2025}, "provider_type must be a string, not an array"),
-    ({"provider_type": "synthetic", "year": {}}, "year must be a whole number or a string"),
-    ({"provider_type": "synthetic", "year": True}, "year must be"),
-    ({"provider_type": "synthetic", "year": 2025, "config": [1]},
-     "config must be an object, not an array"),
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"provider_type": []}, "provider_type must be a string, not an array"),
+    ({"year": {}}, "year must be a whole number or a string"),
+    ({"year": True}, "year must be"),
+    ({"config": [1]}, "config must be an object, not an array"),
 ])
-def test_wrong_json_types_are_400_naming_the_field(api, db_url, payload, message):
-    body = _error(api.post("/sync/data-entries/2", json=payload), 400, message)
+def test_wrong_json_types_are_400_naming_the_field(api, db_url, fields, message):
+    body = _error(api.sync(2, **fields), 400, message)
     assert body["field"] == message.split()[0]
 
 
@@ -232,9 +224,7 @@ def test_htmx_may_not_eval_nor_run_script_tags(app):
 def test_413_names_the_limit_on_the_api_and_the_page(app, api, create_user, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2 * 2**20)
     big = b"name,position_category,user_institutional_id,fte\r\n" + b"x" * (3 * 2**20)
-    response = api.post("/sync/data-entries/1", data={
-        "provider_type": "csv_upload", "year": "2025", "file": (io.BytesIO(big), "big.csv")},
-        content_type="multipart/form-data")
+    response = api.sync(1, "csv_upload", file=big, filename="big.csv")
     _error(response, 413, "the file is larger than the 2 MB limit")
 
     client = logged_in_client(app, create_user("editor"))

@@ -4,7 +4,6 @@ and on the pages, and an editor's panel of such a job offers no button."""
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
@@ -18,10 +17,8 @@ TRAVEL, PLANE_FACTORS = 2, 1
 def pending_factors_job(app, admin_api, monkeypatch) -> int:
     """A factors job that stays pending: it is queued where no worker listens."""
     monkeypatch.setitem(app.config, "RQ_QUEUE", f"ingestion-idle-{time.monotonic_ns()}")
-    response = admin_api.post(f"/sync/factors/{TRAVEL}/{PLANE_FACTORS}", data={
-        "provider_type": "csv_upload", "year": "2025",
-        "file": (io.BytesIO(b"origin,destination\n"), "factors.csv")},
-        content_type="multipart/form-data")
+    response = admin_api.sync(TRAVEL, "csv_upload", factor_type_id=PLANE_FACTORS,
+                              file=b"origin,destination\n", filename="factors.csv")
     assert response.status_code == 202, response.get_json()
     return response.get_json()["job_id"]
 
