@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from webapp import audit
 from webapp.extensions import db
+from webapp.ingestion.loading.sinks import recount_entries
 from webapp.models import ApiToken, FactorType, Inventory, Module, User
 from webapp.models.accounts import ROLES
 from webapp.models.inventory import MODULE_TYPES
@@ -165,7 +166,17 @@ def seed_demo_command(year: int) -> None:
     click.echo(f"demo inventory {inventory.name!r} (id {inventory.id}) is ready")
 
 
+@click.command("recount-entries")
+@with_appcontext
+def recount_entries_command() -> None:
+    """Recount the entries each module page shows, after writing entries by hand in SQL."""
+    counts = recount_entries(db.session.connection().connection.driver_connection)
+    db.session.commit()
+    click.echo(f"recounted: {counts} (module, entry type, source) count(s)")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(recount_entries_command)
