@@ -32,6 +32,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.servers import start_servers  # noqa: E402  (after the path is set)
+
 HEADER = ["origin_iata", "destination_iata", "user_institutional_id", "departure_date",
           "number_of_trips", "cabin_class", "note", "kg_co2eq", "unit_institutional_id"]
 AIRPORTS = ["GVA", "ZRH", "CDG", "LHR", "FRA", "AMS", "JFK", "BCN", "FCO", "VIE", "BOS"]
@@ -326,18 +328,7 @@ def main() -> None:
                              "keeping the replaced rows for undo")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="carbon-bench-"))
-    servers = []
-    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
-    if not database_url:
-        from webapp.standalone.embedded import start_postgres
-        servers.append(start_postgres(workdir / "pg", "carbonsync_bench"))
-        database_url = servers[-1].url
-        with psycopg.connect(servers[-1].admin_url, autocommit=True) as conn:
-            conn.execute("GRANT pg_checkpoint TO carbonsync")  # for checkpoint() only
-    if not redis_url:
-        from webapp.standalone.embedded import start_redis
-        servers.append(start_redis(workdir / "redis"))
-        redis_url = servers[-1].url
+    database_url, redis_url, servers = start_servers(workdir)
     os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url,
                       UPLOAD_MAX_MB="1024", LOG_LEVEL="WARNING",
                       RECALCULATE_AFTER_LOADS="0")  # the loads alone are timed

@@ -27,6 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import ROOT, make_csv, wait_until_listening  # noqa: E402
+from servers import start_servers  # noqa: E402
 
 
 def free_port() -> int:
@@ -89,16 +90,8 @@ def main() -> None:
                         help="size of the job that runs while polling")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="carbon-poll-"))
-    servers, processes = [], []
-    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
-    if not database_url:
-        from webapp.standalone.embedded import start_postgres
-        servers.append(start_postgres(workdir / "pg", "carbonsync_bench"))
-        database_url = servers[-1].url
-    if not redis_url:
-        from webapp.standalone.embedded import start_redis
-        servers.append(start_redis(workdir / "redis"))
-        redis_url = servers[-1].url
+    database_url, redis_url, servers = start_servers(workdir)
+    processes = []
     os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url,
                       UPLOAD_MAX_MB="1024", LOG_LEVEL="WARNING")
     try:

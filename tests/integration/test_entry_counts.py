@@ -45,6 +45,13 @@ def test_counts_follow_loads_resyncs_and_undo(api, db_url, worker):
     assert stored(db_url) == counted(db_url)
     page = api.get(f"/modules/{TRAVEL}").get_json()["entry_counts"]
     assert {"entry_type": "plane", "source": "csv_upload", "count": 3} in page
+    # The entries API's totals: stored counts unless a filter needs the rows themselves.
+    for query, total in (("", 3), ("?entry_type=plane", 3), ("?entry_type=train", 0),
+                         ("?source=csv_upload", 3), ("?source=tableau_api", 0),
+                         (f"?job_id={second['job_id']}", 3), (f"?job_id={first['job_id']}", 0),
+                         ("?missing=false&limit=1", 0)):
+        listed = api.get(f"/modules/{TRAVEL}/entries{query}").get_json()
+        assert listed["total"] == total, query
     undo = api.post(f"/sync/undo/{second['job_id']}")
     assert undo.status_code == 202, undo.get_json()
     assert api.wait(undo.get_json()["job_id"])["status"] == "completed"

@@ -202,9 +202,19 @@ def entry_query(module_id: int, *, entry_type: str | None = None, source: str | 
 
 def entries(module_id: int, *, entry_type: str | None, limit: int, offset: int,
             **filters) -> tuple[list[DataEntry], int]:
+    """One page of the filtered entries and how many match. Narrowed at most by entry
+    type and source, the total comes from the stored counts; other filters count."""
     query = entry_query(module_id, entry_type=entry_type, **filters)
-    total = db.session.execute(select(func.count()).select_from(
-        query.order_by(None).subquery())).scalar_one()
+    source = filters.pop("source", None)
+    if all(value is None for value in filters.values()):
+        total = int(db.session.execute(
+            select(func.coalesce(func.sum(ModuleEntryCount.entries), 0)).where(
+                ModuleEntryCount.module_id == module_id,
+                *([ModuleEntryCount.entry_type == entry_type] if entry_type else []),
+                *([ModuleEntryCount.source == source] if source else []))).scalar_one())
+    else:
+        total = db.session.execute(select(func.count()).select_from(
+            query.order_by(None).subquery())).scalar_one()
     rows = db.session.execute(query.limit(limit).offset(offset)).scalars()
     return list(rows), total
 

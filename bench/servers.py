@@ -1,0 +1,26 @@
+"""The servers a benchmark runs against: those of DATABASE_URL / REDIS_URL when set, else
+private ones in `workdir`, which the caller stops."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psycopg
+
+
+def start_servers(workdir: Path) -> tuple[str, str, list]:
+    """(database URL, Redis URL, the servers started here)."""
+    from webapp.standalone.embedded import start_postgres, start_redis
+
+    servers = []
+    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    if not database_url:
+        servers.append(start_postgres(workdir / "pg", "carbonsync_bench"))
+        database_url = servers[-1].url
+        with psycopg.connect(servers[-1].admin_url, autocommit=True) as conn:
+            conn.execute("GRANT pg_checkpoint TO carbonsync")  # for checkpoint() only
+    if not redis_url:
+        servers.append(start_redis(workdir / "redis"))
+        redis_url = servers[-1].url
+    return database_url, redis_url, servers
