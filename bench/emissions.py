@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.ingest import checkpoint  # noqa: E402  (after the path is set)
 from bench.servers import start_servers  # noqa: E402
+from tests.support.web import login  # noqa: E402
 
 AIRPORTS = ["GVA", "ZRH", "CDG", "LHR", "FRA", "AMS", "JFK", "BCN", "FCO", "VIE", "BOS",
             "SFO", "NRT", "SIN", "DXB", "YUL", "MAD", "LIS", "CPH", "ARN"]
@@ -89,8 +89,9 @@ def add_factors(conn: psycopg.Connection, year: int) -> None:
 
 
 def add_entries(conn: psycopg.Connection, module_id: int, rows: int) -> None:
-    """`rows` entries for the module, counted as a load counts them."""
-    from webapp.ingestion.loading.sinks import adjust_entry_counts
+    """`rows` entries for the module, written around the app: recounted as an operator
+    would after SQL by hand (`flask recount-entries`)."""
+    from webapp.ingestion.loading.sinks import recount_entries
 
     inventory_id, year = conn.execute(
         "SELECT i.id, i.year FROM modules m JOIN inventories i ON i.id = m.inventory_id "
@@ -99,8 +100,7 @@ def add_entries(conn: psycopg.Connection, module_id: int, rows: int) -> None:
                                "year": year, "rows": rows,
                                "airports": AIRPORTS, "cabins": CABINS,
                                "countries": COUNTRIES})
-    adjust_entry_counts(conn, module_id, {("plane", "csv_upload"): rows // 2,
-                                          ("train", "csv_upload"): rows - rows // 2})
+    recount_entries(conn)
 
 
 def settle(database_url: str) -> None:
@@ -155,7 +155,6 @@ def travel_database(app, database_url: str, entries: int) -> tuple[int, int]:
         module = conn.execute("SELECT id FROM modules WHERE module_type = 'travel' "
                               "AND inventory_id = %s", (inventory,)).fetchone()[0]
         conn.execute("DELETE FROM data_entries WHERE module_id = %s", (module,))
-        conn.execute("DELETE FROM module_entry_counts WHERE module_id = %s", (module,))
         conn.execute("DELETE FROM emission_factors")
         add_factors(conn, 2025)
         ensure_airports(conn)  # once per package version: not part of a recalculation
@@ -195,10 +194,7 @@ def page_reads(app, module_id: int, inventory_id: int) -> dict:
         db.session.commit()
         email = user.email
     browser, script = app.test_client(), app.test_client()
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"',
-                     browser.get("/login").get_data(as_text=True)).group(1)
-    assert browser.post("/login", data={"email": email, "password": "bench-password",
-                                        "csrf_token": csrf}).status_code == 302
+    assert login(browser, email, "bench-password").status_code == 302
     headers = {"Authorization": f"Bearer {token}"}
 
     def page(url):

@@ -57,9 +57,9 @@ class EmissionFactor(db.Model):
 
 
 class ModuleEntryCount(db.Model):
-    """How many entries a module holds per entry type and source, kept exact by triggers
-    on data_entries (migration 0006) in each writer's transaction, so the module page
-    reads a few rows whatever the entries."""
+    """How many entries a module holds per entry type and source, adjusted by the entry
+    sink and undo in their own transaction (migration 0006), so the module page reads a
+    few rows whatever the entries."""
 
     __tablename__ = "module_entry_counts"
 

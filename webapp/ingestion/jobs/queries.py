@@ -157,8 +157,8 @@ def module_body(module: Module) -> dict[str, Any]:
 
 
 def entry_counts(module_id: int) -> list[dict[str, Any]]:
-    """Entries per (entry type, source), from the counts the database keeps (migration
-    0006): a few rows read, not the module's entries counted."""
+    """Entries per (entry type, source), from the stored counts (migration 0006): a few
+    rows read, not the module's entries counted."""
     rows = db.session.execute(
         select(ModuleEntryCount.entry_type, ModuleEntryCount.source, ModuleEntryCount.entries)
         .where(ModuleEntryCount.module_id == module_id)
