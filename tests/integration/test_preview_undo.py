@@ -34,12 +34,20 @@ def factors(db_url, factor_type_id: int) -> list[tuple]:
 
 
 def quiet(db_url) -> None:
-    """Wait until the travel module has no active job: every load queues a
-    recalculation of its own, which must land before figures are compared."""
+    """Wait until the travel module has no active job and every completed load of it
+    (not a preview) has a recalculation that ended after it. A load queues its own
+    recalculation only after it commits: "no active job" alone can be seen in between."""
     def idle() -> bool:
         with psycopg.connect(db_url) as conn:
-            return not conn.execute("SELECT 1 FROM data_ingestion_jobs WHERE module_id = 2 "
-                                    "AND status IN ('pending', 'processing')").fetchone()
+            return conn.execute(
+                "SELECT NOT EXISTS (SELECT 1 FROM data_ingestion_jobs WHERE module_id = 2 "
+                "  AND status IN ('pending', 'processing')) "
+                "AND NOT EXISTS (SELECT 1 FROM data_ingestion_jobs l "
+                "  WHERE l.module_id = 2 AND l.target_type <> 'emissions' "
+                "  AND l.status = 'completed' AND (l.metadata->>'dry_run') IS NULL "
+                "  AND l.completed_at > coalesce((SELECT max(completed_at) "
+                "    FROM data_ingestion_jobs WHERE module_id = 2 "
+                "    AND target_type = 'emissions'), '-infinity'))").fetchone()[0]
     wait_for(idle, 60, "the module's recalculations to end")
 
 
