@@ -21,6 +21,7 @@ from psycopg.rows import dict_row
 
 from tests.support.accounts import ApiClient
 from tests.support.polling import wait_for
+from tests.support.workers import cancel_active
 
 IDLE_QUEUE = "ingestion-nobody-listens"
 CSV_DIR = Path(__file__).resolve().parent.parent / "data" / "csv"
@@ -56,15 +57,7 @@ def idle_queue(app, monkeypatch):
 def cancel_leftovers(app):
     """No job of a test keeps running into the next one."""
     yield
-    from webapp.extensions import db
-    from webapp.ingestion.jobs import service
-    from webapp.models import DataIngestionJob
-
-    with app.app_context():
-        active = db.session.execute(db.select(DataIngestionJob.id).where(
-            DataIngestionJob.status.in_(("pending", "processing")))).scalars().all()
-        for job_id in active:
-            service.cancel_job(job_id, None)
+    cancel_active(app)
 
 
 # -- the state machine at the service level --------------------------------------------

@@ -88,8 +88,8 @@ def wait_until_idle(worker: WorkerProcess, timeout: float = 30.0) -> None:
     wait_for(lambda: not worker.horse_pids(), timeout, f"worker {worker.name} to be idle")
 
 
-def settle(app, worker: WorkerProcess) -> None:
-    """Cancel the jobs a test left pending or processing, and let the worker finish."""
+def cancel_active(app) -> None:
+    """Cancel the jobs a test left pending or processing."""
     from webapp.ingestion.jobs import queries, service
     from webapp.ingestion.refusals import ServiceError
 
@@ -97,6 +97,11 @@ def settle(app, worker: WorkerProcess) -> None:
         for job in queries.active_jobs():
             with contextlib.suppress(ServiceError):  # it may have ended meanwhile
                 service.cancel_job(job.id, None)
+
+
+def settle(app, worker: WorkerProcess) -> None:
+    """Cancel the jobs a test left pending or processing, and let the worker finish."""
+    cancel_active(app)
     wait_until_idle(worker)
 
 
