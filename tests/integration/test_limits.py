@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -87,6 +88,46 @@ def test_nul_and_surrogates_in_a_json_body_are_400(api, db_url, fields, where):
 def test_nul_in_a_multipart_json_field_is_400(api, field):
     response = api.sync(2, multipart=True, **{field: '{"a": "x\\u0000"}'})
     _error(response, 400, f"{field}.a", "NUL")
+
+
+# -- filters and config: at most 16 KB each (SPEC §12, continued) ------------------------
+
+def _job_count(db_url: str) -> int:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute("SELECT count(*) FROM data_ingestion_jobs").fetchone()[0]
+
+
+BIG_TEXT = "x" * (16 * 1024)
+
+
+@pytest.mark.parametrize("field", ["filters", "config"])
+@pytest.mark.parametrize("multipart", [False, True])
+def test_filters_or_config_over_16_kb_are_refused_naming_the_limit(api, db_url, field,
+                                                                   multipart):
+    value = {"note": BIG_TEXT}
+    response = api.sync(2, multipart=multipart,
+                        **{field: json.dumps(value) if multipart else value})
+    body = _error(response, 422, field, "16 KB")
+    assert body["field"] == field
+    assert _job_count(db_url) == 0
+
+
+def test_20_mb_of_config_is_refused_before_it_is_stored(api, db_url):
+    response = api.sync(2, config={"note": "y" * (20 * 1024 * 1024)})
+    _error(response, 422, "config", "16 KB")
+    assert _job_count(db_url) == 0
+
+
+def test_a_schedule_with_filters_over_16_kb_is_refused(api):
+    response = api.post("/schedules", json={
+        "module_id": 2, "provider_type": "synthetic", "target_type": "data_entries",
+        "year": 2025, "cron": "daily", "filters": {"note": BIG_TEXT}})
+    _error(response, 422, "filters", "16 KB")
+
+
+def test_config_just_under_16_kb_is_accepted(api):
+    response = api.sync(2, config={"note": "z" * (16 * 1024 - 100), "dry_run": True})
+    assert response.status_code == 202, response.get_json()
 
 
 def test_nul_in_a_file_name_is_400(api):

@@ -1,10 +1,15 @@
-"""Bounds on what the product echoes back (SPEC §12): a job's or a refusal's message, and
-the cells quoted inside one, so a 120,000-character value never fills a page or a poll."""
+"""Bounds on what the product echoes back (SPEC §12): a job's or a refusal's message, the
+cells quoted inside one, and a request's `filters` and `config` (stored with the job and
+shown in every status, history and job page), so a 120,000-character value or 20 MB of
+config never fills a page or a poll."""
 
 from __future__ import annotations
 
+import json
+
 MAX_MESSAGE_CHARS = 500
 MAX_CELL_CHARS = 100
+MAX_REQUEST_JSON_BYTES = 16 * 1024  # each of filters and config (SPEC §12, continued)
 
 
 def clip(text: str, limit: int) -> str:
@@ -18,3 +23,8 @@ def clip_cell(value: object) -> str:
 
 def clip_message(message: str) -> str:
     return clip(message, MAX_MESSAGE_CHARS)
+
+
+def json_size(value: object) -> int:
+    """The bytes `value` takes as compact UTF-8 JSON (as stored, give or take jsonb)."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())

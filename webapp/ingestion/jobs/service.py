@@ -30,7 +30,7 @@ from webapp.ingestion.jobs.states import (
     TargetType,
     check_transition,
 )
-from webapp.ingestion.limits import clip_cell, clip_message
+from webapp.ingestion.limits import MAX_REQUEST_JSON_BYTES, clip_cell, clip_message, json_size
 from webapp.ingestion.loading import uploads
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.filters import clean_filters
@@ -170,9 +170,20 @@ def _check(request: SyncRequest) -> _Checked:
     if provider_cls.needs_upload and request.upload_id is None and request.new_file is None:
         raise BadRequest(f"{request.provider_type} needs a CSV file in the 'file' field "
                          "(multipart/form-data)")
+    for name in ("filters", "config"):
+        _check_size(name, getattr(request, name))
     return _Checked(module, factor_type, year,
                     clean_filters(provider_cls.filters, request.filters),
                     _clean_config(request.config))
+
+
+def _check_size(name: str, value: Any) -> None:
+    """At most MAX_REQUEST_JSON_BYTES: the job stores the value and every status shows it."""
+    size = json_size(value)
+    if size > MAX_REQUEST_JSON_BYTES:
+        raise Invalid(f"{name} is {size:,} bytes of JSON; at most "
+                      f"{MAX_REQUEST_JSON_BYTES // 1024} KB ({MAX_REQUEST_JSON_BYTES:,} bytes) "
+                      "is accepted", field=name, limit_bytes=MAX_REQUEST_JSON_BYTES)
 
 
 def _provider_class(module: Module, request: SyncRequest):
