@@ -85,6 +85,24 @@ def test_skip_mode_loads_the_good_rows_and_reports_the_bad(api, worker):
     assert "skipped 1 invalid row" in final["message"]
 
 
+@pytest.mark.parametrize("on_error", ["skip", "abort"])
+def test_a_file_without_one_valid_row_keeps_the_stored_rows_in_any_mode(api, worker,
+                                                                        on_error):
+    """SPEC §12 (continued): 50 stored rows, then 20 invalid ones in skip mode, used to
+    end "Loaded 0 rows (replaced 50)". No valid row writes nothing and fails 422."""
+    first = upload(api, plane_rows(50))
+    assert first["status"] == "completed"
+    wait_recalculated(api, 2, first)  # the load's own recalculation, done
+    before = api.get("/modules/2/entries?limit=100").get_json()
+    invalid = [PLANE_HEADER] + [f"GVA,CDG,{n},economy,2025-13-45" for n in range(20)]
+    final = upload(api, ("\n".join(invalid) + "\n").encode(), on_error=on_error)
+    assert (final["status"], final["status_code"]) == ("failed", 422), final
+    assert "20 invalid rows" in final["message"]
+    assert "no row is valid; nothing was loaded and the stored rows are kept" in final["message"]
+    assert final["errors_total"] == 20
+    assert api.get("/modules/2/entries?limit=100").get_json() == before
+
+
 def test_uploading_the_same_file_twice_leaves_the_same_rows(api, worker):
     body = plane_rows(300)
     upload(api, body)

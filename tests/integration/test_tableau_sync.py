@@ -57,6 +57,25 @@ def test_second_sync_replaces_instead_of_duplicating(api, worker, standin):
     assert _stored_tickets(api) == first
 
 
+def test_a_sync_without_one_valid_row_keeps_the_stored_rows(api, worker, standin):
+    """Skip mode is the API default; a source whose every row is invalid still fails 422
+    and replaces nothing (SPEC §12, continued)."""
+    first = api.wait(_sync(api, {"centre_financier": CENTRE}))
+    assert first["status"] == "completed" and first["counts"]["inserted"] > 0
+    stored = _stored_tickets(api)
+    rows = standin.rows
+    standin.rows = [{**row, "IN_Segment class": "spaceship"} for row in rows]
+    try:
+        final = api.wait(_sync(api, {"centre_financier": CENTRE}))
+    finally:
+        standin.rows = rows
+    assert (final["status"], final["status_code"]) == ("failed", 422), final
+    assert "no row is valid" in final["message"]
+    assert final["errors_total"] >= len(matching(2025, CENTRE))  # a row may break twice
+    assert f"{len(matching(2025, CENTRE))} invalid rows" in final["message"]
+    assert _stored_tickets(api) == stored
+
+
 def test_refused_sign_in_fails_401_naming_tableaus_code(api, worker, standin):
     standin.configure(refuse_signin=True)
     final = api.wait(_sync(api))

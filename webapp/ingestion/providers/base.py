@@ -194,9 +194,10 @@ class DataIngestionProvider(ABC):
                 tracker.progress("loading", fetched=fetched, processed=processed,
                                  total=self.total_hint())
             tracker.raise_if_cancelled()
-            if self.errors_total and self.on_error == "abort":
+            if self.errors_total and (self.on_error == "abort" or not processed):
+                # Skip mode too: "no valid row" must never become "replace with nothing".
                 raise InvalidRows(_abort_message(self.first_error, self.errors_total,
-                                                 len(skipped_rows)))
+                                                 len(skipped_rows), every=not processed))
             sink = self.sink
             tracker.complete({"skipped": len(skipped_rows)},
                              lambda: sink.finish(self.slice_entry_types()),
@@ -218,9 +219,11 @@ def describe_row_error(error: RowError) -> str:
     return f"Row {error.row}: {clip_cell(error.column)}{value} {error.reason}"
 
 
-def _abort_message(first: RowError | None, errors: int, rows: int) -> str:
+def _abort_message(first: RowError | None, errors: int, rows: int, every: bool) -> str:
+    nothing = ("no row is valid; nothing was loaded and the stored rows are kept" if every
+               else "nothing was loaded")
     if rows == 1 and errors == 1 and first is not None:
-        return f"{describe_row_error(first)}; nothing was loaded."
+        return f"{describe_row_error(first)}; {nothing}."
     lead = f" First: {describe_row_error(first)}." if first else ""
     rows_text = "1 invalid row" if rows == 1 else f"{rows:,} invalid rows"
-    return f"{rows_text} ({errors:,} errors); nothing was loaded.{lead}"
+    return f"{rows_text} ({errors:,} errors); {nothing}.{lead}"
