@@ -102,7 +102,7 @@ def test_resyncing_a_centre_is_idempotent(api, worker, standin, db_url):
     ({"centre_financier": [f"F{n:05d}" for n in range(101)]}, "at most 100"),
     ({"centre_financier": ["F" * 41]}, "at most 40 characters"),
     ({"centre": ["F0892"]}, "'centre'"),
-    ({"x" * 400_000: 1}, "unknown filter"),
+    ({"x" * 400_000: 1}, "at most 16 KB"),  # refused for its size before its key is read
     (["centre_financier", "F0892"], "JSON object"),
     ("F0892", "JSON object"),
     (7, "JSON object"),

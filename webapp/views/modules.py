@@ -19,6 +19,7 @@ from webapp.emissions.figures import chart_bars, module_figures
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service, undo
 from webapp.ingestion.jobs.states import JobStatus, TargetType
+from webapp.ingestion.loading import replacing
 from webapp.ingestion.providers.csv_upload import schemas
 from webapp.ingestion.refusals import BadRequest, ServiceError
 from webapp.models import DataIngestionJob, Module
@@ -151,6 +152,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
                                   offset=(args["page"] - 1) * HISTORY_PAGE_SIZE)
     providers = queries.providers(module)
     entry_types = schemas.entry_types_for(module.module_type)
+    entry_counts = queries.entry_counts(module_id)
     return {
         "module": module,
         "history": {"jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
@@ -169,7 +171,9 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
              url_for("api.entry_template", module_id=module_id, entry_type=entry_type))
             for entry_type in entry_types],
         "factor_types": queries.factor_types(module.module_type),
-        "entry_counts": queries.entry_counts(module_id),
+        "entry_counts": entry_counts,
+        "stored_slices": replacing.by_source(entry_counts),
+        "confirm_replace_from": replacing.CONFIRM_FROM_ROWS,
         "can_edit": current_user.can("editor"),
         "can_manage_factors": current_user.can("admin"),
         "form": request.form if request.method == "POST" else {},
@@ -222,7 +226,7 @@ def sync(module_id: int):
             module_id=module_id, provider_type=provider_type,
             target_type=TargetType.DATA_ENTRIES, year=form.get("year"),
             filters=_filters(module_id, provider_type, form),
-            config=_with_dry_run(json_field(form.get("config"), "Config"), form)),
+            config=_with_form_flags(json_field(form.get("config"), "Config"), form)),
             current_user)
     except ServiceError as error:
         return _refused(module_id, "sync", error)
@@ -248,7 +252,7 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     config = {"on_error": form.get("on_error") or "abort"}
     if form.get("entry_type"):
         config["entry_type"] = form["entry_type"]
-    config = _with_dry_run(config, form)
+    config = _with_form_flags(config, form)
     try:
         if file is None or not file.filename:
             raise BadRequest("Choose a CSV file to upload.")
@@ -263,11 +267,13 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     return _started(job)
 
 
-def _with_dry_run(config: Any, form) -> Any:
-    """The Preview button (beside Upload CSV and Sync now) asks for a dry run."""
-    if not form.get("dry_run"):
+def _with_form_flags(config: Any, form) -> Any:
+    """The Preview button (beside Upload CSV and Sync now) asks for a dry run; the
+    "Replace them" box confirms a load that removes more than half of a slice."""
+    flags = {flag: True for flag in ("dry_run", "confirm_replace") if form.get(flag)}
+    if not flags:
         return config
-    return {**(config if isinstance(config, dict) else {}), "dry_run": True}
+    return {**(config if isinstance(config, dict) else {}), **flags}
 
 
 def _filters(module_id: int, provider_type: str, form) -> dict[str, list[str]]:

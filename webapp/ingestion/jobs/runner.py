@@ -238,7 +238,8 @@ def _sink(job: DataIngestionJob, ctx: ProviderContext):
     entry_sink = PreviewEntrySink if dry_run else EntrySink
     return entry_sink(raw, job_id=job.id, inventory_id=job.inventory_id,
                       module_id=job.module_id, year=job.year, source=job.provider_type,
-                      scope=scope_of(provider_cls.filters, ctx.filters), keep_replaced=keep)
+                      scope=scope_of(provider_cls.filters, ctx.filters), keep_replaced=keep,
+                      confirm_replace=bool(ctx.config.get("confirm_replace")))
 
 
 def run_job(job_id: int) -> str:

@@ -204,9 +204,10 @@ def _clean_config(config: Any) -> dict[str, Any]:
         return {}
     if not isinstance(config, dict):
         raise BadRequest("config must be a JSON object")
-    if not isinstance(config.get("dry_run", False), bool):
-        raise Invalid(f"config.dry_run must be true or false, got "
-                      f"{clip_cell(repr(config['dry_run']))}")
+    for flag in ("dry_run", "confirm_replace"):
+        if not isinstance(config.get(flag, False), bool):
+            raise Invalid(f"config.{flag} must be true or false, got "
+                          f"{clip_cell(repr(config[flag]))}", field=f"config.{flag}")
     on_error = config.get("on_error")
     if on_error is not None and on_error not in ON_ERROR_POLICIES:
         raise Invalid(f"config.on_error must be 'abort' or 'skip', got "
@@ -570,7 +571,9 @@ def apply_preview(job_id: int, user: User | None) -> DataIngestionJob:
         raise Conflict(f"job {job_id} was already loaded by job {meta['applied_by']}",
                        applied_by=meta["applied_by"])
     stored = SyncRequest.retry_of_job(old)
-    config = {k: v for k, v in (stored.config or {}).items() if k != "dry_run"}
+    # Loading what the preview showed, counts and rows, confirms its replacement.
+    config = {**{k: v for k, v in (stored.config or {}).items() if k != "dry_run"},
+              "confirm_replace": True}
     return create_job(replace(stored, config=config, retry_of=None, preview_of=job_id), user)
 
 

@@ -35,8 +35,14 @@ class PreviewEntrySink(EntrySink):
 
     def _delete_slice(self, entry_type: str) -> None:
         where, params = self._slice(entry_type)
-        self.deleted += self.conn.execute(
+        deleted = self.conn.execute(
             f"SELECT count(*) FROM public.data_entries WHERE {where}", params).fetchone()[0]
+        self.deleted += deleted
+        self.replaced[entry_type] += deleted
+        self.net[entry_type] -= deleted
+
+    def _refuse_unconfirmed_shrink(self) -> None:
+        """A preview shows what a load would replace instead; its "Load it" confirms."""
 
     def _store_counts(self) -> None:
         """A preview changes no count."""

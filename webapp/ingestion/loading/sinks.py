@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 import psycopg
 
+from webapp.ingestion.loading import replacing
+
 
 def _dumps(value: dict[str, Any]) -> str:
     # orjson: ten times faster than json here, and this runs once per loaded row.
@@ -128,13 +130,16 @@ class EntrySink:
 
     def __init__(self, conn: psycopg.Connection, *, job_id: int, inventory_id: int,
                  module_id: int, year: int, source: str,
-                 scope: dict[str, list[str]] | None = None, keep_replaced: bool = False):
+                 scope: dict[str, list[str]] | None = None, keep_replaced: bool = False,
+                 confirm_replace: bool = False):
         self.conn, self.source, self.module_id, self.year = conn, source, module_id, year
         self.job_id, self.keep_replaced = job_id, keep_replaced
+        self.confirm_replace = confirm_replace
         self.scope = scope or {}
         self.cleared: set[str] = set()
         self.deleted = self.inserted = 0
         self.net: Counter[str] = Counter()  # entries gained per entry type (loader thread)
+        self.replaced: Counter[str] = Counter()  # the slices' rows before, per entry type
         # The fields every line of this job shares, in COPY text form.
         self._line_start = _copy_fields(inventory_id, module_id, year)
         self._line_end = _copy_fields(source, job_id) + b"\n"
@@ -162,6 +167,7 @@ class EntrySink:
                 f"INSERT INTO replaced_entries (replaced_by, {self.ENTRY_COLUMNS}) "
                 f"SELECT %s, {self.ENTRY_COLUMNS} FROM gone", [*params, self.job_id]).rowcount
         self.deleted += deleted
+        self.replaced[entry_type] += deleted
         self.net[entry_type] -= deleted
 
     def _load(self, item: tuple[list[str], Counter[str], bytes]) -> None:
@@ -203,10 +209,21 @@ class EntrySink:
         self._loader.close()
         for entry_type in sorted(entry_types - self.cleared):
             self._delete_slice(entry_type)
+        self._refuse_unconfirmed_shrink()
         self._store_counts()
         # No "unchanged" here: comparing every new row with every replaced one costs about
         # a fifth of a load (measured); previews count it (loading/preview.py).
         return {"inserted": self.inserted, "updated": 0, "deleted": self.deleted}
+
+    def _refuse_unconfirmed_shrink(self) -> None:
+        """ReplaceNotConfirmed (409) when a slice would lose more than half its rows and
+        the request did not confirm it; the job's rollback then restores everything."""
+        if self.confirm_replace:
+            return
+        for entry_type, before in sorted(self.replaced.items()):
+            after = before + self.net[entry_type]
+            if replacing.needs_confirmation(before, after):
+                raise replacing.refusal(self.source, entry_type, self.year, before, after)
 
     def _store_counts(self) -> None:
         adjust_entry_counts(self.conn, self.module_id, {
