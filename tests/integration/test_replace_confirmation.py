@@ -107,3 +107,17 @@ def test_the_sync_form_says_what_a_sync_replaces(app, api, worker, create_user, 
     page = logged_in_client(app, create_user("editor")).get("/modules/2")
     note = re.sub(r"\s+", " ", page.get_data(as_text=True))
     assert re.search(r"Syncing [^<]+ replaces the 150 synthetic synthetic rows of 2025", note)
+
+
+def test_retrying_a_refused_load_with_confirm_replace_loads_it(api, worker, db_url):
+    upload(api, planes(0, 180))
+    refused = upload(api, planes(1000, 30))
+    assert refused["status_code"] == 409
+    again = api.post(f"/sync/retry/{refused['job_id']}", json={"confirm_replace": "yes"})
+    assert again.status_code == 400 and "confirm_replace" in again.get_json()["message"]
+    retried = api.post(f"/sync/retry/{refused['job_id']}", json={"confirm_replace": True})
+    assert retried.status_code == 202, retried.get_json()
+    final = api.wait(retried.get_json()["job_id"])
+    assert final["status"] == "completed", final
+    assert final["retry_of"] == refused["job_id"]
+    assert len(_stored(db_url)) == 30

@@ -63,6 +63,10 @@ SYNC_BODY = {
     },
 }
 
+# Optional: {"confirm_replace": true} retries a load refused 409 for what it would replace.
+RETRY_BODY = {"required": False, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"confirm_replace": {"type": "boolean"}}}}}}
+
 
 def _operation(summary: str, responses: dict[str, Any], *, params=None, body=None,
                tag: str = "sync") -> dict[str, Any]:
@@ -110,7 +114,8 @@ def _paths() -> dict[str, Any]:
                     _param("status", "query", {"type": "string"}), *PAGE])},
         "/sync/retry/{job_id}": {"post": _operation(
             "Retry a failed or cancelled job as a new linked job",
-            {**accepted, **_errors(401, 403, 404, 409, 503)}, params=[job_id])},
+            {**accepted, **_errors(401, 403, 404, 409, 422, 503)}, params=[job_id],
+            body=RETRY_BODY)},
         "/sync/apply/{job_id}": {"post": _operation(
             "Load a completed preview for real, as a new linked job (preview_of/applied_by)",
             {**accepted, **_errors(401, 403, 404, 409, 422, 503)}, params=[job_id])},
@@ -241,7 +246,10 @@ SCHEMAS: dict[str, Any] = {
         "config": {"type": "object", "properties": {
             "on_error": {"enum": ["abort", "skip"]}, "entry_type": {"type": "string"},
             "dry_run": {"type": "boolean", "description": "Preview: run the whole load, "
-                        "write nothing, show the counts and the first 20 rows"}}}}},
+                        "write nothing, show the counts and the first 20 rows"},
+            "confirm_replace": {"type": "boolean", "description": "Load even when more "
+                                "than half of a slice of 100+ stored rows would go (else "
+                                "the job fails 409 naming the counts)"}}}}},
     "Accepted": {"type": "object", "required": ["job_id", "status", "status_code", "message"],
                  "properties": {"job_id": {"type": "integer"}, "status": {"type": "string"},
                                 "status_code": {"type": "integer"},

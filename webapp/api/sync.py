@@ -79,7 +79,10 @@ def sync_history(module_id: int):
 @api_bp.post("/sync/retry/<id:job_id>")
 @requires_role(job_role)
 def sync_retry(job_id: int):
-    job = service.retry_job(job_id, current_user)
+    # An optional body {"confirm_replace": true} confirms what a 409 refused to replace.
+    body = json_body({"confirm_replace": (bool,)}) if request.get_data(cache=True) else {}
+    job = service.retry_job(job_id, current_user,
+                            confirm_replace=bool(body.get("confirm_replace")))
     return accepted(job, retry_of=job_id)
 
 

@@ -527,8 +527,10 @@ def _drop_from_queue(job_id: int) -> None:
         Job.fetch(rq_job_id(job_id), connection=redis_connection()).cancel()
 
 
-def retry_job(job_id: int, user: User | None) -> DataIngestionJob:
+def retry_job(job_id: int, user: User | None, *,
+              confirm_replace: bool = False) -> DataIngestionJob:
     """A new job from a failed or cancelled job's stored request (and file), linked both ways.
+    `confirm_replace` confirms the replacement a 409 refused ("Replace them").
 
     Raises:
         NotFound, Conflict (the job is not failed/cancelled, or was already retried).
@@ -542,7 +544,10 @@ def retry_job(job_id: int, user: User | None) -> DataIngestionJob:
     if (old.meta or {}).get("retried_by"):
         raise Conflict(f"job {job_id} was already retried by job {old.meta['retried_by']}",
                        retried_by=old.meta["retried_by"])
-    return create_job(SyncRequest.retry_of_job(old), user)
+    request = SyncRequest.retry_of_job(old)
+    if confirm_replace:
+        request = replace(request, config={**(request.config or {}), "confirm_replace": True})
+    return create_job(request, user)
 
 
 def _link(old_id: int, key: str, new_id: int) -> None:
