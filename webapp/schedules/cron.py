@@ -4,11 +4,12 @@ daylight-saving changes) and stored in UTC."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from webapp.ingestion.limits import clip_cell
 from webapp.ingestion.refusals import Invalid
@@ -16,45 +17,94 @@ from webapp.ingestion.refusals import Invalid
 PRESETS = {"daily": ("0 3 * * *", "Daily at 03:00"),
            "weekly": ("0 3 * * 1", "Weekly, Monday at 03:00")}
 MAX_CRON_LENGTH = 100
+# A cron that does not fire within this many years never fires (31 February) or as good
+# as never. Eight: the longest gap between two 29 Februarys (2096 to 2104), so "0 0 29 2 *"
+# always passes. It also bounds croniter's search, which would otherwise go on for 50.
+MAX_YEARS_BETWEEN_RUNS = 8
+
+# Standard five-field cron, nothing else: in each field `*`, numbers, ranges, steps and
+# lists; month and weekday names (jan, mon) in their fields. croniter's extensions (L, W,
+# #, ?, R, H, @yearly..., a seconds or year field) are refused rather than documented.
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_DAYS = "sun|mon|tue|wed|thu|fri|sat"
+
+
+def _field_pattern(value: str) -> re.Pattern[str]:
+    """A list of `*`, values or ranges of values, each with an optional /step."""
+    item = rf"(?:\*|{value}(?:-{value})?)(?:/\d{{1,2}})?"
+    return re.compile(rf"{item}(?:,{item})*", re.IGNORECASE | re.ASCII)
+
+
+FIELDS = (("minute", _field_pattern(r"\d{1,2}")), ("hour", _field_pattern(r"\d{1,2}")),
+          ("day of month", _field_pattern(r"\d{1,2}")),
+          ("month", _field_pattern(rf"(?:\d{{1,2}}|{_MONTHS})")),
+          ("day of week", _field_pattern(rf"(?:\d|{_DAYS})")))
+SYNTAX = ("five fields (minute hour day-of-month month day-of-week) of numbers, *, "
+          "ranges, steps, lists and month or day names, e.g. '30 2 * * mon-fri'; or "
+          "'daily' / 'weekly'")
+# Names in the zone folders that are not zones people mean (or not zones at all).
+NOT_ZONES = {"Factory", "localtime", "posixrules"}
 
 
 def check_cron(expression) -> str:
-    """The expression, stripped, or Invalid naming the field. Five fields (minute hour
-    day month weekday) or a croniter alias like @daily; a preset name is accepted too."""
+    """The expression, with its spaces normalised; a preset name gives its expression.
+
+    Raises:
+        Invalid (field cron): not five standard fields, a value out of range, or a
+            cron that never fires (31 February) within MAX_YEARS_BETWEEN_RUNS.
+    """
     if not isinstance(expression, str) or not expression.strip():
-        raise Invalid("cron is required: five fields (minute hour day month weekday), "
-                      "or 'daily' / 'weekly'", field="cron")
+        raise Invalid(f"cron is required: {SYNTAX}", field="cron")
     expression = " ".join(expression.split())
     if expression in PRESETS:
         return PRESETS[expression][0]
+    shown = clip_cell(repr(expression))
     fields = expression.split(" ")
-    if (len(expression) > MAX_CRON_LENGTH or "\x00" in expression
-            or (len(fields) != 5 and not expression.startswith("@"))
-            or not croniter.is_valid(expression)):
-        raise Invalid(f"cron {clip_cell(repr(expression))} is not a valid cron expression: "
-                      "five fields (minute hour day month weekday), e.g. '0 3 * * *'",
-                      field="cron")
+    if len(expression) > MAX_CRON_LENGTH or len(fields) != len(FIELDS):
+        raise Invalid(f"cron {shown} is not a valid cron expression: {SYNTAX}", field="cron")
+    for (name, pattern), field in zip(FIELDS, fields, strict=True):
+        if not pattern.fullmatch(field):
+            raise Invalid(f"cron {shown} is not a valid cron expression: its {name} field "
+                          f"{clip_cell(repr(field))} is not standard cron; {SYNTAX}",
+                          field="cron")
+    if not croniter.is_valid(expression):
+        raise Invalid(f"cron {shown} is not a valid cron expression (a value is out of "
+                      f"range): {SYNTAX}", field="cron")
+    try:
+        next_after(expression, "UTC", datetime.now(UTC))
+    except CroniterBadDateError:
+        raise Invalid(f"cron {shown} never fires: it names no date in the next "
+                      f"{MAX_YEARS_BETWEEN_RUNS} years (like 31 February)", field="cron") from None
     return expression
 
 
 def check_timezone(name) -> str:
+    """The zone name, "UTC" when none is given.
+
+    Raises:
+        Invalid (field timezone): not one of the IANA zones `zones()` lists (a folder
+            such as "Europe", "posixrules", "right/UTC" and the like are not zones).
+    """
     if name in (None, ""):
         return "UTC"
-    if not isinstance(name, str) or len(name) > 64 or "\x00" in name:
-        raise Invalid("timezone must be an IANA time zone name, e.g. 'Europe/Zurich'",
-                      field="timezone")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not isinstance(name, str):
+        raise Invalid("timezone must be an IANA time zone name (a string), e.g. "
+                      "'Europe/Zurich'", field="timezone")
+    if name not in _zone_set():
         raise Invalid(f"timezone {clip_cell(repr(name))} is not an IANA time zone name, "
-                      "e.g. 'Europe/Zurich'", field="timezone") from None
+                      "e.g. 'Europe/Zurich' or 'UTC'", field="timezone")
     return name
 
 
 def next_after(expression: str, zone: str, moment: datetime) -> datetime:
-    """The first due time strictly after `moment`, in UTC."""
+    """The first due time strictly after `moment`, in UTC.
+
+    Raises:
+        CroniterBadDateError: none within MAX_YEARS_BETWEEN_RUNS (refused at request).
+    """
     start = moment.astimezone(ZoneInfo(zone))
-    return croniter(expression, start).get_next(datetime).astimezone(UTC)
+    return croniter(expression, start, max_years_between_matches=MAX_YEARS_BETWEEN_RUNS
+                    ).get_next(datetime).astimezone(UTC)
 
 
 def latest_due(expression: str, zone: str, moment: datetime) -> datetime:
@@ -80,5 +130,13 @@ def local(moment: datetime | None, zone: str) -> str | None:
 
 
 @cache
+def _zone_set() -> frozenset[str]:
+    # available_timezones() skips the posix/ and right/ folders but lists what a system
+    # folder holds besides zones (Debian's "localtime" link, tzdata's "Factory").
+    return frozenset(available_timezones() - NOT_ZONES)
+
+
+@cache
 def zones() -> list[str]:
-    return sorted(available_timezones())
+    """The zones a schedule may use, for the form's suggestions."""
+    return sorted(_zone_set())
