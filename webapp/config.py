@@ -150,6 +150,9 @@ def load_config(env: dict | None = None) -> dict:
         "RECALCULATE_AFTER_LOADS": env.get("RECALCULATE_AFTER_LOADS", "1")
         not in ("0", "false", "no"),
         "PUBLIC_URL": env.get("PUBLIC_URL", ""),  # the job links in failure webhooks
+        # Failure webhooks go only to public addresses (SPEC §12); 1 lets them reach
+        # loopback and private ones too, for a site whose receiver is internal.
+        "WEBHOOK_ALLOW_PRIVATE": env.get("WEBHOOK_ALLOW_PRIVATE", "0") in ("1", "true", "yes"),
         # CSV uploads: widest row and longest cell, enforced while reading (SPEC §12).
         "CSV_MAX_COLUMNS": _int(env, "CSV_MAX_COLUMNS", 500),
         "CSV_MAX_FIELD_KB": _int(env, "CSV_MAX_FIELD_KB", 64),

@@ -1,49 +1,27 @@
 """Scheduled syncs (SPEC §11) through the real API, real PostgreSQL and real workers:
 one job per due time however many processes fire, skipped while busy, missed due times
-collapsed to one, deleted or disabled schedules silent, the failure webhook, the API's
-refusals and roles. Time is injected (`fire_due(now=...)`) except in the worker tests."""
+collapsed to one, deleted or disabled schedules silent, the API's refusals and roles
+(the failure webhook: test_schedule_webhooks.py). Time is injected
+(`fire_due(now=...)`) except in the worker tests."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
 
-from tests.conftest import WorkerProcess
-
-TRAVEL = 2
-DAILY = {"module_id": TRAVEL, "provider_type": "synthetic", "year": 2025, "cron": "daily",
-         "timezone": "Europe/Zurich", "config": {"rows": 5, "batch": 5}}
-
-
-def _create(client, **changes) -> dict:
-    response = client.post("/schedules", json={**DAILY, **changes})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def _make_due(db_url: str, schedule_id: int, ago: timedelta) -> None:
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("UPDATE sync_schedules SET next_run_at = now() - %s WHERE id = %s",
-                     (ago, schedule_id))
-
-
-def _scheduled_jobs(db_url: str, schedule_id: int) -> list[tuple[int, str]]:
-    with psycopg.connect(db_url) as conn:
-        return conn.execute(
-            "SELECT id, status FROM data_ingestion_jobs WHERE (metadata->>'schedule_id')::int"
-            " = %s ORDER BY id", (schedule_id,)).fetchall()
-
-
-def _runs(db_url: str, schedule_id: int) -> list[tuple]:
-    with psycopg.connect(db_url) as conn:
-        return conn.execute("SELECT due_at, outcome, job_id, manual FROM schedule_runs "
-                            "WHERE schedule_id = %s ORDER BY id", (schedule_id,)).fetchall()
+from tests.support.schedules import (
+    DAILY,
+    TRAVEL,
+    create,
+    make_due,
+    runs,
+    scheduled_jobs,
+    start_workers,
+)
 
 
 def _fire(app, now: datetime | None = None) -> list[int]:
@@ -58,18 +36,10 @@ def _idle_queue(app, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
 
 
-def _start_workers(worker_env, service_urls, count: int) -> list[WorkerProcess]:
-    env = {**worker_env, "SCHEDULER_INTERVAL_S": "1"}
-    workers = [WorkerProcess(env, f"sched-{n}-{time.monotonic_ns()}") for n in range(count)]
-    for worker in workers:
-        worker.wait_ready(service_urls["redis_url"])
-    return workers
-
-
 # -- the API -------------------------------------------------------------------------------
 
 def test_create_read_list_patch_delete_each_audited(api, db_url):
-    created = _create(api)
+    created = create(api)
     assert created["enabled"] is True and created["cron"] == "0 3 * * *"
     assert created["last_run_at"] is None and created["last_outcome"] is None
     next_run = datetime.fromisoformat(created["next_run_at"])
@@ -123,7 +93,7 @@ def test_bad_schedules_are_refused_naming_the_field(api, changes, status, field,
 
 
 def test_secrets_are_not_stored_in_a_schedule(api):
-    created = _create(api, config={"rows": 5, "api_token": "hunter2",
+    created = create(api, config={"rows": 5, "api_token": "hunter2",
                                    "nested": {"password": "x"}})
     assert created["config"] == {"rows": 5, "nested": {}}
 
@@ -133,7 +103,7 @@ def test_roles(app, api, admin_api, create_user, api_token):
 
     viewer = ApiClient(app.test_client(), api_token(create_user("viewer")))
     assert viewer.post("/schedules", json=DAILY).status_code == 403
-    created = _create(api)
+    created = create(api)
     assert viewer.get(f"/schedules/{created['id']}").status_code == 200
     assert viewer.post(f"/schedules/{created['id']}/run").status_code == 403
     assert viewer.client.delete(f"/api/v1/schedules/{created['id']}",
@@ -147,13 +117,13 @@ def test_roles(app, api, admin_api, create_user, api_token):
 
 
 def test_run_now_creates_a_job_with_the_schedule_id(api, worker, db_url):
-    created = _create(api)
+    created = create(api)
     response = api.post(f"/schedules/{created['id']}/run")
     assert response.status_code == 202, response.get_json()
     final = api.wait(response.get_json()["job_id"])
     assert final["status"] == "completed" and final["schedule_id"] == created["id"]
     assert final["counts"]["inserted"] == 5
-    [(_, outcome, job_id, manual)] = _runs(db_url, created["id"])
+    [(_, outcome, job_id, manual)] = runs(db_url, created["id"])
     assert (outcome, job_id, manual) == ("created", final["job_id"], True)
     body = api.get(f"/schedules/{created['id']}").get_json()
     assert body["last_job_id"] == final["job_id"] and body["last_outcome"] == "created"
@@ -166,8 +136,8 @@ def test_two_workers_and_two_web_processes_due_at_once_create_one_job(
     from webapp import create_app
 
     _idle_queue(app, monkeypatch)
-    created = _create(api, cron="*/5 * * * *", timezone="UTC")
-    workers = _start_workers(worker_env, service_urls, 2)
+    created = create(api, cron="*/5 * * * *", timezone="UTC")
+    workers = start_workers(worker_env, service_urls, 2)
     try:
         webs = [create_app(dict(app.config)) for _ in range(2)]
         barrier = threading.Barrier(2)
@@ -177,7 +147,7 @@ def test_two_workers_and_two_web_processes_due_at_once_create_one_job(
             barrier.wait()
             won.append(_fire(instance))
 
-        _make_due(db_url, created["id"], timedelta(seconds=1))
+        make_due(db_url, created["id"], timedelta(seconds=1))
         threads = [threading.Thread(target=web, args=(w,)) for w in webs]
         for thread in threads:
             thread.start()
@@ -187,9 +157,9 @@ def test_two_workers_and_two_web_processes_due_at_once_create_one_job(
     finally:
         for worker in workers:
             worker.stop()
-    jobs = _scheduled_jobs(db_url, created["id"])
+    jobs = scheduled_jobs(db_url, created["id"])
     assert len(jobs) == 1, jobs
-    [(due_at, outcome, job_id, manual)] = _runs(db_url, created["id"])
+    [(due_at, outcome, job_id, manual)] = runs(db_url, created["id"])
     assert job_id == jobs[0][0] and outcome == "created" and not manual
     assert due_at.minute % 5 == 0 and due_at.second == 0
     assert sum(len(w) for w in won) <= 1  # the workers may have won instead
@@ -205,11 +175,11 @@ def test_a_due_time_that_finds_the_target_busy_is_skipped(app, api, db_url, monk
         busy = service.create_job(service.SyncRequest(
             module_id=TRAVEL, provider_type="synthetic", target_type="data_entries",
             year=2025), None).id
-    created = _create(api)
-    _make_due(db_url, created["id"], timedelta(minutes=1))
+    created = create(api)
+    make_due(db_url, created["id"], timedelta(minutes=1))
     assert len(_fire(app)) == 1
-    assert _scheduled_jobs(db_url, created["id"]) == []
-    [(_, outcome, job_id, _)] = _runs(db_url, created["id"])
+    assert scheduled_jobs(db_url, created["id"]) == []
+    [(_, outcome, job_id, _)] = runs(db_url, created["id"])
     assert (outcome, job_id) == ("skipped", None)
     body = api.get(f"/schedules/{created['id']}").get_json()
     assert body["last_outcome"] == "skipped" and f"job {busy}" in body["last_message"]
@@ -221,27 +191,27 @@ def test_missed_due_times_run_once_not_once_per_missed_time(app, api, db_url, mo
     from webapp.ingestion.jobs import service
 
     _idle_queue(app, monkeypatch)
-    created = _create(api, cron="*/5 * * * *", timezone="UTC")
-    _make_due(db_url, created["id"], timedelta(hours=6))  # 72 due times went by
+    created = create(api, cron="*/5 * * * *", timezone="UTC")
+    make_due(db_url, created["id"], timedelta(hours=6))  # 72 due times went by
     now = datetime.now(UTC).replace(second=30, microsecond=0)
     now -= timedelta(minutes=now.minute % 5)  # the start of a 5-minute block: +1 min stays in it
     assert len(_fire(app, now)) == 1
     assert _fire(app, now) == [] and _fire(app, now + timedelta(minutes=1)) == []
-    [(due_at, outcome, job_id, _)] = _runs(db_url, created["id"])
+    [(due_at, outcome, job_id, _)] = runs(db_url, created["id"])
     assert outcome == "created"
     assert due_at == now.replace(minute=now.minute - now.minute % 5, second=0)
     with app.app_context():
         service.cancel_job(job_id, None)
     later = now + timedelta(minutes=5)  # the next due time fires again
     assert len(_fire(app, later)) == 1
-    assert len(_scheduled_jobs(db_url, created["id"])) == 2
+    assert len(scheduled_jobs(db_url, created["id"])) == 2
 
 
 def test_deleted_and_disabled_schedules_never_fire(app, api, db_url, monkeypatch):
     _idle_queue(app, monkeypatch)
-    deleted, disabled = _create(api), _create(api)
+    deleted, disabled = create(api), create(api)
     for schedule in (deleted, disabled):
-        _make_due(db_url, schedule["id"], timedelta(minutes=1))
+        make_due(db_url, schedule["id"], timedelta(minutes=1))
     assert api.client.patch(f"/api/v1/schedules/{disabled['id']}", headers=api.headers,
                             json={"enabled": False}).status_code == 200
     assert api.client.delete(f"/api/v1/schedules/{deleted['id']}",
@@ -254,77 +224,6 @@ def test_deleted_and_disabled_schedules_never_fire(app, api, db_url, monkeypatch
     enabled = api.client.patch(f"/api/v1/schedules/{disabled['id']}", headers=api.headers,
                                json={"enabled": True}).get_json()
     assert datetime.fromisoformat(enabled["next_run_at"]) > datetime.now(UTC)
-
-
-# -- the worker's loop and the webhook ------------------------------------------------------
-
-class Receiver(BaseHTTPRequestHandler):
-    """A webhook receiver that answers 503 to the first POST, then 204."""
-
-    received: list[dict] = []
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        length = int(self.headers.get("Content-Length", 0))
-        self.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(503 if len(self.received) == 1 else 204)
-        self.end_headers()
-
-    def log_message(self, *args):  # keep the test output quiet
-        pass
-
-
-@pytest.fixture
-def receiver():
-    Receiver.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hooks/carbon?token=abc", Receiver.received
-    server.shutdown()
-    server.server_close()
-
-
-def test_a_workers_loop_fires_a_due_schedule_and_announces_its_failure(
-        api, db_url, worker_env, service_urls, tableau_standin, receiver):
-    url, received = receiver
-    tableau_standin.reset()
-    tableau_standin.configure(refuse_signin=True)
-    created = _create(api, provider_type="tableau_api", config={}, webhook_url=url)
-    [worker] = _start_workers(worker_env, service_urls, 1)
-    try:
-        _make_due(db_url, created["id"], timedelta(seconds=1))
-        deadline = time.monotonic() + 45
-        while len(received) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        output = worker.output()
-    finally:
-        worker.stop()
-        tableau_standin.reset()
-    [(job_id, status)] = _scheduled_jobs(db_url, created["id"])
-    assert status == "failed"
-    assert len(received) == 2, output[-3000:]  # the 503 was retried once, then 204
-    assert received[0] == received[1]
-    notice = received[0]
-    assert notice["job_id"] == job_id and notice["status"] == "failed"
-    assert notice["status_code"] == 401 and "401001" in notice["message"]
-    assert notice["module"] == "Professional travel" and notice["schedule_id"] == created["id"]
-    assert notice["url"].endswith(f"/jobs/{job_id}")
-    assert "token=abc" not in output  # the webhook's query may hold a secret
-    body = api.get(f"/schedules/{created['id']}").get_json()
-    assert body["last_outcome"] == "failed" and body["last_job_id"] == job_id
-    assert api.get(f"/sync/status/{job_id}").get_json()["schedule_id"] == created["id"]
-
-
-def test_webhook_urls_are_checked():
-    from webapp.ingestion.refusals import Invalid
-    from webapp.schedules.webhook import check_url
-
-    assert check_url("https://hooks.example.org/x?y=1") == "https://hooks.example.org/x?y=1"
-    assert check_url(None) is None and check_url("") is None
-    for bad in ("javascript:alert(1)", "http://exa mple.org", "http://host:99999/", 42,
-                "file:///etc/passwd"):
-        with pytest.raises(Invalid):
-            check_url(bad)
 
 
 def test_ids_beyond_postgresqls_integer_are_404_not_a_server_error(api):

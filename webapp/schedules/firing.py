@@ -145,8 +145,9 @@ def follow_up() -> int:
                                                                           job_id))))
     _forget_lost_claims()
     db.session.commit()
+    allow_private = current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False)
     for url, payload in notices:
-        notifier.send(url, payload)
+        notifier.send(url, payload, allow_private)
     return len(ended)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from webapp import audit
@@ -17,8 +18,7 @@ from webapp.ingestion.jobs.states import TargetType
 from webapp.ingestion.providers import registry
 from webapp.ingestion.refusals import BadRequest, Invalid, NotFound
 from webapp.models import Module, SyncSchedule, User
-from webapp.schedules import cron
-from webapp.schedules.webhook import check_url
+from webapp.schedules import cron, webhook
 from webapp.security import INT4_MAX
 
 CREATE_FIELDS = ("module_id", "provider_type", "target_type", "factor_type_id", "year",
@@ -86,6 +86,11 @@ def _int_field(payload: dict[str, Any], name: str, required: bool) -> int | None
     return value
 
 
+def _webhook_url(payload: dict[str, Any]) -> str | None:
+    return webhook.check_url(payload.get("webhook_url"),
+                             current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False))
+
+
 def _enabled(payload: dict[str, Any]) -> bool:
     value = payload.get("enabled", True)
     if not isinstance(value, bool):
@@ -124,7 +129,7 @@ def create(payload: dict[str, Any], user: User | None) -> SyncSchedule:
         module_id=module_id, factor_type_id=factor_type_id if checked.factor_type else None,
         provider_type=provider_type, target_type=target_type, year=checked.year,
         filters=jobs.without_secrets(checked.filters), config=checked.config,
-        cron=expression, timezone=zone, webhook_url=check_url(payload.get("webhook_url")),
+        cron=expression, timezone=zone, webhook_url=_webhook_url(payload),
         enabled=_enabled(payload), next_run_at=cron.next_after(expression, zone, jobs.now()),
         created_by=user.id if user else None)
     db.session.add(schedule)
@@ -154,7 +159,7 @@ def update(schedule_id: int, payload: dict[str, Any], user: User | None) -> Sync
     if "timezone" in payload:
         schedule.timezone = cron.check_timezone(payload["timezone"])
     if "webhook_url" in payload:
-        schedule.webhook_url = check_url(payload["webhook_url"])
+        schedule.webhook_url = _webhook_url(payload)
     was_enabled = schedule.enabled
     if "enabled" in payload:
         schedule.enabled = _enabled(payload)
