@@ -2,7 +2,8 @@
 listeners on 127.0.0.1 as receivers: inside addresses refused when a schedule is stored
 and again when a notice is sent (unless WEBHOOK_ALLOW_PRIVATE), the POST sent to the
 address that was checked, redirects never followed, and a real worker's loop announcing
-a failed job. DNS is faked only by a stand-in resolver for names a test makes up."""
+a failed job; webhook URLs masked for those who may not change the schedule. DNS is
+faked only by a stand-in resolver for names a test makes up."""
 
 from __future__ import annotations
 
@@ -13,10 +14,19 @@ from datetime import timedelta
 import pytest
 
 from tests.support.listeners import TEST_CA, Listener
-from tests.support.schedules import DAILY, create, make_due, scheduled_jobs, start_workers
+from tests.support.schedules import (
+    DAILY,
+    TRAVEL,
+    create,
+    make_due,
+    scheduled_jobs,
+    start_workers,
+)
+from tests.support.web import logged_in_client
 from webapp.schedules.webhook import check_url, deliver
 
 NOTICE = {"job_id": 7, "status": "failed", "message": "boom"}
+HOOK = "https://hooks.example.org/services/T00/B00/s3cr3t-token?channel=carbon"
 REAL_GETADDRINFO = socket.getaddrinfo
 
 
@@ -86,6 +96,30 @@ def test_userinfo_in_a_webhook_is_422_and_the_opt_in_admits_inside_receivers(
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
     assert create(api, webhook_url="http://127.0.0.1:9/hook")["webhook_url"] \
         == "http://127.0.0.1:9/hook"
+
+
+# -- shown: in full to those who may change the schedule ---------------------------------
+
+def test_webhook_urls_are_masked_for_viewers_in_the_api_and_on_the_page(
+        app, api, create_user, api_token, dns):
+    from tests.support.accounts import ApiClient
+
+    dns.answers["hooks.example.org"] = [["93.184.215.14"]]  # checked, never connected to
+    created = create(api, webhook_url=HOOK)
+    assert created["webhook_url"] == HOOK  # its editor, who just sent it
+    viewer_user = create_user("viewer")
+    viewer = ApiClient(app.test_client(), api_token(viewer_user))
+    masked = "https://hooks.example.org/…"
+    assert viewer.get(f"/schedules/{created['id']}").get_json()["webhook_url"] == masked
+    assert viewer.get("/schedules").get_json()["items"][0]["webhook_url"] == masked
+    assert api.get(f"/schedules/{created['id']}").get_json()["webhook_url"] == HOOK
+    assert api.get("/schedules").get_json()["items"][0]["webhook_url"] == HOOK
+
+    page = logged_in_client(app, viewer_user).get(f"/modules/{TRAVEL}").get_data(as_text=True)
+    assert masked in page and "s3cr3t" not in page
+    for role in ("editor", "admin"):
+        page = logged_in_client(app, create_user(role)).get(f"/modules/{TRAVEL}")
+        assert HOOK.replace("&", "&amp;") in page.get_data(as_text=True), role
 
 
 # -- sent: checked again, to the checked address, no redirects ---------------------------

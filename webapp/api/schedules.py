@@ -12,8 +12,12 @@ from webapp.auth import forbidden, requires_role, role_for_target
 from webapp.ingestion.jobs import queries
 from webapp.schedules import firing
 from webapp.schedules import service as schedules
-from webapp.schedules.access import schedule_role
+from webapp.schedules.access import may_change, schedule_role
 from webapp.security import INT4_MAX
+
+
+def _shown(schedule) -> dict:
+    return schedules.body(schedule, full_webhook=may_change(schedule, current_user))
 
 
 @api_bp.post("/schedules")
@@ -23,7 +27,7 @@ def schedules_create():
     role = role_for_target(schedules.target_of(payload))
     if not current_user.can(role):
         return forbidden(role)
-    return schedules.body(schedules.create(payload, current_user)), 201
+    return _shown(schedules.create(payload, current_user)), 201
 
 
 @api_bp.get("/schedules")
@@ -33,18 +37,18 @@ def schedules_list():
     if request.args.get("module_id"):
         module_id = queries.get_module(int_arg("module_id", 0, 1, INT4_MAX)).id
     rows, total = schedules.for_module(module_id, limit=limit, offset=offset)
-    return listing([schedules.body(s) for s in rows], total, limit, offset)
+    return listing([_shown(s) for s in rows], total, limit, offset)
 
 
 @api_bp.get("/schedules/<id:schedule_id>")
 def schedules_one(schedule_id: int):
-    return schedules.body(schedules.get(schedule_id))
+    return _shown(schedules.get(schedule_id))
 
 
 @api_bp.patch("/schedules/<id:schedule_id>")
 @requires_role(schedule_role)
 def schedules_update(schedule_id: int):
-    return schedules.body(schedules.update(schedule_id, json_object(), current_user))
+    return _shown(schedules.update(schedule_id, json_object(), current_user))
 
 
 @api_bp.delete("/schedules/<id:schedule_id>")

@@ -13,3 +13,9 @@ def schedule_role(schedule_id: int, **_) -> str:
     403 and editors the view's own 404."""
     schedule = db.session.get(SyncSchedule, schedule_id)
     return role_for_target(schedule.target_type) if schedule else "editor"
+
+
+def may_change(schedule: SyncSchedule, user) -> bool:
+    """True when `user` has the role changing `schedule` needs: only they see its full
+    webhook URL (SPEC §12 continued)."""
+    return bool(user and user.is_authenticated and user.can(role_for_target(schedule.target_type)))

@@ -30,13 +30,16 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def body(schedule: SyncSchedule) -> dict[str, Any]:
+def body(schedule: SyncSchedule, *, full_webhook: bool) -> dict[str, Any]:
+    """The schedule as the API and pages show it. `full_webhook` for those who may change
+    it; others see the webhook masked, its path and query possibly holding a token."""
     return {"id": schedule.id, "module_id": schedule.module_id,
             "provider_type": schedule.provider_type, "target_type": schedule.target_type,
             "factor_type_id": schedule.factor_type_id, "year": schedule.year,
             "filters": schedule.filters or {}, "config": schedule.config or {},
             "cron": schedule.cron, "cron_label": cron.describe(schedule.cron),
-            "timezone": schedule.timezone, "webhook_url": schedule.webhook_url,
+            "timezone": schedule.timezone, "webhook_url": schedule.webhook_url if full_webhook
+            else webhook.masked(schedule.webhook_url),
             "enabled": schedule.enabled, "next_run_at": _iso(schedule.next_run_at),
             "last_run_at": _iso(schedule.last_run_at), "last_job_id": schedule.last_job_id,
             "last_outcome": schedule.last_outcome, "last_message": schedule.last_message,

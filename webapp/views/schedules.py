@@ -15,7 +15,7 @@ from webapp.ingestion.jobs.states import TargetType
 from webapp.ingestion.refusals import ServiceError
 from webapp.schedules import cron, firing
 from webapp.schedules import service as schedules
-from webapp.schedules.access import schedule_role
+from webapp.schedules.access import may_change, schedule_role
 
 schedules_bp = Blueprint("schedules", __name__)
 
@@ -26,7 +26,9 @@ def schedules_section() -> dict[str, Any]:
 
     def module_schedules(module) -> dict[str, Any]:
         rows, _ = schedules.for_module(module.id)
-        items = [{**schedules.body(s), "next_local": cron.local(s.next_run_at, s.timezone),
+        # The webhook in full only for those who may change the schedule (SPEC §12).
+        items = [{**schedules.body(s, full_webhook=may_change(s, current_user)),
+                  "next_local": cron.local(s.next_run_at, s.timezone),
                   "last_local": cron.local(s.last_run_at, s.timezone)} for s in rows]
         return {"items": items, "presets": cron.PRESETS, "zones": cron.zones(),
                 "providers": [p for p in queries.providers(module) if not p["needs_upload"]
