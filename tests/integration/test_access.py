@@ -51,6 +51,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.schedules_update": {"PATCH": EDITOR},
     "api.schedules_delete": {"DELETE": EDITOR},
     "api.schedules_run": {"POST": EDITOR},
+    "schedules.confirm_delete": {"GET": EDITOR},  # the confirmation holds the Delete button
 }
 # Page blueprints still being written: any GET page is for viewers, anything else for editors.
 GENERIC_PAGE_BLUEPRINTS = ("modules", "jobs", "schedules")

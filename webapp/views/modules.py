@@ -203,7 +203,7 @@ def recalculate(module_id: int):
     try:
         job = service.request_recalculation(module_id, current_user)
     except ServiceError as error:
-        return _refused(module_id, "recalculate", error)
+        return refused_page(module_id, "recalculate", error)
     if job.status == JobStatus.PROCESSING:
         flash(f"Job #{job.id} is recalculating; it will run once more for your request.",
               "info")
@@ -225,11 +225,11 @@ def sync(module_id: int):
         job = service.create_job(service.SyncRequest(
             module_id=module_id, provider_type=provider_type,
             target_type=TargetType.DATA_ENTRIES, year=form.get("year"),
-            filters=_filters(module_id, provider_type, form),
+            filters=filters_from_form(module_id, provider_type, form),
             config=_with_form_flags(json_field(form.get("config"), "Config"), form)),
             current_user)
     except ServiceError as error:
-        return _refused(module_id, "sync", error)
+        return refused_page(module_id, "sync", error)
     return _started(job)
 
 
@@ -261,9 +261,9 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
             year=form.get("year"), config=config, factor_type_id=factor_type_id,
             new_file=(file.stream, file.filename, file.mimetype)), current_user)
     except ServiceError as error:
-        return _refused(module_id, form_id, error)
+        return refused_page(module_id, form_id, error)
     except RequestEntityTooLarge as error:
-        return _refused(module_id, form_id, ServiceError(error.description), status=413)
+        return refused_page(module_id, form_id, ServiceError(error.description), status=413)
     return _started(job)
 
 
@@ -276,9 +276,10 @@ def _with_form_flags(config: Any, form) -> Any:
     return {**(config if isinstance(config, dict) else {}), **flags}
 
 
-def _filters(module_id: int, provider_type: str, form) -> dict[str, list[str]]:
-    """The chosen provider's filters from the Sync form. The form takes comma-separated
-    values and splits them here (the API takes lists); a blank field is no filter."""
+def filters_from_form(module_id: int, provider_type: str, form) -> dict[str, list[str]]:
+    """The chosen provider's filters from a form (Sync, Add a schedule). The form takes
+    comma-separated values and splits them here (the API takes lists); a blank field is
+    no filter."""
     declared = next((p["filters"] for p in queries.providers(queries.get_module(module_id))
                      if p["provider_type"] == provider_type
                      and p["target_type"] == TargetType.DATA_ENTRIES), [])
@@ -298,8 +299,9 @@ def _started(job: DataIngestionJob):
                     303)
 
 
-def _refused(module_id: int, form_id: str, error: ServiceError, status: int | None = None):
-    """The page again, with the service's reason in an alert naming the form that was sent."""
+def refused_page(module_id: int, form_id: str, error: ServiceError, status: int | None = None):
+    """The page again (also for the schedule form), with the service's reason beside the
+    form that was sent and that form's values kept."""
     db.session.rollback()  # whatever the refused request left in the session
     form_error = {"form": form_id, "message": error.message, **error.details}
     return render_template("modules/detail.html", **_page_context(

@@ -1,6 +1,8 @@
-"""The module page's Schedules section: add (preset or custom cron, time zone), enable or
-disable, run now, delete. Each form posts here, calls the schedules service and goes
-back to the page with a message (303, so reloading never posts twice)."""
+"""The module page's Schedules section: add (preset or custom cron, time zone, the
+provider's filters, webhook), enable or disable, run now, delete after a confirmation.
+Each form posts here and calls the schedules service; done, it goes back to the page
+with a message (303, so reloading never posts twice); refused, the page is rendered
+again with the reason beside the form and what was typed kept."""
 
 from __future__ import annotations
 
@@ -13,9 +15,12 @@ from webapp.auth import requires_role
 from webapp.ingestion.jobs import queries
 from webapp.ingestion.jobs.states import TargetType
 from webapp.ingestion.refusals import ServiceError
+from webapp.models import SyncSchedule
 from webapp.schedules import cron, firing
 from webapp.schedules import service as schedules
 from webapp.schedules.access import may_change, schedule_role
+from webapp.views.htmx import page_or_fragment
+from webapp.views.modules import filters_from_form, refused_page
 
 schedules_bp = Blueprint("schedules", __name__)
 
@@ -26,15 +31,24 @@ def schedules_section() -> dict[str, Any]:
 
     def module_schedules(module) -> dict[str, Any]:
         rows, _ = schedules.for_module(module.id)
-        # The webhook in full only for those who may change the schedule (SPEC §12).
-        items = [{**schedules.body(s, full_webhook=may_change(s, current_user)),
-                  "next_local": cron.local(s.next_run_at, s.timezone),
-                  "last_local": cron.local(s.last_run_at, s.timezone)} for s in rows]
-        return {"items": items, "presets": cron.PRESETS, "zones": cron.zones(),
-                "providers": [p for p in queries.providers(module) if not p["needs_upload"]
-                              and p["target_type"] == TargetType.DATA_ENTRIES]}
+        providers = [p for p in queries.providers(module) if not p["needs_upload"]
+                     and p["target_type"] == TargetType.DATA_ENTRIES]
+        return {"items": [_item(s, providers) for s in rows], "presets": cron.PRESETS,
+                "zones": cron.zones(), "providers": providers}
 
     return {"module_schedules": module_schedules}
+
+
+def _item(schedule: SyncSchedule, providers: list[dict[str, Any]]) -> dict[str, Any]:
+    """A row of the list: the API's body (webhook masked for those who may not change
+    it) with local times and the filters under their labels."""
+    labels = {f["name"]: f["label"] for p in providers
+              if p["provider_type"] == schedule.provider_type for f in p["filters"]}
+    return {**schedules.body(schedule, full_webhook=may_change(schedule, current_user)),
+            "next_local": cron.local(schedule.next_run_at, schedule.timezone),
+            "last_local": cron.local(schedule.last_run_at, schedule.timezone),
+            "filters_shown": [(labels.get(name, name), ", ".join(values))
+                              for name, values in sorted((schedule.filters or {}).items())]}
 
 
 def _back(module_id: int, message: str, category: str = "info"):
@@ -46,15 +60,16 @@ def _back(module_id: int, message: str, category: str = "info"):
 @requires_role("editor")
 def add(module_id: int):
     form = request.form
-    preset = form.get("preset", "daily")
-    payload = {"module_id": module_id, "provider_type": form.get("provider_type", ""),
-               "year": _year(form.get("year")), "timezone": form.get("timezone") or "UTC",
-               "cron": form.get("cron", "") if preset == "custom" else preset,
-               "webhook_url": form.get("webhook_url") or None}
+    preset, provider_type = form.get("preset", "daily"), form.get("provider_type", "")
     try:
-        schedule = schedules.create(payload, current_user)
+        schedule = schedules.create({
+            "module_id": module_id, "provider_type": provider_type,
+            "year": _year(form.get("year")), "timezone": form.get("timezone") or "UTC",
+            "cron": form.get("cron", "") if preset == "custom" else preset,
+            "filters": filters_from_form(module_id, provider_type, form),
+            "webhook_url": form.get("webhook_url") or None}, current_user)
     except ServiceError as error:
-        return _back(module_id, f"Schedule not added: {error.message}", "error")
+        return refused_page(module_id, "schedule", error)
     return _back(module_id, f"Schedule #{schedule.id} added; next run "
                             f"{schedule.next_run_at:%Y-%m-%d %H:%M} UTC.")
 
@@ -82,6 +97,16 @@ def run(schedule_id: int):
         return _back(schedule.module_id, f"Not started: {error.message}", "error")
     return redirect(url_for("modules.detail", module_id=schedule.module_id)
                     + f"#job-{job.id}", 303)
+
+
+@schedules_bp.get("/schedules/<id:schedule_id>/delete")
+@requires_role(schedule_role)
+def confirm_delete(schedule_id: int):
+    """What deleting will stop, with the button that deletes (a page, no script)."""
+    schedule = schedules.get(schedule_id)
+    return page_or_fragment("schedules/delete.html", "schedules/_delete_confirm.html",
+                            schedule=schedule, item=_item(schedule, queries.providers(
+                                schedule.module)))
 
 
 @schedules_bp.post("/schedules/<id:schedule_id>/delete")
