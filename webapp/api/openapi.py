@@ -236,6 +236,17 @@ def _schedule_paths() -> dict[str, Any]:
 OBJ = {"type": "object"}
 NULLABLE_INT = {"type": ["integer", "null"]}
 NULLABLE_STR = {"type": ["string", "null"]}
+# Schedules (SPEC §11, §12 continued): what the service accepts, said where clients read.
+CRON = {"type": "string", "examples": ["0 3 * * *", "30 2 * * mon-fri", "daily", "weekly"],
+        "description": "Standard five-field cron (minute hour day-of-month month "
+        "day-of-week: numbers, *, ranges, steps, lists, month and day names) or 'daily' / "
+        "'weekly'. Other extensions (L, W, #, ?, R, H, @aliases, a seconds field) and crons "
+        "that never fire (31 February) are 422."}
+TIMEZONE = {"type": "string", "examples": ["Europe/Zurich", "UTC"],
+            "description": "An IANA time zone (default UTC)"}
+WEBHOOK_URL = {"type": ["string", "null"], "format": "uri", "description":
+               "http(s), no user:password@, a host whose every address is public (unless the "
+               "server sets WEBHOOK_ALLOW_PRIVATE=1); POSTed to when a scheduled job fails"}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error", "message"],
@@ -356,14 +367,11 @@ SCHEMAS: dict[str, Any] = {
         "module_id": {"type": "integer"}, "provider_type": {"type": "string"},
         "target_type": {"enum": ["data_entries", "factors"]},
         "factor_type_id": NULLABLE_INT, "year": {"type": "integer"}, "filters": OBJ,
-        "config": OBJ, "cron": {"type": "string", "examples": ["0 3 * * *", "daily",
-                                                                "weekly"]},
-        "timezone": {"type": "string", "examples": ["Europe/Zurich"]},
-        "webhook_url": {"type": ["string", "null"], "format": "uri"},
+        "config": OBJ, "cron": CRON, "timezone": TIMEZONE, "webhook_url": WEBHOOK_URL,
         "enabled": {"type": "boolean"}}},
     "SchedulePatch": {"type": "object", "properties": {
-        "filters": OBJ, "config": OBJ, "cron": {"type": "string"},
-        "timezone": {"type": "string"}, "webhook_url": {"type": ["string", "null"]},
+        "filters": OBJ, "config": OBJ, "cron": CRON, "timezone": TIMEZONE,
+        "webhook_url": WEBHOOK_URL,
         "enabled": {"type": "boolean"}}},
     "Schedule": {"type": "object", "required": [
         "id", "module_id", "provider_type", "target_type", "cron", "timezone", "enabled",
@@ -372,7 +380,9 @@ SCHEMAS: dict[str, Any] = {
         "provider_type": {"type": "string"}, "target_type": {"type": "string"},
         "factor_type_id": NULLABLE_INT, "year": {"type": "integer"}, "filters": OBJ,
         "config": OBJ, "cron": {"type": "string"}, "cron_label": {"type": "string"},
-        "timezone": {"type": "string"}, "webhook_url": NULLABLE_STR,
+        "timezone": {"type": "string"}, "webhook_url": {
+            "type": ["string", "null"], "description": "In full for those who may change "
+            "the schedule; scheme and host only (https://hooks.example.org/…) for others"},
         "enabled": {"type": "boolean"}, "next_run_at": NULLABLE_STR,
         "last_run_at": NULLABLE_STR, "last_job_id": NULLABLE_INT,
         "last_outcome": NULLABLE_STR, "last_message": NULLABLE_STR,
