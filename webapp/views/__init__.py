@@ -1,6 +1,6 @@
 """Server-rendered pages (Jinja + HTMX). Views parse, call one service function, render."""
 
-from flask import Flask
+from flask import Flask, Response, current_app, send_from_directory
 
 from webapp.ingestion.jobs.states import ACTIVE, RETRYABLE, JobStatus
 
@@ -26,3 +26,11 @@ def register_views(app: Flask) -> None:
     app.jinja_env.globals.update(ACTIVE=ACTIVE, RETRYABLE=RETRYABLE,
                                  STATES=[state.value for state in JobStatus])
     app.context_processor(lambda: {"is_htmx": is_htmx()})
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
+
+
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever a page links (tabs, bookmarks, other
+    tools); answer with the same icon as the pages' <link rel=icon>, not a 404."""
+    return send_from_directory(current_app.static_folder, "favicon.svg",
+                               mimetype="image/svg+xml", max_age=86_400)
