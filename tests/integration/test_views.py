@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.support.web import csrf_token, logged_in_client
+from tests.support.web import PageClient
 from tests.support.workers import settle
 
 HEADCOUNT = 1  # module ids of the demo seed: headcount, travel, equipment, purchases
@@ -18,20 +18,6 @@ GOOD_HEADCOUNT = (b"name,position_category,user_institutional_id,fte\n"
 ACTIONS = ("Sync now", "Upload CSV", ">Retry<", ">Cancel<")
 HX = {"HX-Request": "true"}
 POLLING = 'hx-trigger="every 1s"'
-
-
-class PageClient:
-    """A logged-in browser session on the test client that sends its CSRF token."""
-
-    def __init__(self, app, user: dict):
-        self.client = logged_in_client(app, user)
-        self.csrf = csrf_token(self.client)
-
-    def get(self, path: str, **kw):
-        return self.client.get(path, **kw)
-
-    def post(self, path: str, data: dict | None = None, **kw):
-        return self.client.post(path, data={"csrf_token": self.csrf, **(data or {})}, **kw)
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""A job's page and panel through the Flask test client, with a real worker: previews as
+tables, the job a page names after Retry or Load it, and which failures offer Retry."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support.web import PageClient
+from tests.support.workers import settle
+
+HEADCOUNT, TRAVEL = 1, 2  # demo seed module ids
+PLANE_FACTORS = 1  # demo seed factor type id
+HX = {"HX-Request": "true"}
+PEOPLE = ("name,position_category,user_institutional_id,fte\n"
+          "Anna Müller,professor,300001,1\nZoë Ødegård,postdoc,300002,0.5\n").encode()
+
+
+@pytest.fixture
+def pages(app, create_user):
+    return lambda role="editor": PageClient(app, create_user(role))
+
+
+@pytest.fixture(autouse=True)
+def _settle_jobs(app, worker):
+    yield
+    settle(app, worker)
+
+
+def _completed(api, module_id: int, content: bytes, **kw) -> int:
+    answer = api.sync(module_id, "csv_upload", file=content, filename="people.csv", **kw)
+    assert answer.status_code == 202, answer.get_json()
+    job_id = answer.get_json()["job_id"]
+    assert api.wait(job_id)["status"] == "completed"
+    return job_id
+
+
+def _table(html: str) -> tuple[list[str], list[list[str]]]:
+    """(column headings, rows of cell texts) of the page's preview table."""
+    table = re.search(r'<table class="preview-rows".*?</table>', html, re.S)[0]
+    assert "&#34;" not in table and "{" not in table  # fields, not JSON
+    heads = re.findall(r"<th scope=\"col\">(.*?)</th>", table)
+    rows = [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>",
+                                                                         row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)]
+    return heads, rows
+
+
+# -- 1. previews ----------------------------------------------------------------------------
+
+def test_a_preview_shows_its_rows_as_a_table_of_fields_as_typed(pages, api):
+    preview = _completed(api, HEADCOUNT, PEOPLE, config={"dry_run": True})
+    client = pages("viewer")
+    for path, headers in ((f"/jobs/{preview}", {}), (f"/jobs/{preview}/panel", HX),
+                          (f"/modules/{HEADCOUNT}", {})):
+        html = client.get(path, headers=headers).text
+        heads, rows = _table(html)
+        assert heads == ["Entry type", "name", "position_category", "user_institutional_id",
+                         "fte", "kg CO₂eq"], path
+        assert rows[0][:5] == ["member", "Anna Müller", "professor", "300001", "1.0"], path
+        assert rows[1][1] == "Zoë Ødegård" and len(rows) == 2, path
+        assert "\\u00" not in html, path  # the characters typed, not JSON escapes
+
+
+def test_a_factor_preview_shows_classification_and_value_columns(pages, admin_api):
+    factors = ("category,cabin_class,ef_kg_co2eq_per_km\n"
+               "Moyen-courrier Genève,economy,0.15\n").encode()
+    answer = admin_api.sync(TRAVEL, "csv_upload", factor_type_id=PLANE_FACTORS, file=factors,
+                            config={"dry_run": True, "on_error": "skip"})
+    preview = answer.get_json()["job_id"]
+    assert admin_api.wait(preview)["status"] in ("completed", "failed")
+    html = pages("admin").get(f"/jobs/{preview}").text
+    heads, rows = _table(html)
+    assert heads[0] == "category" and heads[-1] == "Change"
+    assert "ef_kg_co2eq_per_km" in heads and rows[0][0] == "Moyen-courrier Genève"
+    assert rows[0][-1] == "insert" and "\\u00" not in html
