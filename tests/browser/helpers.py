@@ -90,7 +90,7 @@ def expect_state(panel: Locator, state: str, timeout: int = JOB_TIMEOUT_MS) -> N
 
     Stops early, with the job's message, when the job ends in another state.
     """
-    badge = panel.locator(".panel-head .badge")
+    badge = panel.locator(".job-state .badge")
     awaited = {state, *FINAL_STATES}
     expect(badge).to_have_text(re.compile("^(" + "|".join(awaited) + ")$"), timeout=timeout)
     shown = badge.inner_text().strip()

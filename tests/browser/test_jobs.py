@@ -40,7 +40,7 @@ def test_good_csv_upload_completes_with_its_row_count(page, logged_in):
     expect_state(panel, "completed")
     expect(panel).to_contain_text("Loaded 3 rows")
     expect(panel.get_by_role("progressbar")).to_have_attribute("value", "100")
-    expect(panel).not_to_have_attribute("hx-trigger", re.compile("every"))
+    expect(panel.locator(".job-live")).not_to_have_attribute("hx-trigger", re.compile("every"))
     expect(page.locator("#module-badges")).to_contain_text("completed")
     expect(page.locator("#sync-history")).to_contain_text("Loaded 3 rows")
     expect(page.locator("#stored-entries")).to_contain_text("member")
@@ -72,7 +72,7 @@ def test_bad_csv_fails_with_row_errors_then_the_fixed_file_completes(page, logge
     retry_panel = page.locator(".job-panel")
     expect(retry_panel).to_contain_text(f"Retry of job #{failed_id}")
     expect_state(retry_panel, "failed")
-    expect(page.locator("#job-facts")).to_contain_text("Retried by")
+    expect(page.locator("#job-facts")).to_contain_text("Retry of")  # the new job's page
 
     # The fix is a corrected file.
     open_module(page, HEADCOUNT)
@@ -82,13 +82,31 @@ def test_bad_csv_fails_with_row_errors_then_the_fixed_file_completes(page, logge
     expect(panel).to_contain_text("Loaded 3 rows")
 
 
+def test_retry_on_the_job_page_opens_the_new_jobs_page(page, logged_in):
+    logged_in("editor")
+    open_module(page, TRAVEL)
+    sync_now(page, "Synthetic (tests)", config='{"rows": 10, "batch": 5, "fail_at_row": 6}')
+    failed_id = started_job_id(page)
+    expect_state(job_panel(page, failed_id), "failed")
+    page.goto(f"/jobs/{failed_id}")
+    page.get_by_role("button", name="Retry").click()
+    # The new job has its own page: its URL, heading, panel and the message name it.
+    page.wait_for_url(re.compile(rf"/jobs/(?!{failed_id}$)\d+$"))
+    new_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Job #{new_id}")
+    expect(page.locator("p.flash")).to_have_text(
+        f"Retrying job #{failed_id} as job #{new_id}.")
+    expect(job_panel(page, new_id)).to_contain_text(f"Retry of job #{failed_id}")
+    expect(job_panel(page, failed_id)).to_have_count(0)
+
+
 def test_sync_now_shows_live_progress_until_completed(page, logged_in, screenshot_dir):
     logged_in("editor")
     open_module(page, TRAVEL)
     sync_now(page, "Synthetic (tests)", config='{"rows": 120, "batch": 5, "delay_s": 0.1}')
     panel = job_panel(page, started_job_id(page))
     expect_state(panel, "processing")
-    expect(panel).to_have_attribute("hx-trigger", "every 1s")
+    expect(panel.locator(".job-live")).to_have_attribute("hx-trigger", "every 1s")
     # The bar fills as rows are read: wait for a real percentage, then show it.
     expect(panel.get_by_role("progressbar")).to_have_attribute(
         "value", re.compile(r"^([1-9]\d?)$"))
@@ -145,6 +163,9 @@ def test_cancel_an_active_job_then_retry_it(page, logged_in):
     # A cancelled job retries from its stored request; this time it runs to the end.
     panel.get_by_role("button", name="Retry").click()
     retry_panel = page.locator(".job-panel", has_text=f"Retry of job #{job_id}")
+    expect(retry_panel).to_contain_text(re.compile(rf"Retrying job #{job_id} as job #\d+\."))
+    expect(page).to_have_url(re.compile(r"#job-\d+$"))
+    assert not page.url.endswith(f"#job-{job_id}")  # the URL names the new panel
     expect_state(retry_panel, "completed")
     expect(retry_panel).to_contain_text("Loaded 40 rows")
     expect(page.locator("#sync-history")).to_contain_text("cancelled")

@@ -1,5 +1,5 @@
 """A job's page and panel through the Flask test client, with a real worker: previews as
-tables, the job a page names after Retry or Load it, and which failures offer Retry."""
+tables, and the job a page names after Retry or Load it."""
 
 from __future__ import annotations
 
@@ -75,3 +75,67 @@ def test_a_factor_preview_shows_classification_and_value_columns(pages, admin_ap
     assert heads[0] == "category" and heads[-1] == "Change"
     assert "ef_kg_co2eq_per_km" in heads and rows[0][0] == "Moyen-courrier Genève"
     assert rows[0][-1] == "insert" and "\\u00" not in html
+
+
+# -- 2. a new job gets its own page, heading and message ------------------------------------
+
+def _failed_api_job(api) -> int:
+    """A job the source failed (502): one a retry may fix."""
+    job_id = api.sync(TRAVEL, config={"rows": 10, "batch": 5,
+                                      "fail_at_row": 6}).get_json()["job_id"]
+    assert api.wait(job_id)["status"] == "failed"
+    return job_id
+
+
+def _from(path: str) -> dict:
+    """Headers of an htmx request sent from the page at `path`."""
+    return {**HX, "HX-Current-URL": f"http://localhost{path}"}
+
+
+def test_retry_on_the_job_page_opens_the_new_jobs_page(pages, api):
+    old = _failed_api_job(api)
+    client = pages("editor")
+    answer = client.post(f"/jobs/{old}/retry", headers=_from(f"/jobs/{old}"))
+    new = api.get(f"/sync/status/{old}").get_json()["retried_by"]
+    assert answer.status_code == 200 and new and new != old
+    assert answer.headers["HX-Redirect"] == f"/jobs/{new}"
+    page = client.get(f"/jobs/{new}").text
+    assert f"<h1>Job #{new}" in page and f"Details of job #{new}" in page
+    assert f"Retrying job #{old} as job #{new}." in page  # the flash names both
+    assert f'id="job-{new}"' in page and f'id="job-{old}"' not in page
+    old_page = client.get(f"/jobs/{old}").text
+    assert f"<h1>Job #{old}" in old_page and f"Retried by <a href=\"/jobs/{new}\"" in old_page
+
+
+def test_retry_on_the_module_page_swaps_in_the_new_jobs_own_panel(pages, api):
+    old = _failed_api_job(api)
+    answer = pages("editor").post(f"/jobs/{old}/retry",
+                                  headers=_from(f"/modules/{TRAVEL}#job-{old}"))
+    new = api.get(f"/sync/status/{old}").get_json()["retried_by"]
+    assert answer.status_code == 200 and "HX-Redirect" not in answer.headers
+    html = answer.text
+    assert html.lstrip().startswith(f'<section class="card job-panel job-pending" id="job-{new}"')
+    assert f'id="job-{new}-title">\n      <a href="/jobs/{new}">Job #{new}</a>' in html
+    assert f'<p class="flash flash-info" role="status">Retrying job #{old} as job #{new}.</p>' \
+        in html
+    assert f'hx-swap-oob="innerHTML">Retrying job #{old} as job #{new}.</p>' in html
+    assert answer.headers["HX-Replace-Url"] == f"/modules/{TRAVEL}#job-{new}"
+
+
+def test_load_it_on_the_preview_page_opens_the_loads_page(pages, api):
+    preview = _completed(api, HEADCOUNT, PEOPLE, config={"dry_run": True})
+    client = pages("editor")
+    answer = client.post(f"/jobs/{preview}/apply", headers=_from(f"/jobs/{preview}"))
+    load = api.get(f"/sync/status/{preview}").get_json()["applied_by"]
+    assert answer.headers["HX-Redirect"] == f"/jobs/{load}"
+    page = client.get(f"/jobs/{load}").text
+    assert f"<h1>Job #{load}" in page and f"Loading preview #{preview} as job #{load}." in page
+
+
+def test_without_javascript_retry_redirects_to_the_new_jobs_page(pages, api):
+    old = _failed_api_job(api)
+    client = pages("editor")
+    answer = client.post(f"/jobs/{old}/retry")
+    new = api.get(f"/sync/status/{old}").get_json()["retried_by"]
+    assert answer.status_code == 303 and answer.headers["Location"] == f"/jobs/{new}"
+    assert f"Retrying job #{old} as job #{new}." in client.get(f"/jobs/{new}").text
