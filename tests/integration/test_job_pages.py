@@ -1,5 +1,5 @@
 """A job's page and panel through the Flask test client, with a real worker: previews as
-tables, and the job a page names after Retry or Load it."""
+tables, the job a page names after Retry or Load it, and which failures offer Retry."""
 
 from __future__ import annotations
 
@@ -139,3 +139,61 @@ def test_without_javascript_retry_redirects_to_the_new_jobs_page(pages, api):
     new = api.get(f"/sync/status/{old}").get_json()["retried_by"]
     assert answer.status_code == 303 and answer.headers["Location"] == f"/jobs/{new}"
     assert f"Retrying job #{old} as job #{new}." in client.get(f"/jobs/{new}").text
+
+
+# -- 3. Retry only where a retry can help ---------------------------------------------------
+
+BAD_ROWS = b"name,position_category,user_institutional_id,fte\nAda,professor,300001,half\n"
+WRONG_COLUMNS = b"name,fte\nAda,1\n"
+
+
+@pytest.mark.parametrize(("content", "code"), [(BAD_ROWS, 422), (WRONG_COLUMNS, 400)])
+def test_an_upload_the_file_failed_offers_a_corrected_upload_not_retry(pages, api, content,
+                                                                        code):
+    answer = api.sync(HEADCOUNT, "csv_upload", file=content, filename="people.csv")
+    job_id = answer.get_json()["job_id"]
+    final = api.wait(job_id)
+    assert (final["status"], final["status_code"]) == ("failed", code)
+    client = pages("editor")
+    for path, headers in ((f"/jobs/{job_id}", {}), (f"/jobs/{job_id}/panel", HX)):
+        html = client.get(path, headers=headers).text
+        assert ">Retry<" not in html, path
+        assert (f'<a class="button primary" id="job-{job_id}-reupload" '
+                f'href="/modules/{HEADCOUNT}#upload"') in html, path
+        assert "Upload a corrected file" in html and "fail the same way" in html, path
+    # The module page has the form the link leads to.
+    assert 'id="upload"' in client.get(f"/modules/{HEADCOUNT}").text
+    # The API's retry is unchanged: it still makes the new job.
+    assert api.post(f"/sync/retry/{job_id}").status_code == 202
+
+
+def test_a_factor_file_that_failed_links_to_its_own_upload_form(pages, admin_api):
+    answer = admin_api.sync(TRAVEL, "csv_upload", factor_type_id=PLANE_FACTORS,
+                            file=b"category\nshort_haul\n", filename="plane.csv")
+    job_id = answer.get_json()["job_id"]
+    assert admin_api.wait(job_id)["status_code"] == 400
+    html = pages("admin").get(f"/jobs/{job_id}").text
+    assert f'href="/modules/{TRAVEL}#factors-{PLANE_FACTORS}"' in html and ">Retry<" not in html
+    assert f'id="factors-{PLANE_FACTORS}"' in pages("admin").get(f"/modules/{TRAVEL}").text
+
+
+def test_failures_a_retry_can_fix_keep_retry(pages, api):
+    job_id = _failed_api_job(api)  # the source broke (502)
+    html = pages("editor").get(f"/jobs/{job_id}").text
+    assert f'id="job-{job_id}-retry">Retry<' in html and "Upload a corrected file" not in html
+
+
+@pytest.mark.parametrize(("status", "code", "upload", "helps"), [
+    ("failed", 422, True, False), ("failed", 400, True, False),
+    ("failed", 500, True, True),  # e.g. a worker lost: the file was never the problem
+    ("failed", 503, True, True), ("cancelled", 499, True, True),
+    ("failed", 422, False, True),  # an API source's rows can be fixed at the source
+    ("failed", 502, False, True), ("completed", 200, True, False),
+    ("processing", 103, False, False)])
+def test_retry_can_help(ctx, status, code, upload, helps):
+    from webapp.models import DataIngestionJob
+    from webapp.views.jobs import retry_can_help
+
+    request = {"upload": {"id": 1, "filename": "x.csv"}} if upload else {}
+    job = DataIngestionJob(status=status, status_code=code, meta={"request": request})
+    assert retry_can_help(job) is helps

@@ -11,7 +11,7 @@ def register_views(app: Flask) -> None:
     from webapp.views.auth import auth_bp
     from webapp.views.dashboard import dashboard_bp
     from webapp.views.htmx import is_htmx
-    from webapp.views.jobs import jobs_bp
+    from webapp.views.jobs import corrected_upload_url, jobs_bp, retry_can_help
     from webapp.views.modules import modules_bp
     from webapp.views.schedules import schedules_bp
 
@@ -24,7 +24,9 @@ def register_views(app: Flask) -> None:
     formatting.register(app)
     # Templates ask states.py which states are active or retryable, never a list of their own.
     app.jinja_env.globals.update(ACTIVE=ACTIVE, RETRYABLE=RETRYABLE,
-                                 STATES=[state.value for state in JobStatus])
+                                 STATES=[state.value for state in JobStatus],
+                                 retry_can_help=retry_can_help,
+                                 corrected_upload_url=corrected_upload_url)
     app.context_processor(lambda: {"is_htmx": is_htmx()})
     app.add_url_rule("/favicon.ico", "favicon", favicon)
 

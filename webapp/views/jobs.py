@@ -18,7 +18,7 @@ from flask_login import current_user
 from webapp.auth import job_role, requires_role, role_for_target
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service, undo
-from webapp.ingestion.jobs.states import FINAL, JobStatus
+from webapp.ingestion.jobs.states import FINAL, RETRYABLE, JobStatus
 from webapp.ingestion.refusals import ServiceError
 from webapp.models import DataIngestionJob
 from webapp.views.htmx import (
@@ -32,6 +32,8 @@ from webapp.views.htmx import (
 
 jobs_bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
+# Failures of an upload caused by the file itself: a retry of the same file ends the same.
+FILE_FAULT_CODES = frozenset({400, 422})
 PANEL_ERRORS = 10  # row errors a panel lists; the job page lists all it stores (100)
 PAGE_ERRORS = service.MAX_STORED_ERRORS
 
@@ -199,6 +201,30 @@ def _rename_in_url(response: Response, old_id: int, new_id: int) -> None:
     if current.fragment == f"job-{old_id}":
         response.headers["HX-Replace-Url"] = current._replace(
             scheme="", netloc="", fragment=f"job-{new_id}").geturl()
+
+
+def retry_can_help(job: DataIngestionJob) -> bool:
+    """Whether Retry may end otherwise than the job did, so the pages offer it.
+
+    A retry reuses the stored request and file. An upload that failed because of the file
+    itself (400: unreadable, wrong columns; 422: invalid rows) would fail the same way:
+    the pages offer a corrected upload instead. Other failures (the source down or
+    refusing, a worker lost, a cancel) may pass next time. The API's retry endpoint still
+    accepts every failed or cancelled job.
+    """
+    if job.status not in RETRYABLE:
+        return False
+    uploaded = bool(((job.meta or {}).get("request") or {}).get("upload"))
+    return not (uploaded and job.status == JobStatus.FAILED
+                and job.status_code in FILE_FAULT_CODES)
+
+
+def corrected_upload_url(job: DataIngestionJob) -> str | None:
+    """The module page's upload form the job's file came through (None without a module)."""
+    if job.module_id is None:
+        return None
+    form = f"factors-{job.factor_type_id}" if job.factor_type_id else "upload"
+    return url_for("modules.detail", module_id=job.module_id, _anchor=form)
 
 
 def _refused(job_id: int, action: str, error: ServiceError):
