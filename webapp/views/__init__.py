@@ -22,7 +22,8 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(modules_bp)
     app.register_blueprint(schedules_bp)
     formatting.register(app)
-    # Templates ask states.py which states are active or retryable, never a list of their own.
+    # Templates ask states.py which states are active or retryable, never a list of their own,
+    # and jobs.py whether a retry can help and where a corrected file goes.
     app.jinja_env.globals.update(ACTIVE=ACTIVE, RETRYABLE=RETRYABLE,
                                  STATES=[state.value for state in JobStatus],
                                  retry_can_help=retry_can_help,
