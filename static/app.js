@@ -14,3 +14,22 @@ if (window.htmx) {
     {code: "4..", swap: true, error: true}, {code: "503", swap: true, error: true},
     {code: "...", swap: false}];
 }
+
+// A job panel swapped in whole (its job ended, or Cancel, Retry or Load it answered)
+// takes away the button a keyboard user was on. Put the focus on the new panel's first
+// action, else its heading's link, rather than let it fall back to the top of the page.
+// (While the job runs only the panel's live part is swapped, and the buttons stay.)
+var jobPanelHadFocus = false;
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var target = event.detail.target;
+  jobPanelHadFocus = !!(target && target.matches && target.matches(".job-panel")
+                        && target.contains(document.activeElement));
+});
+document.addEventListener("htmx:afterSwap", function (event) {
+  var panel = event.target;
+  if (!jobPanelHadFocus || !panel.matches || !panel.matches(".job-panel")) { return; }
+  jobPanelHadFocus = false;
+  if (document.activeElement && document.activeElement !== document.body) { return; }
+  var next = panel.querySelector(".actions button, .actions a") || panel.querySelector("h2 a");
+  if (next) { next.focus(); }
+});

@@ -1,5 +1,5 @@
 """What a person does in the browser, by the accessible names the pages keep stable
-(SPEC §8): "Email", "Password", "Log in"; "Provider", "Year", "Sync now"; "CSV file",
+(SPEC §8): "Email", "Password", "Log in"; "Provider", "Sync now"; "CSV file",
 "Upload CSV"; "Retry", "Cancel"; the `progress` bar and the badges' state words."""
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ def open_module(page: Page, module_id: int) -> None:
     page.goto(f"/modules/{module_id}")
 
 
-def sync_now(page: Page, provider: str, *, year: int | str | None = None,
-             centre_financier: str | None = None, config: str | None = None) -> None:
-    """Fill and send the module page's Sync form.
+def sync_now(page: Page, provider: str, *, centre_financier: str | None = None,
+             config: str | None = None) -> None:
+    """Fill and send the module page's Sync form (its year is the inventory's, fixed).
 
     This is the hook for API providers: `sync_now(page, "Tableau (flights)",
     centre_financier="F0892")` syncs from whatever Tableau the app is configured with
@@ -34,8 +34,6 @@ def sync_now(page: Page, provider: str, *, year: int | str | None = None,
     """
     form = page.get_by_role("form", name="Sync from an API")
     form.get_by_label("Provider").select_option(label=provider)
-    if year is not None:
-        form.get_by_label("Year").fill(str(year))
     if centre_financier is not None:
         form.get_by_label("Centre financier").fill(centre_financier)
     if config is not None:
@@ -90,7 +88,7 @@ def expect_state(panel: Locator, state: str, timeout: int = JOB_TIMEOUT_MS) -> N
 
     Stops early, with the job's message, when the job ends in another state.
     """
-    badge = panel.locator(".panel-head .badge")
+    badge = panel.locator(".job-state .badge")
     awaited = {state, *FINAL_STATES}
     expect(badge).to_have_text(re.compile("^(" + "|".join(awaited) + ")$"), timeout=timeout)
     shown = badge.inner_text().strip()

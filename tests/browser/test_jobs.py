@@ -1,9 +1,9 @@
 """Start jobs from the module page and watch them live: upload, sync, fail, retry, cancel.
 
-Retry reuses the stored request and file, so retrying a job that failed on bad rows
-fails the same way. The tests therefore show both sides: a bad file is fixed by
-uploading the corrected file, and Retry is exercised on a cancelled job (a transient
-stop), where the new job completes.
+Retry reuses the stored request and file, so an upload that failed on its file (bad
+rows, wrong columns) is not offered Retry but a link to upload a corrected file. Retry is
+exercised where it can help: a cancelled job (a transient stop), where the new job
+completes, and a source that failed.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def test_good_csv_upload_completes_with_its_row_count(page, logged_in):
     expect_state(panel, "completed")
     expect(panel).to_contain_text("Loaded 3 rows")
     expect(panel.get_by_role("progressbar")).to_have_attribute("value", "100")
-    expect(panel).not_to_have_attribute("hx-trigger", re.compile("every"))
+    expect(panel.locator(".job-live")).not_to_have_attribute("hx-trigger", re.compile("every"))
     expect(page.locator("#module-badges")).to_contain_text("completed")
     expect(page.locator("#sync-history")).to_contain_text("Loaded 3 rows")
     expect(page.locator("#stored-entries")).to_contain_text("member")
@@ -60,26 +60,39 @@ def test_bad_csv_fails_with_row_errors_then_the_fixed_file_completes(page, logge
     expect(errors.first).to_contain_text("fte")
     expect(panel.get_by_role("link", name=re.compile("full error report"))).to_have_attribute(
         "href", f"/api/v1/sync/errors/{failed_id}.csv")
-    expect(panel.get_by_role("button", name="Retry")).to_be_visible()
+    # A retry would read the same file: the fix is a corrected file, one click away.
+    expect(panel.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(panel.get_by_role("link", name="Upload a corrected file")).to_be_visible()
 
     page.goto(f"/jobs/{failed_id}")
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Job #{failed_id}")
     expect(page.locator("#job-facts")).to_contain_text("people-bad.csv")
     page.screenshot(path=screenshot_dir / "job-failed.png", full_page=True)
-
-    # Retry reuses the stored file: a new job, linked both ways, that fails the same way.
-    job_panel(page, failed_id).get_by_role("button", name="Retry").click()
-    retry_panel = page.locator(".job-panel")
-    expect(retry_panel).to_contain_text(f"Retry of job #{failed_id}")
-    expect_state(retry_panel, "failed")
-    expect(page.locator("#job-facts")).to_contain_text("Retried by")
-
-    # The fix is a corrected file.
-    open_module(page, HEADCOUNT)
+    expect(page.get_by_role("button", name="Retry")).to_have_count(0)
+    page.get_by_role("link", name="Upload a corrected file").click()
+    expect(page).to_have_url(re.compile(rf"/modules/{HEADCOUNT}#upload$"))
     upload_csv(page, "people-fixed.csv", GOOD)
     panel = job_panel(page, started_job_id(page))
     expect_state(panel, "completed")
     expect(panel).to_contain_text("Loaded 3 rows")
+
+
+def test_retry_on_the_job_page_opens_the_new_jobs_page(page, logged_in):
+    logged_in("editor")
+    open_module(page, TRAVEL)
+    sync_now(page, "Synthetic (tests)", config='{"rows": 10, "batch": 5, "fail_at_row": 6}')
+    failed_id = started_job_id(page)
+    expect_state(job_panel(page, failed_id), "failed")
+    page.goto(f"/jobs/{failed_id}")
+    page.get_by_role("button", name="Retry").click()
+    # The new job has its own page: its URL, heading, panel and the message name it.
+    page.wait_for_url(re.compile(rf"/jobs/(?!{failed_id}$)\d+$"))
+    new_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Job #{new_id}")
+    expect(page.locator("p.flash")).to_have_text(
+        f"Retrying job #{failed_id} as job #{new_id}.")
+    expect(job_panel(page, new_id)).to_contain_text(f"Retry of job #{failed_id}")
+    expect(job_panel(page, failed_id)).to_have_count(0)
 
 
 def test_sync_now_shows_live_progress_until_completed(page, logged_in, screenshot_dir):
@@ -88,7 +101,7 @@ def test_sync_now_shows_live_progress_until_completed(page, logged_in, screensho
     sync_now(page, "Synthetic (tests)", config='{"rows": 120, "batch": 5, "delay_s": 0.1}')
     panel = job_panel(page, started_job_id(page))
     expect_state(panel, "processing")
-    expect(panel).to_have_attribute("hx-trigger", "every 1s")
+    expect(panel.locator(".job-live")).to_have_attribute("hx-trigger", "every 1s")
     # The bar fills as rows are read: wait for a real percentage, then show it.
     expect(panel.get_by_role("progressbar")).to_have_attribute(
         "value", re.compile(r"^([1-9]\d?)$"))
@@ -123,10 +136,11 @@ def test_sync_now_from_tableau_loads_the_centres_flights(page, logged_in, tablea
 def test_refused_sync_is_explained_on_the_page(page, logged_in):
     logged_in("editor")
     open_module(page, TRAVEL)
-    sync_now(page, "Synthetic (tests)", year=2024)
+    sync_now(page, "Synthetic (tests)", config='{"rows": 5')
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("year 2024 does not match the inventory's year 2025")
-    expect(page.get_by_label("Year")).to_have_value("2024")
+    expect(alert).to_contain_text("Not started (Sync now)")
+    expect(alert).to_contain_text("Config must be a JSON object")
+    expect(page.get_by_label("Config (JSON)")).to_have_value('{"rows": 5')  # kept to fix
 
 
 def test_cancel_an_active_job_then_retry_it(page, logged_in):
@@ -145,6 +159,9 @@ def test_cancel_an_active_job_then_retry_it(page, logged_in):
     # A cancelled job retries from its stored request; this time it runs to the end.
     panel.get_by_role("button", name="Retry").click()
     retry_panel = page.locator(".job-panel", has_text=f"Retry of job #{job_id}")
+    expect(retry_panel).to_contain_text(re.compile(rf"Retrying job #{job_id} as job #\d+\."))
+    expect(page).to_have_url(re.compile(r"#job-\d+$"))
+    assert not page.url.endswith(f"#job-{job_id}")  # the URL names the new panel
     expect_state(retry_panel, "completed")
     expect(retry_panel).to_contain_text("Loaded 40 rows")
     expect(page.locator("#sync-history")).to_contain_text("cancelled")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -45,6 +47,9 @@ def test_preview_then_load_it(page, logged_in):
     panel.get_by_role("button", name="Load it").click()
     expect(page.get_by_text(f"Loads preview #{preview_id}")).to_be_visible()
     load = page.locator(".job-panel").first
+    # The panel swapped in is the load's own, and says so.
+    expect(load).to_contain_text(re.compile(rf"Loading preview #{preview_id} as job #\d+\."))
+    expect(load.get_by_role("heading", level=2)).not_to_contain_text(f"Job #{preview_id} ")
     expect_state(load, "completed")
     expect(load.locator(".job-message")).to_contain_text("Loaded 2 rows")
     assert "member" in stored_entries(page)

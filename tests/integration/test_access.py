@@ -15,6 +15,7 @@ from tests.support.web import csrf_token, logged_in_client, login
 PUBLIC, ANY_USER, VIEWER, EDITOR, ADMIN = "public", "any user", "viewer", "editor", "admin"
 EXPECTED: dict[str, dict[str, str]] = {
     "static": {"GET": PUBLIC},
+    "favicon": {"GET": PUBLIC},
     "auth.login": {"GET": PUBLIC, "POST": PUBLIC},
     "auth.logout": {"POST": ANY_USER},
     "dashboard.index": {"GET": VIEWER},

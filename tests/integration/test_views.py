@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.support.web import csrf_token, logged_in_client
+from tests.support.web import PageClient
 from tests.support.workers import settle
 
 HEADCOUNT = 1  # module ids of the demo seed: headcount, travel, equipment, purchases
@@ -18,20 +18,6 @@ GOOD_HEADCOUNT = (b"name,position_category,user_institutional_id,fte\n"
 ACTIONS = ("Sync now", "Upload CSV", ">Retry<", ">Cancel<")
 HX = {"HX-Request": "true"}
 POLLING = 'hx-trigger="every 1s"'
-
-
-class PageClient:
-    """A logged-in browser session on the test client that sends its CSRF token."""
-
-    def __init__(self, app, user: dict):
-        self.client = logged_in_client(app, user)
-        self.csrf = csrf_token(self.client)
-
-    def get(self, path: str, **kw):
-        return self.client.get(path, **kw)
-
-    def post(self, path: str, data: dict | None = None, **kw):
-        return self.client.post(path, data={"csrf_token": self.csrf, **(data or {})}, **kw)
 
 
 @pytest.fixture
@@ -140,6 +126,7 @@ def test_every_fragment_is_also_a_full_page(pages, api, worker):
     api.wait(job_id)
     client = pages("viewer")
     fragments = {f"/jobs/{job_id}/panel": f'id="job-{job_id}"',
+                 f"/jobs/{job_id}/live": f'id="job-{job_id}-live"',
                  f"/jobs/{job_id}": 'id="job-facts"',
                  f"/modules/{TRAVEL}/history?status=completed": 'id="sync-history"',
                  f"/modules/{TRAVEL}/badges": "completed",
@@ -159,36 +146,46 @@ def test_every_fragment_is_also_a_full_page(pages, api, worker):
     assert "<html" in restore.text
 
 
-def test_panel_polls_only_while_the_job_is_active(pages, api, worker, slow_job):
+def test_only_the_live_part_polls_while_the_job_is_active(pages, api, worker, slow_job):
     client = pages("editor")
-    active = client.get(f"/jobs/{slow_job}/panel", headers=HX)
-    assert POLLING in active.text and f'hx-get="/jobs/{slow_job}/panel' in active.text
-    assert "<progress" in active.text and "HX-Trigger" not in active.headers
+    active = client.get(f"/jobs/{slow_job}/panel", headers=HX).text
+    live_part = re.search(r'<div class="job-live".*?>', active, re.S)[0]
+    assert POLLING in live_part and f'hx-get="/jobs/{slow_job}/live' in live_part
+    assert active.count(POLLING) == 1 and "<progress" in active  # the panel itself stays
     assert POLLING in client.get(f"/modules/{TRAVEL}").text  # the module page's panel too
 
     api.wait(slow_job, until=("processing",))
     # A poll that sees a new state tells the page (badges refresh once); others do not.
-    moved = client.get(f"/jobs/{slow_job}/panel?seen=pending", headers=HX)
+    moved = client.get(f"/jobs/{slow_job}/live?seen=pending", headers=HX)
     assert moved.headers["HX-Trigger"] == "job-changed"
-    assert 'seen=processing"' in moved.text
-    same = client.get(f"/jobs/{slow_job}/panel?seen=processing", headers=HX)
+    assert 'seen=processing"' in moved.text and "<section" not in moved.text
+    assert ">Cancel<" not in moved.text  # the buttons are not swapped under the user
+    same = client.get(f"/jobs/{slow_job}/live?seen=processing", headers=HX)
     assert "HX-Trigger" not in same.headers
 
+    # At the end the poll swaps in the whole panel (its buttons change), and the page's
+    # live region gets the final state.
     api.post(f"/sync/cancel/{slow_job}")
-    cancelled = client.get(f"/jobs/{slow_job}/panel?seen=processing", headers=HX)
+    cancelled = client.get(f"/jobs/{slow_job}/live?seen=processing", headers=HX)
     assert POLLING not in cancelled.text and ">cancelled<" in cancelled.text
     assert cancelled.headers["HX-Trigger"] == "job-changed, job-finished"  # badges refresh
+    assert cancelled.headers["HX-Retarget"] == f"#job-{slow_job}"
+    assert cancelled.headers["HX-Reswap"] == "outerHTML"
+    assert f'<section class="card job-panel job-cancelled" id="job-{slow_job}"' in cancelled.text
+    assert re.search(rf'<p id="job-announcer" hx-swap-oob="innerHTML">Cancelled: job '
+                     rf'#{slow_job}\. Cancelled by', cancelled.text)
 
     completed = _sync(api, HEADCOUNT, rows=5, batch=5).get_json()["job_id"]
     assert api.wait(completed)["status"] == "completed"
-    text = client.get(f"/jobs/{completed}/panel", headers=HX).text
+    text = client.get(f"/jobs/{completed}/live", headers=HX).text
     assert POLLING not in text and ">completed<" in text and "Loaded 5 rows" in text
-    assert 'value="100"' in text
+    assert 'value="100"' in text and f"Completed: job #{completed}. Loaded 5 rows" in text
 
     failed = _failed_with_row_errors(api)
-    text = client.get(f"/jobs/{failed}/panel", headers=HX).text
+    text = client.get(f"/jobs/{failed}/live", headers=HX).text
     assert POLLING not in text and ">failed<" in text and ">Retry<" in text
     assert "is odd on purpose" in text and f"/api/v1/sync/errors/{failed}.csv" in text
+    assert f">Failed: job #{failed}." in text
 
 
 # -- acting through the page forms ------------------------------------------------------
@@ -272,8 +269,8 @@ def test_refused_sync_is_shown_on_the_page(pages, without_tableau, data, status,
     answer = pages("editor").post(f"/modules/{TRAVEL}/sync", data)
     assert answer.status_code == status
     assert message in answer.text and "Not started (Sync now)" in answer.text
-    if data["year"] == "2024":
-        assert 'value="2024"' in answer.text  # what was typed survives
+    if data["year"] == "2024":  # sent by hand: the form offers the inventory's year only
+        assert '<input type="hidden" name="year" value="2025">' in answer.text
 
 
 def test_refused_upload_is_shown_on_the_page(pages, ctx):

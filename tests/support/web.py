@@ -1,4 +1,5 @@
-"""Browser-session helpers for tests: the CSRF token a page carries, and logging in."""
+"""Browser-session helpers for tests: the CSRF token a page carries, logging in, and a
+logged-in client that posts forms as a browser does."""
 
 from __future__ import annotations
 
@@ -28,3 +29,17 @@ def logged_in_client(app, user: dict):
     response = login(client, user["email"], user["password"])
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return client
+
+
+class PageClient:
+    """A logged-in browser session on the test client that sends its CSRF token."""
+
+    def __init__(self, app, user: dict):
+        self.client = logged_in_client(app, user)
+        self.csrf = csrf_token(self.client)
+
+    def get(self, path: str, **kw):
+        return self.client.get(path, **kw)
+
+    def post(self, path: str, data: dict | None = None, **kw):
+        return self.client.post(path, data={"csrf_token": self.csrf, **(data or {})}, **kw)

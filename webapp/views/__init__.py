@@ -1,6 +1,6 @@
 """Server-rendered pages (Jinja + HTMX). Views parse, call one service function, render."""
 
-from flask import Flask
+from flask import Flask, Response, current_app, send_from_directory
 
 from webapp.ingestion.jobs.states import ACTIVE, RETRYABLE, JobStatus
 
@@ -11,7 +11,7 @@ def register_views(app: Flask) -> None:
     from webapp.views.auth import auth_bp
     from webapp.views.dashboard import dashboard_bp
     from webapp.views.htmx import is_htmx
-    from webapp.views.jobs import jobs_bp
+    from webapp.views.jobs import corrected_upload_url, jobs_bp, retry_can_help
     from webapp.views.modules import modules_bp
     from webapp.views.schedules import schedules_bp
 
@@ -22,7 +22,18 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(modules_bp)
     app.register_blueprint(schedules_bp)
     formatting.register(app)
-    # Templates ask states.py which states are active or retryable, never a list of their own.
+    # Templates ask states.py which states are active or retryable, never a list of their own,
+    # and jobs.py whether a retry can help and where a corrected file goes.
     app.jinja_env.globals.update(ACTIVE=ACTIVE, RETRYABLE=RETRYABLE,
-                                 STATES=[state.value for state in JobStatus])
+                                 STATES=[state.value for state in JobStatus],
+                                 retry_can_help=retry_can_help,
+                                 corrected_upload_url=corrected_upload_url)
     app.context_processor(lambda: {"is_htmx": is_htmx()})
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
+
+
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever a page links (tabs, bookmarks, other
+    tools); answer with the same icon as the pages' <link rel=icon>, not a 404."""
+    return send_from_directory(current_app.static_folder, "favicon.svg",
+                               mimetype="image/svg+xml", max_age=86_400)

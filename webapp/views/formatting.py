@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Flask
 
 from webapp.ingestion.providers.registry import REGISTRY
+from webapp.views.preview import json_text, preview_table
 
 PHASES = {
     "validating": "Checking the source", "fetching": "Reading rows",
@@ -60,5 +61,6 @@ def target_label(target_type: str) -> str:
 def register(app: Flask) -> None:
     """Make these available to every template."""
     app.jinja_env.filters.update(thousands=thousands, duration=duration, timestamp=timestamp,
-                                 provider_label=provider_label, target_label=target_label)
-    app.jinja_env.globals.update(elapsed=elapsed, PHASES=PHASES)
+                                 provider_label=provider_label, target_label=target_label,
+                                 json_text=json_text)
+    app.jinja_env.globals.update(elapsed=elapsed, PHASES=PHASES, preview_table=preview_table)

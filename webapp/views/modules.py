@@ -18,6 +18,7 @@ from webapp.auth import requires_role
 from webapp.emissions.figures import chart_bars, module_figures
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service, undo
+from webapp.ingestion.jobs.filter_choices import filter_choices
 from webapp.ingestion.jobs.states import JobStatus, TargetType
 from webapp.ingestion.loading import replacing
 from webapp.ingestion.providers.csv_upload import schemas
@@ -160,8 +161,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
                     "providers": sorted({p["provider_type"] for p in providers}
                                         | {args["provider"], "recalculation"} - {None})},
         "panels": [job_context(job) for job in _panel_jobs(module_id)],
-        "sync_providers": [p for p in providers if not p["needs_upload"]
-                           and p["target_type"] == TargetType.DATA_ENTRIES],
+        "sync_providers": _sync_providers(module, providers),
         "accepts_files": any(p["provider_type"] == "csv_upload"
                              and p["target_type"] == TargetType.DATA_ENTRIES
                              for p in providers),
@@ -181,6 +181,19 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         **_emissions_context(module),
         **extra,
     }
+
+
+def _sync_providers(module: Module, providers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The providers the Sync form offers, each filter with the values to suggest."""
+    offered = []
+    for provider in providers:
+        if provider["needs_upload"] or provider["target_type"] != TargetType.DATA_ENTRIES:
+            continue
+        choices = filter_choices(module, provider["provider_type"])
+        offered.append({**provider, "filters": [
+            {**declared, "choices": choices.get(declared["name"], [])}
+            for declared in provider["filters"]]})
+    return offered
 
 
 def _panel_jobs(module_id: int) -> list[DataIngestionJob]:

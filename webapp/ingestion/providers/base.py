@@ -52,6 +52,11 @@ class RowSink(Protocol):
     def finish(self, entry_types: set[str]) -> dict[str, int]: ...
 
 
+# `stored(key)`: the values of `key` in the data of the entries a provider has loaded into
+# a module (most frequent first, bounded); see webapp/ingestion/jobs/filter_choices.py.
+StoredValues = Callable[[str], list[str]]
+
+
 @dataclass
 class ProviderContext:
     """Everything a provider may know about its job. No database handles, no job rows."""
@@ -102,6 +107,15 @@ class DataIngestionProvider(ABC):
     def unavailable_reason(cls, settings: Mapping[str, Any]) -> str | None:
         """None when the provider can run on this server, else why not (shown to users)."""
         return None
+
+    @classmethod
+    def filter_choices(cls, declared: ProviderFilter, stored: StoredValues) -> list[str]:
+        """Values of the filter `declared` worth suggesting in a form, or [] (the default:
+        no suggestions). A page waits on this, so it must answer at once: from `stored`,
+        or from what the provider knows without asking its source. The caller bounds and
+        caches the answer, and drops values the filter would refuse.
+        """
+        return []
 
     # -- the plan's lifecycle --------------------------------------------------------
     @abstractmethod

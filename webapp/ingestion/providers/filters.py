@@ -4,7 +4,8 @@ A provider lists its filters as class data (`DataIngestionProvider.filters`). Th
 checks a request's `filters` against them before any job exists; the Sync form, the
 OpenAPI document and `GET /providers` read them; and the sink replaces only the stored
 entries whose `scope` field holds one of the filter's values, so a filtered sync never
-removes rows outside its filter.
+removes rows outside its filter. A provider may also name values worth suggesting for a
+filter (`DataIngestionProvider.filter_choices`), which the Sync form lists as you type.
 """
 
 from __future__ import annotations
@@ -56,10 +57,14 @@ class ProviderFilter:
             raise Invalid(f"filters.{self.name} takes at most {self.max_items} values, got "
                           f"{len(values)}", filter=self.name)
         for v in values:
-            if len(v) > self.max_length or not re.fullmatch(self.pattern, v):
+            if not self.accepts(v):
                 raise Invalid(f"filters.{self.name}: {clip_cell(v)!r} is not a valid value; "
                               f"expected {self.shape()}", filter=self.name)
         return values
+
+    def accepts(self, value: str) -> bool:
+        """Whether one value has the filter's shape (a request may send it)."""
+        return len(value) <= self.max_length and re.fullmatch(self.pattern, value) is not None
 
     def shape(self) -> str:
         return (f"a string or a list of at most {self.max_items} strings of at most "

@@ -17,6 +17,7 @@ from webapp.ingestion.providers.base import (
     JobTracker,
     ProviderContext,
     RowSink,
+    StoredValues,
 )
 from webapp.ingestion.providers.filters import ProviderFilter
 from webapp.ingestion.providers.tableau.client import TableauClient, TableauSettings
@@ -38,7 +39,7 @@ class TableauFlightsProvider(DataIngestionProvider):
     batch_size: ClassVar[int] = 5_000
     filters: ClassVar[tuple[ProviderFilter, ...]] = (ProviderFilter(
         name="centre_financier", label="Centre financier",
-        help="One or more centres financiers (e.g. F0892, F0101); none = all centres. "
+        help="One or more centres financiers; none = all centres. "
              "A sync of some centres replaces only their flights.",
         scope="unit_institutional_id"),)
 
@@ -55,6 +56,20 @@ class TableauFlightsProvider(DataIngestionProvider):
         except ProviderUnavailable as error:
             return error.message
         return None
+
+    @classmethod
+    def filter_choices(cls, declared: ProviderFilter, stored: StoredValues) -> list[str]:
+        """The centres financiers this module holds flights of, from its stored entries.
+
+        Not asked of Tableau: VizQL answers rows, not distinct values, so listing its
+        centres means signing in and reading a whole year, seconds that every visit of the
+        module page would wait for (and fail with when Tableau is down). The stored
+        centres come from one bounded, indexed query, and they are exactly the slices a
+        filtered sync replaces: what someone re-syncing a centre picks from. A centre not
+        loaded yet can still be typed; the hint then names no example rather than one
+        that may not exist.
+        """
+        return stored(declared.scope) if declared.name == "centre_financier" else []
 
     @property
     def client(self) -> TableauClient:
