@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.test_csv_ingestion import upload
 from tests.integration.test_preview_undo import planes, quiet
-from tests.support.web import csrf_token, logged_in_client
+from tests.support.web import PageClient, csrf_token, logged_in_client
 from webapp.ingestion.loading.replacing import needs_confirmation
 
 
@@ -121,3 +121,20 @@ def test_retrying_a_refused_load_with_confirm_replace_loads_it(api, worker, db_u
     assert final["status"] == "completed", final
     assert final["retry_of"] == refused["job_id"]
     assert len(_stored(db_url)) == 30
+
+
+def test_a_refused_load_offers_replace_them_instead_of_retry(app, api, worker, create_user,
+                                                             db_url):
+    upload(api, planes(0, 180))
+    refused = upload(api, planes(1000, 30))["job_id"]
+    pages = PageClient(app, create_user("editor"))
+    html = pages.get(f"/jobs/{refused}").get_data(as_text=True)
+    assert re.search(f'id="job-{refused}-replace"[^>]*>Replace them</button>', html)
+    assert f'id="job-{refused}-retry"' not in html  # the same request would stop again
+    answer = pages.post(f"/jobs/{refused}/retry", data={"confirm_replace": "1"})
+    assert answer.status_code == 303
+    new = int(answer.headers["Location"].rsplit("/", 1)[1])
+    final = api.wait(new)
+    assert final["status"] == "completed" and final["retry_of"] == refused, final
+    assert len(_stored(db_url)) == 30
+    assert "replacing the stored rows" in pages.get(f"/jobs/{new}").get_data(as_text=True)

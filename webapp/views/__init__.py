@@ -11,7 +11,12 @@ def register_views(app: Flask) -> None:
     from webapp.views.auth import auth_bp
     from webapp.views.dashboard import dashboard_bp
     from webapp.views.htmx import is_htmx
-    from webapp.views.jobs import corrected_upload_url, jobs_bp, retry_can_help
+    from webapp.views.jobs import (
+        corrected_upload_url,
+        jobs_bp,
+        replace_needs_confirmation,
+        retry_can_help,
+    )
     from webapp.views.modules import modules_bp
     from webapp.views.schedules import schedules_bp
 
@@ -27,6 +32,7 @@ def register_views(app: Flask) -> None:
     app.jinja_env.globals.update(ACTIVE=ACTIVE, RETRYABLE=RETRYABLE,
                                  STATES=[state.value for state in JobStatus],
                                  retry_can_help=retry_can_help,
+                                 replace_needs_confirmation=replace_needs_confirmation,
                                  corrected_upload_url=corrected_upload_url)
     app.context_processor(lambda: {"is_htmx": is_htmx()})
     app.add_url_rule("/favicon.ico", "favicon", favicon)

@@ -10,6 +10,7 @@ redirect to the job's page, so every button works without JavaScript.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, flash, make_response, redirect, request, url_for
@@ -112,8 +113,11 @@ def live(job_id: int):
 @jobs_bp.post("/<id:job_id>/retry")
 @requires_role(job_role)
 def retry(job_id: int):
-    return _act(job_id, "Retry", service.retry_job, JOB_STARTED,
-                lambda job: f"Retrying job #{job_id} as job #{job.id}.")
+    """Retry; with `confirm_replace` ("Replace them"), the load a 409 stopped."""
+    confirmed = bool(request.form.get("confirm_replace"))
+    return _act(job_id, "Retry", partial(service.retry_job, confirm_replace=confirmed),
+                JOB_STARTED, lambda job: f"Retrying job #{job_id} as job #{job.id}"
+                + (", replacing the stored rows." if confirmed else "."))
 
 
 @jobs_bp.post("/<id:job_id>/cancel")
@@ -212,11 +216,17 @@ def retry_can_help(job: DataIngestionJob) -> bool:
     refusing, a worker lost, a cancel) may pass next time. The API's retry endpoint still
     accepts every failed or cancelled job.
     """
-    if job.status not in RETRYABLE:
+    if job.status not in RETRYABLE or replace_needs_confirmation(job):
         return False
     uploaded = bool(((job.meta or {}).get("request") or {}).get("upload"))
     return not (uploaded and job.status == JobStatus.FAILED
                 and job.status_code in FILE_FAULT_CODES)
+
+
+def replace_needs_confirmation(job: DataIngestionJob) -> bool:
+    """A load stopped (409) because it would remove more than half of a slice: the way on
+    is to confirm it ("Replace them"), which a plain retry does not."""
+    return job.status == JobStatus.FAILED and job.status_code == 409
 
 
 def corrected_upload_url(job: DataIngestionJob) -> str | None:
