@@ -11,8 +11,8 @@ from typing import Any
 from flask import has_request_context, request
 from flask_login import current_user
 
+from webapp.errors import BadRequest
 from webapp.extensions import db
-from webapp.ingestion.refusals import BadRequest
 from webapp.models import AuditEntry, User
 from webapp.security import INT4_MAX
 

@@ -22,9 +22,9 @@ from werkzeug.exceptions import (
     SecurityError,
 )
 
+from webapp.errors import Conflict, Refusal
 from webapp.extensions import db
 from webapp.ingestion.jobs.states import IllegalTransition
-from webapp.ingestion.refusals import Conflict, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,9 @@ def size_limit() -> str:
     return f"{limit // 2**10} KB" if limit >= 2**10 else f"{limit} bytes"
 
 
-def _service_refusal(error: ServiceError):
+def _service_refusal(error: Refusal):
     db.session.rollback()
-    return error_response(error.status, error.message, None, **error.details)
+    return error_response(error.status_code, error.message, None, **error.details)
 
 
 def _illegal_transition(error: IllegalTransition):
@@ -122,7 +122,7 @@ def _server_fault(error: InternalServerError):
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(ServiceError, _service_refusal)
+    app.register_error_handler(Refusal, _service_refusal)
     app.register_error_handler(IllegalTransition, _illegal_transition)
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(InternalServerError, _server_fault)

@@ -8,7 +8,7 @@ import re
 from flask import Flask, Response, current_app, request
 from werkzeug.routing import IntegerConverter
 
-from webapp.ingestion.refusals import BadRequest
+from webapp.errors import BadRequest
 
 INT4_MAX = 2**31 - 1
 

@@ -20,7 +20,7 @@ from webapp.emissions import (
 )
 from webapp.emissions.airports import SOURCE, ensure_airports
 from webapp.emissions.recalculation import REASONS_KEPT
-from webapp.ingestion.refusals import NotFound
+from webapp.errors import NotFound
 
 SOURCE_EMISSION = {"method": "source", "factor_id": None, "distance_km": None,
                    "missing_reason": None}

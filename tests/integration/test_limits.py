@@ -190,7 +190,7 @@ def test_json_nested_deeper_than_32_is_400(api, depth):
 
 def test_the_depth_limit_counts_brackets_outside_strings_only(app):
     from webapp.api.params import parse_json
-    from webapp.ingestion.refusals import BadRequest
+    from webapp.errors import BadRequest
 
     value = parse_json('{"a": "' + "[" * 100 + '\\" {{{"}', "x")  # brackets inside a string
     assert value == {"a": "[" * 100 + '" {{{'}
@@ -289,10 +289,10 @@ def test_the_default_limit_is_named_in_megabytes(app):
 @pytest.fixture
 def broken_app(app, monkeypatch):
     """The app with two public routes that leave the session's transaction failed: one
-    then refuses (a ServiceError), the other lets the database error escape (a 500)."""
+    then refuses (a Refusal), the other lets the database error escape (a 500)."""
     from webapp import auth, create_app
+    from webapp.errors import BadRequest
     from webapp.extensions import db
-    from webapp.ingestion.refusals import BadRequest
 
     fresh = create_app({**app.config, "TESTING": False, "PROPAGATE_EXCEPTIONS": False})
 

@@ -9,7 +9,7 @@ import jwt
 import pytest
 import requests
 
-from webapp.ingestion.failures import (
+from webapp.errors import (
     CredentialsRefused,
     UpstreamError,
     UpstreamTimeout,

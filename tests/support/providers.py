@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from webapp.ingestion.failures import UpstreamError
+from webapp.errors import UpstreamError
 from webapp.ingestion.providers.base import DataIngestionProvider
 from webapp.ingestion.providers.filters import ProviderFilter
 from webapp.ingestion.providers.registry import REGISTRY

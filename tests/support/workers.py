@@ -90,12 +90,12 @@ def wait_until_idle(worker: WorkerProcess, timeout: float = 30.0) -> None:
 
 def cancel_active(app) -> None:
     """Cancel the jobs a test left pending or processing."""
+    from webapp.errors import Refusal
     from webapp.ingestion.jobs import queries, service
-    from webapp.ingestion.refusals import ServiceError
 
     with app.app_context():
         for job in queries.active_jobs():
-            with contextlib.suppress(ServiceError):  # it may have ended meanwhile
+            with contextlib.suppress(Refusal):  # it may have ended meanwhile
                 service.cancel_job(job.id, None)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from webapp.ingestion.failures import InvalidFile
+from webapp.errors import InvalidFile
 from webapp.ingestion.providers.base import describe_row_error
 from webapp.ingestion.providers.csv_upload.reader import open_csv
 from webapp.ingestion.providers.csv_upload.schemas import (

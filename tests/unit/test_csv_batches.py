@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from webapp.ingestion.failures import InvalidFile
+from webapp.errors import InvalidFile
 from webapp.ingestion.providers.base import ProviderContext
 from webapp.ingestion.providers.csv_upload.base import ROW_NUMBER
 from webapp.ingestion.providers.csv_upload.entries import CSVDataEntriesProvider

@@ -5,7 +5,7 @@ import tracemalloc
 
 import pytest
 
-from webapp.ingestion.failures import InvalidFile
+from webapp.errors import InvalidFile
 from webapp.ingestion.providers.csv_upload.reader import SAMPLE_BYTES, normalise_name, open_csv
 
 

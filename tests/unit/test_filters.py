@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from webapp.errors import Invalid, NotFound
 from webapp.ingestion.jobs.service import without_secrets
-from webapp.ingestion.limits import clip
 from webapp.ingestion.providers.base import RowError, describe_row_error
 from webapp.ingestion.providers.filters import (
     ProviderFilter,
@@ -14,7 +14,7 @@ from webapp.ingestion.providers.filters import (
     scope_of,
 )
 from webapp.ingestion.providers.tableau.provider import TableauFlightsProvider
-from webapp.ingestion.refusals import Invalid, NotFound
+from webapp.text import clip
 
 CENTRE = ProviderFilter(name="centre", label="Centre", help="Centres", scope="unit",
                         max_items=3, max_length=6)
@@ -42,7 +42,7 @@ def test_values_are_stripped_deduplicated_and_sorted(value, cleaned):
 def test_wrong_shapes_are_refused_naming_the_filter(value, reason):
     with pytest.raises(Invalid, match=reason) as refused:
         CENTRE.clean(value)
-    assert "filters.centre" in refused.value.message and refused.value.status == 422
+    assert "filters.centre" in refused.value.message and refused.value.status_code == 422
 
 
 def test_unknown_keys_and_non_objects_are_refused():

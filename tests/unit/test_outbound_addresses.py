@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from webapp.ingestion.refusals import Invalid
+from webapp.errors import Invalid
 from webapp.outbound.addresses import not_public
 from webapp.outbound.destinations import check, destination
 from webapp.schedules.webhook import masked

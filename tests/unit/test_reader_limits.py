@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from webapp.ingestion.failures import InvalidFile
+from webapp.errors import InvalidFile
 from webapp.ingestion.providers.csv_upload.reader import (
     _PIECE,
     SAMPLE_BYTES,

@@ -10,7 +10,7 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from webapp.ingestion.failures import InvalidFile
+from webapp.errors import InvalidFile
 from webapp.ingestion.providers.csv_upload.reader import Limits, open_csv
 
 # Bounded so the whole file runs in a few seconds; no example database left behind.

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from webapp.ingestion.failures import IngestionError, InvalidFile
+from webapp.errors import InvalidFile, JobFailure
 from webapp.ingestion.providers.base import RowError
 from webapp.ingestion.providers.csv_upload.parsers import (
     CABIN_CLASS,
@@ -283,7 +283,7 @@ def test_unknown_module_entry_or_factor_type_is_a_request_error_not_a_file_error
     for call in (lambda: pick_entry_schema("catering", ["name"]),
                  lambda: pick_entry_schema("travel", PLANE_HEADER, "boat"),
                  lambda: pick_factor_schema("boat", ["x"])):
-        with pytest.raises(IngestionError) as caught:
+        with pytest.raises(JobFailure) as caught:
             call()
         assert not isinstance(caught.value, InvalidFile)
         assert caught.value.status_code == 422

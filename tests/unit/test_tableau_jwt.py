@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from webapp.ingestion.failures import ProviderUnavailable
+from webapp.errors import ProviderUnavailable
 from webapp.ingestion.providers.tableau.client import TableauClient, TableauSettings, mint_jwt
 from webapp.ingestion.providers.tableau.provider import TableauFlightsProvider
 

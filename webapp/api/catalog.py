@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from webapp.api import api_bp
 from webapp.api.params import int_arg, listing, page_args
 from webapp.csv_export import csv_chunks, csv_text
+from webapp.errors import BadRequest, NotFound
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries
 from webapp.ingestion.providers.csv_upload import schemas
-from webapp.ingestion.refusals import BadRequest, NotFound
 from webapp.models import DataEntry, FactorType, Module
 from webapp.security import INT4_MAX
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import request
 
-from webapp.ingestion.refusals import BadRequest
+from webapp.errors import BadRequest
 from webapp.security import unstorable
 
 MAX_DEPTH = 32

@@ -12,8 +12,8 @@ import logging
 import time
 
 from webapp.emissions.recalculation import recalculate_module
+from webapp.errors import JobCancelled, JobFailure
 from webapp.extensions import db
-from webapp.ingestion.failures import IngestionError, JobCancelled
 
 
 class RecalculationJob:
@@ -63,7 +63,7 @@ def run_recalculation(job_id: int, job_log: logging.LoggerAdapter,
         return
     except Exception as error:  # noqa: BLE001 - every failure must end the job
         db.session.rollback()
-        if isinstance(error, IngestionError):
+        if isinstance(error, JobFailure):
             message, code = error.message, error.status_code
         else:
             job_log.exception("recalculation crashed")

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.ingestion.refusals import NotFound
 from webapp.models import Inventory, Module
 from webapp.models.entries import ModuleEmissionSummary
 

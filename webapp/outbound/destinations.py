@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from webapp.ingestion.limits import clip_cell
-from webapp.ingestion.refusals import Invalid
+from webapp.errors import Invalid
 from webapp.outbound.addresses import IPAddress, not_public, resolve
+from webapp.text import clip_cell
 
 MAX_URL_LENGTH = 2000
 DEFAULT_PORTS = {"http": 80, "https": 443}

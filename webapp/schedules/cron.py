@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from croniter import CroniterBadDateError, croniter
 
-from webapp.ingestion.limits import clip_cell
-from webapp.ingestion.refusals import Invalid
+from webapp.errors import Invalid
+from webapp.text import clip_cell
 
 PRESETS = {"daily": ("0 3 * * *", "Daily at 03:00"),
            "weekly": ("0 3 * * 1", "Weekly, Monday at 03:00")}

@@ -21,14 +21,14 @@ from flask import Flask, current_app
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
+from webapp.errors import Conflict, Refusal
 from webapp.extensions import db
 from webapp.ingestion.jobs import service as jobs
 from webapp.ingestion.jobs.periodic import Periodic
-from webapp.ingestion.limits import clip_message
-from webapp.ingestion.refusals import Conflict, ServiceError
 from webapp.models import DataIngestionJob, ScheduleRun, SyncSchedule, User
 from webapp.schedules import cron
 from webapp.schedules.webhook import notifier
+from webapp.text import clip_message
 
 log = logging.getLogger("webapp.schedules")
 BATCH = 50  # schedules claimed per round; the rest wait for the next one
@@ -80,7 +80,7 @@ def _claim(schedule_id: int, due_at: datetime, *, manual: bool) -> int | None:
 
 
 def _start(run_id: int, user: User | None = None
-           ) -> tuple[DataIngestionJob | None, ServiceError | None]:
+           ) -> tuple[DataIngestionJob | None, Refusal | None]:
     """Create the run's job through the service (as `user`, else the schedule's creator
     while active); record what came of it."""
     run = db.session.get(ScheduleRun, run_id)
@@ -98,7 +98,7 @@ def _start(run_id: int, user: User | None = None
     try:
         job = jobs.create_job(request, user)
         outcome, message = "created", job.message
-    except ServiceError as refused:
+    except Refusal as refused:
         db.session.rollback()
         error = refused
         outcome = "skipped" if isinstance(refused, Conflict) else "refused"

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from urllib3.exceptions import HTTPError, MaxRetryError
 
-from webapp.ingestion.refusals import Invalid
+from webapp.errors import Invalid
 from webapp.outbound import destinations, pinned
 
 log = logging.getLogger("webapp.schedules")

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 
 from webapp import audit
 from webapp.auth import requires_role
-from webapp.ingestion.refusals import ServiceError
+from webapp.errors import Refusal
 
 audit_bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -14,10 +14,10 @@ PAGE_SIZE = 50
 MAX_PAGE = 10**6
 
 
-@audit_bp.errorhandler(ServiceError)
-def bad_filter(error: ServiceError):
-    return render_template("errors/error.html", code=error.status,
-                           message=error.message), error.status
+@audit_bp.errorhandler(Refusal)
+def bad_filter(error: Refusal):
+    return render_template("errors/error.html", code=error.status_code,
+                           message=error.message), error.status_code
 
 
 @audit_bp.get("")

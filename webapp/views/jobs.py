@@ -17,10 +17,10 @@ from flask import Blueprint, Response, flash, make_response, redirect, request, 
 from flask_login import current_user
 
 from webapp.auth import job_role, requires_role, role_for_target
+from webapp.errors import Refusal
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service, undo
 from webapp.ingestion.jobs.states import FINAL, RETRYABLE, JobStatus
-from webapp.ingestion.refusals import ServiceError
 from webapp.models import DataIngestionJob
 from webapp.views.htmx import (
     JOB_CHANGED,
@@ -163,7 +163,7 @@ def _act(job_id: int, action: str, verb: Callable, event: str,
     """
     try:
         job = verb(job_id, current_user)
-    except ServiceError as error:
+    except Refusal as error:
         return _refused(job_id, action, error)
     message = done(job)
     new_job = job.id != job_id
@@ -237,8 +237,8 @@ def corrected_upload_url(job: DataIngestionJob) -> str | None:
     return url_for("modules.detail", module_id=job.module_id, _anchor=form)
 
 
-def _refused(job_id: int, action: str, error: ServiceError):
+def _refused(job_id: int, action: str, error: Refusal):
     """Show why the service said no, on the panel (htmx) or the job page, with its status."""
     db.session.rollback()
     refusal = {"action": action, "message": error.message, **error.details}
-    return _page(_job(job_id), "jobs/_panel.html", error.status, refusal=refusal)
+    return _page(_job(job_id), "jobs/_panel.html", error.status_code, refusal=refusal)

@@ -16,13 +16,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webapp.api.params import json_field
 from webapp.auth import requires_role
 from webapp.emissions.figures import chart_bars, module_figures
+from webapp.errors import BadRequest, Refusal
 from webapp.extensions import db
 from webapp.ingestion.jobs import queries, service, undo
 from webapp.ingestion.jobs.filter_choices import filter_choices
 from webapp.ingestion.jobs.states import JobStatus, TargetType
 from webapp.ingestion.loading import replacing
 from webapp.ingestion.providers.csv_upload import schemas
-from webapp.ingestion.refusals import BadRequest, ServiceError
 from webapp.models import DataIngestionJob, Module
 from webapp.security import INT4_MAX
 from webapp.views.htmx import JOB_CHANGED, page_or_fragment, trigger
@@ -215,7 +215,7 @@ def recalculate(module_id: int):
     """Recalculate the module's emissions (or run the current recalculation once more)."""
     try:
         job = service.request_recalculation(module_id, current_user)
-    except ServiceError as error:
+    except Refusal as error:
         return refused_page(module_id, "recalculate", error)
     if job.status == JobStatus.PROCESSING:
         flash(f"Job #{job.id} is recalculating; it will run once more for your request.",
@@ -241,7 +241,7 @@ def sync(module_id: int):
             filters=filters_from_form(module_id, provider_type, form),
             config=_with_form_flags(json_field(form.get("config"), "Config"), form)),
             current_user)
-    except ServiceError as error:
+    except Refusal as error:
         return refused_page(module_id, "sync", error)
     return _started(job)
 
@@ -273,10 +273,10 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
             module_id=module_id, provider_type="csv_upload", target_type=target_type,
             year=form.get("year"), config=config, factor_type_id=factor_type_id,
             new_file=(file.stream, file.filename, file.mimetype)), current_user)
-    except ServiceError as error:
+    except Refusal as error:
         return refused_page(module_id, form_id, error)
     except RequestEntityTooLarge as error:
-        return refused_page(module_id, form_id, ServiceError(error.description), status=413)
+        return refused_page(module_id, form_id, Refusal(error.description), status=413)
     return _started(job)
 
 
@@ -312,10 +312,10 @@ def _started(job: DataIngestionJob):
                     303)
 
 
-def refused_page(module_id: int, form_id: str, error: ServiceError, status: int | None = None):
+def refused_page(module_id: int, form_id: str, error: Refusal, status: int | None = None):
     """The page again (also for the schedule form), with the service's reason beside the
     form that was sent and that form's values kept."""
     db.session.rollback()  # whatever the refused request left in the session
     form_error = {"form": form_id, "message": error.message, **error.details}
     return render_template("modules/detail.html", **_page_context(
-        module_id, form_error=form_error)), status or error.status
+        module_id, form_error=form_error)), status or error.status_code

@@ -12,9 +12,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.auth import requires_role
+from webapp.errors import Refusal
 from webapp.ingestion.jobs import queries
 from webapp.ingestion.jobs.states import TargetType
-from webapp.ingestion.refusals import ServiceError
 from webapp.models import SyncSchedule
 from webapp.schedules import cron, firing
 from webapp.schedules import service as schedules
@@ -68,7 +68,7 @@ def add(module_id: int):
             "cron": form.get("cron", "") if preset == "custom" else preset,
             "filters": filters_from_form(module_id, provider_type, form),
             "webhook_url": form.get("webhook_url") or None}, current_user)
-    except ServiceError as error:
+    except Refusal as error:
         return refused_page(module_id, "schedule", error)
     return _back(module_id, f"Schedule #{schedule.id} added; next run "
                             f"{schedule.next_run_at:%Y-%m-%d %H:%M} UTC.")
@@ -93,7 +93,7 @@ def run(schedule_id: int):
     schedule = schedules.get(schedule_id)
     try:
         job = firing.run_now(schedule, current_user)
-    except ServiceError as error:
+    except Refusal as error:
         return _back(schedule.module_id, f"Not started: {error.message}", "error")
     return redirect(url_for("modules.detail", module_id=schedule.module_id)
                     + f"#job-{job.id}", 303)
@@ -117,7 +117,7 @@ def delete(schedule_id: int):
     return _back(module_id, f"Schedule #{schedule_id} deleted.")
 
 
-@schedules_bp.errorhandler(ServiceError)
-def service_error(error: ServiceError):
-    return render_template("errors/error.html", code=error.status,
-                           message=error.message), error.status
+@schedules_bp.errorhandler(Refusal)
+def service_error(error: Refusal):
+    return render_template("errors/error.html", code=error.status_code,
+                           message=error.message), error.status_code

@@ -9,10 +9,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from webapp.errors import NotFound
 from webapp.extensions import db
 from webapp.ingestion.jobs.states import ACTIVE, JobStatus, TargetType
 from webapp.ingestion.providers import registry
-from webapp.ingestion.refusals import NotFound
 from webapp.models import (
     DataEntry,
     DataIngestionJob,

@@ -22,8 +22,8 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from webapp.errors import JobCancelled, JobFailure
 from webapp.extensions import db
-from webapp.ingestion.failures import IngestionError, JobCancelled
 from webapp.ingestion.jobs import service
 from webapp.ingestion.jobs.periodic import Periodic
 from webapp.ingestion.jobs.states import TargetType
@@ -142,7 +142,7 @@ class Tracker:
             self.log.info("job cancelled, or no longer this run's (failed as worker lost): "
                           "stopped, nothing was written")
             return
-        if isinstance(error, IngestionError):
+        if isinstance(error, JobFailure):
             message, code = error.message, error.status_code
         elif connection_lost(error):
             self._fail_when_database_returns()

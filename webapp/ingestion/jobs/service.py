@@ -19,8 +19,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from webapp import audit
+from webapp.errors import (
+    BadRequest,
+    Conflict,
+    Invalid,
+    JobCancelled,
+    JobLost,
+    NotFound,
+    Unavailable,
+)
 from webapp.extensions import db, ingestion_queue, redis_connection
-from webapp.ingestion.failures import JobCancelled
 from webapp.ingestion.jobs.states import (
     ACTIVE,
     COMPLETED_WITH_SKIPS,
@@ -30,12 +38,11 @@ from webapp.ingestion.jobs.states import (
     TargetType,
     check_transition,
 )
-from webapp.ingestion.limits import MAX_REQUEST_JSON_BYTES, clip_cell, clip_message, json_size
 from webapp.ingestion.loading import uploads
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.filters import clean_filters
-from webapp.ingestion.refusals import BadRequest, Conflict, Invalid, NotFound, Unavailable
 from webapp.models import DataIngestionJob, FactorType, Module, User
+from webapp.text import MAX_REQUEST_JSON_BYTES, clip_cell, clip_message, json_size
 
 log = logging.getLogger("webapp.ingestion")
 
@@ -44,12 +51,6 @@ MAX_STORED_ERRORS = 100  # in the job's metadata; the full report lives in inges
 # A key containing any of these is never stored (config, filters, at every depth).
 SECRET_HINTS = ("secret", "password", "passwd", "token", "jwt", "key", "credential",
                 "authorization", "cookie", "session", "private")
-
-
-class JobLost(JobCancelled):
-    """This attempt no longer owns its job (failed as worker lost, or cancelled): the
-    stale process stops and writes nothing. A JobCancelled, so the pipeline stops as for
-    a cancel."""
 
 
 def now() -> datetime:

@@ -13,15 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from webapp.ingestion.failures import IngestionError
+from webapp.errors import ReplaceNotConfirmed
 
 CONFIRM_FROM_ROWS = 100  # smaller slices are replaced without asking
-
-
-class ReplaceNotConfirmed(IngestionError):
-    """The load would take away more than half of a slice, and nobody confirmed it."""
-
-    status_code = 409
 
 
 def needs_confirmation(before: int, after: int) -> bool:

@@ -10,8 +10,8 @@ from flask import current_app
 from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.ingestion.refusals import NotFound
 from webapp.models import Upload, UploadChunk
 from webapp.models.uploads import CHUNK_SIZE
 

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar, Protocol
 
-from webapp.ingestion.failures import IngestionError, InvalidRows, JobCancelled
-from webapp.ingestion.limits import clip_cell
+from webapp.errors import InvalidRows, JobCancelled, JobFailure
 from webapp.ingestion.providers.filters import ProviderFilter, outside_scope, scope_of
+from webapp.text import clip_cell
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class DataIngestionProvider(ABC):
     # -- the plan's lifecycle --------------------------------------------------------
     @abstractmethod
     async def validate_connection(self) -> bool:
-        """Check the source is usable before fetching; raise an IngestionError if not."""
+        """Check the source is usable before fetching; raise an JobFailure if not."""
 
     @abstractmethod
     def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
@@ -218,7 +218,7 @@ class DataIngestionProvider(ABC):
                              fetched=fetched, processed=processed)
         except JobCancelled:
             tracker.fail(JobCancelled())
-        except IngestionError as error:
+        except JobFailure as error:
             tracker.fail(error)
         except Exception as error:  # noqa: BLE001 - every failure must end the job
             self.ctx.log.exception("job %s crashed", self.ctx.job_id)

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.ingestion.limits import clip, clip_cell
-from webapp.ingestion.refusals import Invalid
+from webapp.errors import Invalid
+from webapp.text import clip, clip_cell
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ that is not registered, so e.g. Tableau can never run for headcount.
 
 from __future__ import annotations
 
+from webapp.errors import Invalid
 from webapp.ingestion.providers.base import (
     DataIngestionProvider,
     JobTracker,
     ProviderContext,
     RowSink,
 )
-from webapp.ingestion.refusals import Invalid
 
 ProviderKey = tuple[str, str, str]  # (module_type, provider_type, target_type)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-from webapp.ingestion.failures import InvalidFile
+from webapp.errors import InvalidFile
 from webapp.ingestion.providers.base import DataIngestionProvider
 from webapp.ingestion.providers.csv_upload.reader import CsvTable, Limits, open_csv
 from webapp.ingestion.providers.csv_upload.schemas import RowValidator

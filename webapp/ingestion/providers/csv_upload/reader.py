@@ -46,8 +46,8 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any, BinaryIO
 
-from webapp.ingestion.failures import InvalidFile
-from webapp.ingestion.limits import clip_cell
+from webapp.errors import InvalidFile
+from webapp.text import clip_cell
 
 SAMPLE_BYTES = 64 * 1024  # looked at up front: binary check and delimiter sniffing
 DELIMITERS = (",", ";", "\t")  # in order of preference when nothing else decides

@@ -19,8 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from webapp.ingestion.failures import IngestionError, InvalidFile
-from webapp.ingestion.limits import clip_cell
+from webapp.errors import InvalidFile, JobFailure
 from webapp.ingestion.providers.base import RowError
 from webapp.ingestion.providers.csv_upload.parsers import (
     CABIN_CLASS,
@@ -36,6 +35,7 @@ from webapp.ingestion.providers.csv_upload.parsers import (
     number,
     text,
 )
+from webapp.text import clip_cell
 
 RowCheck = Callable[[int, dict[str, Any]], list[RowError]]
 
@@ -287,15 +287,15 @@ def pick_entry_schema(module_type: str, header: list[str],
     columns, unless `entry_type` says which.
 
     Raises:
-        IngestionError (422): unknown module type or entry type.
+        JobFailure (422): unknown module type or entry type.
         InvalidFile: required columns are missing, or the header fits several types.
     """
     types = entry_types_for(module_type)
     if not types:
-        raise IngestionError(f"Module type {module_type!r} takes no data files.", 422)
+        raise JobFailure(f"Module type {module_type!r} takes no data files.", 422)
     if entry_type is not None:
         if entry_type not in types:
-            raise IngestionError(f"Entry type {entry_type!r} is not one of {module_type}'s: "
+            raise JobFailure(f"Entry type {entry_type!r} is not one of {module_type}'s: "
                                  f"{', '.join(types)}.", 422)
         types = [entry_type]
     schemas = [ENTRY_SCHEMAS[module_type, t] for t in types]
@@ -319,12 +319,12 @@ def pick_factor_schema(factor_type: str, header: list[str]) -> FactorSchema:
     """The schema of `factor_type`, checked against a factor file's header.
 
     Raises:
-        IngestionError (422): unknown factor type.
+        JobFailure (422): unknown factor type.
         InvalidFile: required columns are missing.
     """
     schema = FACTOR_SCHEMAS.get(factor_type)
     if schema is None:
-        raise IngestionError(f"Factor type {factor_type!r} has no CSV format; known types: "
+        raise JobFailure(f"Factor type {factor_type!r} has no CSV format; known types: "
                              f"{', '.join(FACTOR_SCHEMAS)}.", 422)
     _require_columns(schema, header, f"{factor_type} factors")
     return schema

@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 import requests
 
-from webapp.ingestion.failures import (
+from webapp.errors import (
     CredentialsRefused,
     ProviderUnavailable,
     UpstreamError,

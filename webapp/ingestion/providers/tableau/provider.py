@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from webapp.ingestion.failures import ProviderUnavailable, UpstreamError
+from webapp.errors import ProviderUnavailable, UpstreamError
 from webapp.ingestion.providers.base import (
     DataIngestionProvider,
     JobTracker,

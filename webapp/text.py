@@ -1,4 +1,4 @@
-"""Bounds on what the product echoes back (SPEC §12): a job's or a refusal's message, the
+"""Text the product echoes back, bounded (SPEC §12): a job's or a refusal's message, the
 cells quoted inside one, and a request's `filters` and `config` (stored with the job and
 shown in every status, history and job page), so a 120,000-character value or 20 MB of
 config never fills a page or a poll."""
