@@ -16,8 +16,8 @@ import socket
 
 from webapp import create_app
 from webapp.extensions import redis_connection
-from webapp.ingestion.jobs.reaper import Reaper
-from webapp.ingestion.jobs.worker import run_worker
+from webapp.jobs.reaper import Reaper
+from webapp.jobs.worker import run_worker
 from webapp.schedules.firing import Scheduler
 
 

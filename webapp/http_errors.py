@@ -24,7 +24,7 @@ from werkzeug.exceptions import (
 
 from webapp.errors import Conflict, Refusal
 from webapp.extensions import db
-from webapp.ingestion.jobs.states import IllegalTransition
+from webapp.jobs.states import IllegalTransition
 
 log = logging.getLogger(__name__)
 

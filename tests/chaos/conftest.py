@@ -216,7 +216,7 @@ class Chaos:
                 "SELECT id FROM modules WHERE module_type = %s ORDER BY id", (module_type,))]
 
     def submit(self, module_id: int, **config) -> int:
-        from webapp.ingestion.jobs import service
+        from webapp.jobs import service
 
         with self.app.app_context():
             return service.create_job(service.SyncRequest(
@@ -224,7 +224,7 @@ class Chaos:
                 year=2025, config=config), None).id
 
     def retry(self, job_id: int) -> int:
-        from webapp.ingestion.jobs import service
+        from webapp.jobs import service
 
         with self.app.app_context():
             return service.retry_job(job_id, None).id

@@ -220,7 +220,7 @@ def test_an_enqueue_failure_after_commit_answers_202_and_the_reaper_queues_it(
 
     # With no worker running, reading the job's status puts it on the queue once it is
     # old enough not to be between its commit and its enqueue (10 s).
-    from webapp.ingestion.jobs.service import rq_job_id
+    from webapp.jobs.service import rq_job_id
     submitted = time.monotonic()
     reader = chaos.app.test_client()
     wait_for(lambda: reader.get(f"/api/v1/sync/status/{job_id}", headers=api.headers)

@@ -13,8 +13,8 @@ import pytest
 from redis import Redis
 from sqlalchemy.exc import OperationalError
 
-from webapp.ingestion.jobs.runner import connection_lost
-from webapp.ingestion.jobs.worker import free_name, horse_killed_message
+from webapp.jobs.runner import connection_lost
+from webapp.jobs.worker import free_name, horse_killed_message
 
 
 @pytest.mark.parametrize(("error", "lost"), [

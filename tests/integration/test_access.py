@@ -93,7 +93,7 @@ def jobs(app, monkeypatch):
     """Real ids: a cancelled job (to retry) and a pending job (to cancel), on a queue no
     worker listens to, so nothing runs while the roles are checked. (No app context stays
     pushed: requests would share its `g`, and with it the logged-in user.)"""
-    from webapp.ingestion.jobs import service
+    from webapp.jobs import service
     from webapp.schedules import service as schedules
 
     monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")

@@ -64,8 +64,8 @@ def cancel_leftovers(app):
 
 def test_an_illegal_transition_raises_and_is_never_stored(app, idle_queue, db_url):
     from webapp.extensions import db
-    from webapp.ingestion.jobs import service
-    from webapp.ingestion.jobs.states import IllegalTransition
+    from webapp.jobs import service
+    from webapp.jobs.states import IllegalTransition
 
     badges = "SELECT last_sync_status FROM modules WHERE id = 2"
     with app.app_context():
@@ -97,7 +97,7 @@ def test_an_illegal_transition_raises_and_is_never_stored(app, idle_queue, db_ur
 
 def _failed_job(app, monkeypatch, api, **config) -> int:
     """A job that failed before running (as after a transient upstream error)."""
-    from webapp.ingestion.jobs import service
+    from webapp.jobs import service
 
     with monkeypatch.context() as m:
         m.setitem(app.config, "RQ_QUEUE", IDLE_QUEUE)
@@ -259,7 +259,7 @@ def test_a_cancelled_pending_job_never_starts(app, api, worker, monkeypatch, db_
     from rq.job import Job
 
     from webapp.extensions import redis_connection
-    from webapp.ingestion.jobs import service
+    from webapp.jobs import service
 
     with monkeypatch.context() as m:
         m.setitem(app.config, "RQ_QUEUE", IDLE_QUEUE)

@@ -219,7 +219,7 @@ def test_preview_apply_and_undo_are_audited_with_their_jobs(api, db_url, worker)
 def test_undo_is_no_longer_possible_once_its_rows_are_purged(api, app, db_url, worker):
     from datetime import UTC, datetime, timedelta
 
-    from webapp.ingestion.jobs.undo import purge_expired
+    from webapp.ingestion.undo import purge_expired
 
     upload(api, planes(1, 3))
     load = upload(api, planes(1, 4))
@@ -237,7 +237,8 @@ def test_undo_is_no_longer_possible_once_its_rows_are_purged(api, app, db_url, w
     assert refused.status_code == 409
     assert "no longer possible" in refused.get_json()["message"]
     # The notes the history and the job panel show (the browser test sees them rendered).
-    from webapp.ingestion.jobs import queries, undo
+    from webapp.ingestion import undo
+    from webapp.jobs import queries
 
     with app.app_context():
         job = queries.get_job(load["job_id"])

@@ -13,7 +13,7 @@ def _pending_job(api) -> int:
 
 
 def test_a_pending_job_whose_queue_entry_vanished_is_requeued(app, api, service_urls, db_url):
-    from webapp.ingestion.jobs import reaper, service
+    from webapp.jobs import reaper, service
 
     job_id = _pending_job(api)  # no worker in this test: it stays pending
     redis = Redis.from_url(service_urls["redis_url"])
@@ -27,7 +27,7 @@ def test_a_pending_job_whose_queue_entry_vanished_is_requeued(app, api, service_
 
 
 def test_a_processing_job_without_heartbeat_fails_as_worker_lost(app, api, db_url):
-    from webapp.ingestion.jobs import reaper, service
+    from webapp.jobs import reaper, service
 
     job_id = _pending_job(api)
     with app.app_context():

@@ -168,7 +168,7 @@ def test_two_workers_and_two_web_processes_due_at_once_create_one_job(
 
 
 def test_a_due_time_that_finds_the_target_busy_is_skipped(app, api, db_url, monkeypatch):
-    from webapp.ingestion.jobs import service
+    from webapp.jobs import service
 
     _idle_queue(app, monkeypatch)
     with app.app_context():
@@ -188,7 +188,7 @@ def test_a_due_time_that_finds_the_target_busy_is_skipped(app, api, db_url, monk
 
 
 def test_missed_due_times_run_once_not_once_per_missed_time(app, api, db_url, monkeypatch):
-    from webapp.ingestion.jobs import service
+    from webapp.jobs import service
 
     _idle_queue(app, monkeypatch)
     created = create(api, cron="*/5 * * * *", timezone="UTC")

@@ -71,7 +71,7 @@ def test_the_centre_field_suggests_the_centres_loaded_into_the_module(editor, ap
 
 
 def test_stored_values_are_bounded_and_most_frequent_first(ctx, db_url):
-    from webapp.ingestion.jobs.filter_choices import MAX_CHOICES, stored_values
+    from webapp.ingestion.filter_choices import MAX_CHOICES, stored_values
 
     with psycopg.connect(db_url) as conn:
         conn.execute(

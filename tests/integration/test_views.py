@@ -208,7 +208,7 @@ def test_uploading_through_the_page_form_creates_a_job(pages, api, worker):
 
 
 def test_factor_upload_and_travel_entry_type_reach_the_job(pages, api, worker, ctx):
-    from webapp.ingestion.jobs import queries
+    from webapp.jobs import queries
 
     plane = next(f for f in queries.factor_types("travel") if f.slug == "plane")
     client = pages("admin")  # SPEC §8: admins manage factors

@@ -91,7 +91,7 @@ def wait_until_idle(worker: WorkerProcess, timeout: float = 30.0) -> None:
 def cancel_active(app) -> None:
     """Cancel the jobs a test left pending or processing."""
     from webapp.errors import Refusal
-    from webapp.ingestion.jobs import queries, service
+    from webapp.jobs import queries, service
 
     with app.app_context():
         for job in queries.active_jobs():

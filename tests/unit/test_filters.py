@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from webapp.errors import Invalid, NotFound
-from webapp.ingestion.jobs.service import without_secrets
 from webapp.ingestion.providers.base import RowError, describe_row_error
 from webapp.ingestion.providers.filters import (
     ProviderFilter,
@@ -14,6 +13,7 @@ from webapp.ingestion.providers.filters import (
     scope_of,
 )
 from webapp.ingestion.providers.tableau.provider import TableauFlightsProvider
+from webapp.jobs.service import without_secrets
 from webapp.text import clip
 
 CENTRE = ProviderFilter(name="centre", label="Centre", help="Centres", scope="unit",

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 
-from webapp.ingestion.jobs import periodic
+from webapp.jobs import periodic
 
 
 def test_a_fork_waits_for_the_running_round_and_the_child_can_run_rounds(app):

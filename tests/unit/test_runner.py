@@ -4,7 +4,7 @@ import gc
 import logging
 import sys
 
-from webapp.ingestion.jobs import runner
+from webapp.jobs import runner
 
 
 def test_alternating_phases_are_throttled_together(monkeypatch):

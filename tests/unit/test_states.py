@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from webapp.ingestion.jobs.states import (
+from webapp.jobs.states import (
     STATUS_CODES,
     IllegalTransition,
     JobStatus,

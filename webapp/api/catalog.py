@@ -14,8 +14,8 @@ from webapp.api.params import int_arg, listing, page_args
 from webapp.csv_export import csv_chunks, csv_text
 from webapp.errors import BadRequest, NotFound
 from webapp.extensions import db
-from webapp.ingestion.jobs import queries
 from webapp.ingestion.providers.csv_upload import schemas
+from webapp.jobs import queries
 from webapp.models import DataEntry, FactorType, Module
 from webapp.security import INT4_MAX
 

@@ -9,8 +9,8 @@ from webapp.api import api_bp
 from webapp.api.params import accepted
 from webapp.auth import requires_role
 from webapp.emissions.figures import inventory_figures, module_figures
-from webapp.ingestion.jobs import service
-from webapp.ingestion.jobs.states import JobStatus
+from webapp.jobs import service
+from webapp.jobs.states import JobStatus
 
 
 @api_bp.get("/modules/<id:module_id>/emissions")

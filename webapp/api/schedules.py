@@ -9,7 +9,7 @@ from flask_login import current_user
 from webapp.api import api_bp
 from webapp.api.params import accepted, int_arg, json_object, listing, page_args
 from webapp.auth import forbidden, requires_role, role_for_target
-from webapp.ingestion.jobs import queries
+from webapp.jobs import queries
 from webapp.schedules import firing
 from webapp.schedules import service as schedules
 from webapp.schedules.access import may_change, schedule_role

@@ -14,9 +14,10 @@ from webapp.api.params import accepted, json_body, json_field, json_value, listi
 from webapp.auth import job_role, requires_role
 from webapp.errors import BadRequest
 from webapp.extensions import db
-from webapp.ingestion.jobs import error_report as row_errors
-from webapp.ingestion.jobs import queries, service, undo
-from webapp.ingestion.jobs.states import TargetType
+from webapp.ingestion import undo
+from webapp.jobs import error_report as row_errors
+from webapp.jobs import queries, service
+from webapp.jobs.states import TargetType
 
 # The plan's payload fields and the JSON types each accepts (year may come as "2025").
 # Filters of any type go on to the provider's declared filters, which answer 422.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.emissions.summary import inventory_emissions, module_emissions
-from webapp.ingestion.jobs import queries
+from webapp.jobs import queries
 
 
 def module_figures(module_id: int) -> dict[str, Any]:

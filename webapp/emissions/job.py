@@ -39,7 +39,7 @@ def run_recalculation(job_id: int, job_log: logging.LoggerAdapter,
     module keeps its previous figures. A follow-up run asked for while this one ran is
     created by the completion and queued once it is committed.
     """
-    from webapp.ingestion.jobs import service
+    from webapp.jobs import service
     from webapp.models import DataIngestionJob
 
     module_id = db.session.get(DataIngestionJob, job_id).module_id

@@ -23,8 +23,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from webapp.errors import Conflict, Refusal
 from webapp.extensions import db
-from webapp.ingestion.jobs import service as jobs
-from webapp.ingestion.jobs.periodic import Periodic
+from webapp.jobs import service as jobs
+from webapp.jobs.periodic import Periodic
 from webapp.models import DataIngestionJob, ScheduleRun, SyncSchedule, User
 from webapp.schedules import cron
 from webapp.schedules.webhook import notifier

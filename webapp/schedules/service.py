@@ -14,9 +14,9 @@ from sqlalchemy import select
 from webapp import audit
 from webapp.errors import BadRequest, Invalid, NotFound
 from webapp.extensions import db
-from webapp.ingestion.jobs import service as jobs
-from webapp.ingestion.jobs.states import TargetType
 from webapp.ingestion.providers import registry
+from webapp.jobs import service as jobs
+from webapp.jobs.states import TargetType
 from webapp.models import Module, SyncSchedule, User
 from webapp.schedules import cron, webhook
 from webapp.security import INT4_MAX

@@ -2,7 +2,7 @@
 
 from flask import Flask, Response, current_app, send_from_directory
 
-from webapp.ingestion.jobs.states import ACTIVE, RETRYABLE, JobStatus
+from webapp.jobs.states import ACTIVE, RETRYABLE, JobStatus
 
 
 def register_views(app: Flask) -> None:

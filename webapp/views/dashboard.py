@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from webapp.emissions.figures import chart_bars, inventory_figures
-from webapp.ingestion.jobs import queries
+from webapp.jobs import queries
 from webapp.views.htmx import page_or_fragment
 
 dashboard_bp = Blueprint("dashboard", __name__)

@@ -19,8 +19,9 @@ from flask_login import current_user
 from webapp.auth import job_role, requires_role, role_for_target
 from webapp.errors import Refusal
 from webapp.extensions import db
-from webapp.ingestion.jobs import queries, service, undo
-from webapp.ingestion.jobs.states import FINAL, RETRYABLE, JobStatus
+from webapp.ingestion import undo
+from webapp.jobs import queries, service
+from webapp.jobs.states import FINAL, RETRYABLE, JobStatus
 from webapp.models import DataIngestionJob
 from webapp.views.htmx import (
     JOB_CHANGED,

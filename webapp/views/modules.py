@@ -18,11 +18,12 @@ from webapp.auth import requires_role
 from webapp.emissions.figures import chart_bars, module_figures
 from webapp.errors import BadRequest, Refusal
 from webapp.extensions import db
-from webapp.ingestion.jobs import queries, service, undo
-from webapp.ingestion.jobs.filter_choices import filter_choices
-from webapp.ingestion.jobs.states import JobStatus, TargetType
+from webapp.ingestion import undo
+from webapp.ingestion.filter_choices import filter_choices
 from webapp.ingestion.loading import replacing
 from webapp.ingestion.providers.csv_upload import schemas
+from webapp.jobs import queries, service
+from webapp.jobs.states import JobStatus, TargetType
 from webapp.models import DataIngestionJob, Module
 from webapp.security import INT4_MAX
 from webapp.views.htmx import JOB_CHANGED, page_or_fragment, trigger

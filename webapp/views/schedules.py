@@ -13,8 +13,8 @@ from flask_login import current_user
 
 from webapp.auth import requires_role
 from webapp.errors import Refusal
-from webapp.ingestion.jobs import queries
-from webapp.ingestion.jobs.states import TargetType
+from webapp.jobs import queries
+from webapp.jobs.states import TargetType
 from webapp.models import SyncSchedule
 from webapp.schedules import cron, firing
 from webapp.schedules import service as schedules

@@ -24,15 +24,15 @@ from sqlalchemy.exc import DBAPIError
 
 from webapp.errors import JobCancelled, JobFailure
 from webapp.extensions import db
-from webapp.ingestion.jobs import service
-from webapp.ingestion.jobs.periodic import Periodic
-from webapp.ingestion.jobs.states import TargetType
 from webapp.ingestion.loading.preview import PreviewEntrySink, PreviewFactorSink
 from webapp.ingestion.loading.sinks import EntrySink, FactorSink
 from webapp.ingestion.loading.uploads import open_upload
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.base import ProviderContext, RowError
 from webapp.ingestion.providers.filters import scope_of
+from webapp.jobs import service
+from webapp.jobs.periodic import Periodic
+from webapp.jobs.states import TargetType
 from webapp.models import DataIngestionJob
 
 log = logging.getLogger("webapp.ingestion")
@@ -278,7 +278,7 @@ def _build_and_run(job_id: int, job_log: logging.LoggerAdapter, attempt: str) ->
         return
     tracker = Tracker(job_id, job_log, attempt)
     if (job.meta or {}).get("undo_of"):
-        from webapp.ingestion.jobs.undo import run_undo
+        from webapp.ingestion.undo import run_undo
 
         run_undo(job, tracker,
                  lambda: service.record_data_session(job_id, attempt, _data_session()))

@@ -21,9 +21,9 @@ from sqlalchemy import text
 
 from webapp.errors import Conflict, NotFound
 from webapp.extensions import db
-from webapp.ingestion.jobs import service
-from webapp.ingestion.jobs.states import JobStatus, TargetType
 from webapp.ingestion.loading.sinks import EntrySink, adjust_entry_counts
+from webapp.jobs import service
+from webapp.jobs.states import JobStatus, TargetType
 from webapp.models import DataIngestionJob, User
 
 PURGE_EVERY_S = 3600

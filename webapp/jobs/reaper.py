@@ -15,8 +15,8 @@ from rq.job import Job, JobStatus
 from sqlalchemy import text
 
 from webapp.extensions import db, redis_connection
-from webapp.ingestion.jobs import service
-from webapp.ingestion.jobs.periodic import Periodic
+from webapp.jobs import service
+from webapp.jobs.periodic import Periodic
 
 log = logging.getLogger("webapp.ingestion")
 
@@ -119,6 +119,6 @@ class Reaper(Periodic):
     def round() -> None:
         reap_lost_workers()
         requeue_orphans()
-        from webapp.ingestion.jobs.undo import purge_expired
+        from webapp.ingestion.undo import purge_expired
 
         purge_expired()

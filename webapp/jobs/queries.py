@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.ingestion.jobs.states import ACTIVE, JobStatus, TargetType
 from webapp.ingestion.providers import registry
+from webapp.jobs.states import ACTIVE, JobStatus, TargetType
 from webapp.models import (
     DataEntry,
     DataIngestionJob,
@@ -40,7 +40,7 @@ def current_job(job_id: int) -> DataIngestionJob:
     watching a job on a dead worker sees it end even when no worker is left to reap it;
     put back on the queue if its entry was lost (Redis restarted empty), so the next
     worker to start finds it."""
-    from webapp.ingestion.jobs.reaper import reap_lost_workers, requeue_orphans
+    from webapp.jobs.reaper import reap_lost_workers, requeue_orphans
 
     job = get_job(job_id)
     if _may_be_lost(job) and reap_lost_workers(only_job_id=job_id):
@@ -55,7 +55,7 @@ def current_job(job_id: int) -> DataIngestionJob:
 def _waited_long(job: DataIngestionJob) -> bool:
     """A pending job old enough that its queue entry may have been lost: only then is
     Redis asked (see reaper.requeue_orphans, whose query decides)."""
-    from webapp.ingestion.jobs.reaper import ORPHAN_AFTER_S
+    from webapp.jobs.reaper import ORPHAN_AFTER_S
 
     created = job.started_at  # the plan's column: when the job was created
     return (job.status == JobStatus.PENDING and created is not None

@@ -29,7 +29,10 @@ from webapp.errors import (
     Unavailable,
 )
 from webapp.extensions import db, ingestion_queue, redis_connection
-from webapp.ingestion.jobs.states import (
+from webapp.ingestion.loading import uploads
+from webapp.ingestion.providers import registry
+from webapp.ingestion.providers.filters import clean_filters
+from webapp.jobs.states import (
     ACTIVE,
     COMPLETED_WITH_SKIPS,
     RETRYABLE,
@@ -38,9 +41,6 @@ from webapp.ingestion.jobs.states import (
     TargetType,
     check_transition,
 )
-from webapp.ingestion.loading import uploads
-from webapp.ingestion.providers import registry
-from webapp.ingestion.providers.filters import clean_filters
 from webapp.models import DataIngestionJob, FactorType, Module, User
 from webapp.text import MAX_REQUEST_JSON_BYTES, clip_cell, clip_message, json_size
 
@@ -338,7 +338,7 @@ def enqueue(job_id: int) -> None:
     """Put the job on the RQ queue. Called only after the job row is committed."""
     config = current_app.config
     ingestion_queue().enqueue(
-        "webapp.ingestion.jobs.runner.run_job", job_id, job_id=rq_job_id(job_id),
+        "webapp.jobs.runner.run_job", job_id, job_id=rq_job_id(job_id),
         job_timeout=config["JOB_TIMEOUT_S"], result_ttl=3600, failure_ttl=7 * 86400,
         description=f"ingestion job {job_id}")
 
@@ -624,7 +624,7 @@ def is_cancelled(job_id: int) -> bool:
 def record_row_errors(job_id: int, errors: list[dict[str, Any]],
                       attempt: str | None = None) -> None:
     """Keep every row error for the CSV report, and the first 100 in the job's metadata."""
-    from webapp.ingestion.jobs import error_report as row_errors
+    from webapp.jobs import error_report as row_errors
 
     # The report's column holds 200 characters; the job's copy shows cells of at most 100.
     errors = [{**e, "column": e["column"][:200]} for e in errors]

@@ -94,7 +94,7 @@ class ResilientWorker(Worker):
         """The horse died under us (SIGKILL, OOM): fail its job now, not at the reaper's
         next look at the heartbeats."""
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
-        from webapp.ingestion.jobs.reaper import end_lost_job
+        from webapp.jobs.reaper import end_lost_job
 
         if not job.args:
             return

@@ -15,9 +15,9 @@ import time
 from sqlalchemy import text
 
 from webapp.extensions import db
-from webapp.ingestion.jobs.states import TargetType
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.filters import ProviderFilter
+from webapp.jobs.states import TargetType
 from webapp.models import Module
 
 MAX_CHOICES = 500  # values one datalist offers
