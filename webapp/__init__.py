@@ -41,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     cli.init_app(app)
     http_errors.init_app(app)
     security.init_app(app)
+    _load_job_kinds()
     _load_provider_plugins(app)
 
     from webapp.api import api_bp
@@ -50,6 +51,18 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     logging.getLogger(__name__).debug("app created (%s)", app.config["APP_ENV"])
     return app
+
+
+# The modules holding job kinds (webapp/jobs/kinds.py); each registers its kinds, and
+# subscribes to the engine's signals, when imported.
+JOB_KIND_MODULES = ("webapp.ingestion.kinds", "webapp.ingestion.undo", "webapp.emissions.job")
+
+
+def _load_job_kinds() -> None:
+    import importlib
+
+    for name in JOB_KIND_MODULES:
+        importlib.import_module(name)
 
 
 def _load_provider_plugins(app: Flask) -> None:

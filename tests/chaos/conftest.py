@@ -217,9 +217,10 @@ class Chaos:
 
     def submit(self, module_id: int, **config) -> int:
         from webapp.jobs import service
+        from webapp.jobs.requests import SyncRequest
 
         with self.app.app_context():
-            return service.create_job(service.SyncRequest(
+            return service.create_job(SyncRequest(
                 module_id=module_id, provider_type="synthetic", target_type="data_entries",
                 year=2025, config=config), None).id
 

@@ -94,15 +94,16 @@ def jobs(app, monkeypatch):
     worker listens to, so nothing runs while the roles are checked. (No app context stays
     pushed: requests would share its `g`, and with it the logged-in user.)"""
     from webapp.jobs import service
+    from webapp.jobs.requests import SyncRequest
     from webapp.schedules import service as schedules
 
     monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
     with app.app_context():
-        retryable = service.create_job(service.SyncRequest(
+        retryable = service.create_job(SyncRequest(
             module_id=2, provider_type="synthetic", target_type="data_entries",
             year=2025), None).id
         service.cancel_job(retryable, None)
-        pending = service.create_job(service.SyncRequest(
+        pending = service.create_job(SyncRequest(
             module_id=1, provider_type="synthetic", target_type="data_entries",
             year=2025), None).id
         schedule, doomed = (schedules.create({

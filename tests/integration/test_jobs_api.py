@@ -64,30 +64,31 @@ def cancel_leftovers(app):
 
 def test_an_illegal_transition_raises_and_is_never_stored(app, idle_queue, db_url):
     from webapp.extensions import db
-    from webapp.jobs import service
+    from webapp.jobs import lifecycle, service
+    from webapp.jobs.requests import SyncRequest
     from webapp.jobs.states import IllegalTransition
 
     badges = "SELECT last_sync_status FROM modules WHERE id = 2"
     with app.app_context():
-        job_id = service.create_job(service.SyncRequest(
+        job_id = service.create_job(SyncRequest(
             module_id=2, provider_type="synthetic", target_type="data_entries",
             year=2025), None).id
         pending, badge = _row(db_url, job_id), _scalar(db_url, badges)
         with pytest.raises(IllegalTransition, match="from pending to completed"):
-            service.complete_job(job_id, {"inserted": 1})
+            lifecycle.complete_job(job_id, {"inserted": 1})
         db.session.commit()  # even a careless caller that commits stores nothing
         assert _row(db_url, job_id) == pending
         assert _scalar(db_url, badges) == badge
 
-        service.fail_job(job_id, "The source broke", 502)
+        lifecycle.fail_job(job_id, "The source broke", 502)
         failed, badge = _row(db_url, job_id), _scalar(db_url, badges)
         assert failed["status"] == "failed" and failed["status_code"] == 502
         with pytest.raises(IllegalTransition, match="from failed to"):
-            service.complete_job(job_id, {})
+            lifecycle.complete_job(job_id, {})
         db.session.commit()
         assert _row(db_url, job_id) == failed
         # A worker handed a job that is no longer pending does not start it.
-        assert service.start_job(job_id, "w") is False
+        assert lifecycle.start_job(job_id, "w") is False
         db.session.commit()
         assert _row(db_url, job_id) == failed
         assert _scalar(db_url, badges) == badge
@@ -97,13 +98,13 @@ def test_an_illegal_transition_raises_and_is_never_stored(app, idle_queue, db_ur
 
 def _failed_job(app, monkeypatch, api, **config) -> int:
     """A job that failed before running (as after a transient upstream error)."""
-    from webapp.jobs import service
+    from webapp.jobs import lifecycle
 
     with monkeypatch.context() as m:
         m.setitem(app.config, "RQ_QUEUE", IDLE_QUEUE)
         job_id = _sync(api, **config).get_json()["job_id"]
     with app.app_context():
-        service.fail_job(job_id, "The synthetic source broke (HTTP 500)", 502)
+        lifecycle.fail_job(job_id, "The synthetic source broke (HTTP 500)", 502)
     return job_id
 
 

@@ -27,11 +27,11 @@ def test_a_pending_job_whose_queue_entry_vanished_is_requeued(app, api, service_
 
 
 def test_a_processing_job_without_heartbeat_fails_as_worker_lost(app, api, db_url):
-    from webapp.jobs import reaper, service
+    from webapp.jobs import lifecycle, reaper
 
     job_id = _pending_job(api)
     with app.app_context():
-        service.start_job(job_id, "ghost-worker")
+        lifecycle.start_job(job_id, "ghost-worker")
         assert reaper.reap_lost_workers() == []  # its heartbeat is fresh
     with psycopg.connect(db_url) as conn:
         conn.execute("UPDATE data_ingestion_jobs SET metadata = metadata || "

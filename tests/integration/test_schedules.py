@@ -169,10 +169,11 @@ def test_two_workers_and_two_web_processes_due_at_once_create_one_job(
 
 def test_a_due_time_that_finds_the_target_busy_is_skipped(app, api, db_url, monkeypatch):
     from webapp.jobs import service
+    from webapp.jobs.requests import SyncRequest
 
     _idle_queue(app, monkeypatch)
     with app.app_context():
-        busy = service.create_job(service.SyncRequest(
+        busy = service.create_job(SyncRequest(
             module_id=TRAVEL, provider_type="synthetic", target_type="data_entries",
             year=2025), None).id
     created = create(api)

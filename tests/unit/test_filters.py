@@ -13,7 +13,7 @@ from webapp.ingestion.providers.filters import (
     scope_of,
 )
 from webapp.ingestion.providers.tableau.provider import TableauFlightsProvider
-from webapp.jobs.service import without_secrets
+from webapp.jobs.requests import without_secrets
 from webapp.text import clip
 
 CENTRE = ProviderFilter(name="centre", label="Centre", help="Centres", scope="unit",

@@ -1,20 +1,22 @@
-"""runner: progress throttling, and the interpreter tuning a job runs under."""
+"""The pipeline tracker's progress throttling, and the interpreter tuning a job runs
+under (the runner)."""
 
 import gc
 import logging
 import sys
 
+from webapp.ingestion import tracker as pipeline_tracker
 from webapp.jobs import runner
 
 
 def test_alternating_phases_are_throttled_together(monkeypatch):
     written: list[tuple[str, int]] = []
     clock = [100.0]
-    monkeypatch.setattr(runner.service, "record_progress",
+    monkeypatch.setattr(pipeline_tracker.lifecycle, "record_progress",
                         lambda job_id, progress, **_: written.append(
                             (progress["phase"], progress["processed"])))
-    monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
-    tracker = runner.Tracker(1, logging.getLogger("test"))
+    monkeypatch.setattr(pipeline_tracker.time, "monotonic", lambda: clock[0])
+    tracker = pipeline_tracker.Tracker(1, logging.getLogger("test"))
     tracker.start()
     tracker.progress("validating", fetched=0, processed=0, total=None)
     tracker.progress("fetching", fetched=0, processed=0, total=None)
@@ -25,7 +27,7 @@ def test_alternating_phases_are_throttled_together(monkeypatch):
         tracker.progress("loading", fetched=batch * 10, processed=batch * 10, total=None)
     assert written == [("validating", 0), ("fetching", 0), ("transforming", 0),
                        ("loading", 10)]
-    clock[0] += runner.PROGRESS_EVERY_S
+    clock[0] += pipeline_tracker.PROGRESS_EVERY_S
     tracker.progress("transforming", fetched=510, processed=500, total=None)
     tracker.progress("loading", fetched=510, processed=510, total=None)
     assert written[4:] == [("transforming", 500)]

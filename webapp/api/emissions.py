@@ -9,7 +9,7 @@ from webapp.api import api_bp
 from webapp.api.params import accepted
 from webapp.auth import requires_role
 from webapp.emissions.figures import inventory_figures, module_figures
-from webapp.jobs import service
+from webapp.emissions.job import request_recalculation
 from webapp.jobs.states import JobStatus
 
 
@@ -29,5 +29,5 @@ def sync_emissions(module_id: int):
     """202 with the job that will reflect the module's data as it is now: a new one, the
     one already pending, or the running one, which then runs once more
     (`rerun_requested`)."""
-    job = service.request_recalculation(module_id, current_user)
+    job = request_recalculation(module_id, current_user)
     return accepted(job, rerun_requested=job.status == JobStatus.PROCESSING)

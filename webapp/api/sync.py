@@ -15,9 +15,11 @@ from webapp.auth import job_role, requires_role
 from webapp.errors import BadRequest
 from webapp.extensions import db
 from webapp.ingestion import undo
+from webapp.ingestion.kinds import apply_preview
 from webapp.jobs import error_report as row_errors
 from webapp.jobs import queries, service
-from webapp.jobs.states import TargetType
+from webapp.jobs.requests import SyncRequest
+from webapp.models.jobs import TargetType
 
 # The plan's payload fields and the JSON types each accepts (year may come as "2025").
 # Filters of any type go on to the provider's declared filters, which answer 422.
@@ -45,7 +47,7 @@ def _create(module_id: int, target_type: str, factor_type_id: int | None = None)
     payload = _sync_request()
     if not payload.get("provider_type"):
         raise BadRequest("provider_type is required")
-    job = service.create_job(service.SyncRequest(
+    job = service.create_job(SyncRequest(
         module_id=module_id, target_type=target_type, factor_type_id=factor_type_id,
         **payload), current_user)
     return accepted(job)
@@ -82,8 +84,8 @@ def sync_history(module_id: int):
 def sync_retry(job_id: int):
     # An optional body {"confirm_replace": true} confirms what a 409 refused to replace.
     body = json_body({"confirm_replace": (bool,)}) if request.get_data(cache=True) else {}
-    job = service.retry_job(job_id, current_user,
-                            confirm_replace=bool(body.get("confirm_replace")))
+    confirm = {"confirm_replace": True} if body.get("confirm_replace") else None
+    job = service.retry_job(job_id, current_user, config=confirm)
     return accepted(job, retry_of=job_id)
 
 
@@ -104,7 +106,7 @@ def sync_errors_csv(job_id: int):
 @api_bp.post("/sync/apply/<id:job_id>")
 @requires_role(job_role)
 def sync_apply(job_id: int):
-    job = service.apply_preview(job_id, current_user)
+    job = apply_preview(job_id, current_user)
     return accepted(job, preview_of=job_id)
 
 

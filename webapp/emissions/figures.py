@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.emissions.summary import inventory_emissions, module_emissions
+from webapp.emissions.job import recalculating
 from webapp.jobs import queries
 
 
 def module_figures(module_id: int) -> dict[str, Any]:
     """SPEC §10's module emissions. Raises NotFound."""
     figures = module_emissions(module_id)
-    active = queries.recalculating([module_id]).get(module_id)
+    active = recalculating([module_id]).get(module_id)
     return {**figures, "stale": active is not None, "recalculation_job_id": active}
 
 
@@ -20,7 +21,7 @@ def inventory_figures(inventory_id: int) -> dict[str, Any]:
     """SPEC §10's inventory emissions, each module (and the whole) with `stale` too.
     Raises NotFound."""
     figures = inventory_emissions(inventory_id)
-    stale = queries.recalculating([m["module_id"] for m in figures["modules"]])
+    stale = recalculating([m["module_id"] for m in figures["modules"]])
     modules = [{**m, "stale": m["module_id"] in stale} for m in figures["modules"]]
     return {**figures, "modules": modules, "stale": bool(stale)}
 

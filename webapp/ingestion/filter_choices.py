@@ -17,8 +17,8 @@ from sqlalchemy import text
 from webapp.extensions import db
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.filters import ProviderFilter
-from webapp.jobs.states import TargetType
 from webapp.models import Module
+from webapp.models.jobs import TargetType
 
 MAX_CHOICES = 500  # values one datalist offers
 # Entries read at most per lookup: bounds its time whatever the module holds (an index

@@ -21,10 +21,14 @@ from sqlalchemy import text
 
 from webapp.errors import Conflict, NotFound
 from webapp.extensions import db
+from webapp.ingestion.kinds import LoadKind
 from webapp.ingestion.loading.sinks import EntrySink, adjust_entry_counts
-from webapp.jobs import service
-from webapp.jobs.states import JobStatus, TargetType
+from webapp.ingestion.tracker import Tracker
+from webapp.jobs import kinds, lifecycle, service
+from webapp.jobs.requests import SyncRequest
+from webapp.jobs.states import JobStatus
 from webapp.models import DataIngestionJob, User
+from webapp.models.jobs import TargetType
 
 PURGE_EVERY_S = 3600
 _last_purge = 0.0
@@ -97,14 +101,33 @@ def request_undo(job_id: int, user: User | None) -> DataIngestionJob:
     reason = undo_refusal(job)
     if reason is not None:
         raise Conflict(reason, status=str(job.status))
-    stored = service.SyncRequest.retry_of_job(job)
+    stored = SyncRequest.retry_of_job(job)
     return service.create_job(replace(stored, retry_of=None, undo_of=job_id), user)
+
+
+class UndoKind(LoadKind):
+    """Restores what a completed load replaced; checked like the load it undoes."""
+
+    name = "undo"
+    audit_action = "job.undo"
+
+    def claims(self, request: SyncRequest) -> bool:
+        return request.undo_of is not None
+
+    def run(self, job: DataIngestionJob, attempt: str, log) -> None:
+        run_undo(job, Tracker(job.id, log, attempt),
+                 lambda: lifecycle.record_data_session(job.id, attempt))
+
+    def completion_message(self, job: DataIngestionJob, counts: dict[str, Any],
+                           extra: dict[str, Any]) -> str:
+        return (f"Undid job #{job.info.undo_of}: restored {counts.get('restored', 0):,} "
+                f"rows, removed {counts.get('removed', 0):,}")
 
 
 def run_undo(job: DataIngestionJob, tracker, record_session: Callable[[], None]) -> None:
     """Inside the worker: restore, then complete in the same transaction.
     `record_session` tells the reaper which PostgreSQL session holds it."""
-    undone, job_id = job.meta["undo_of"], job.id
+    undone, job_id = job.info.undo_of, job.id
     target_type, module_id = job.target_type, job.module_id
     try:
         record_session()
@@ -161,3 +184,6 @@ def purge_expired(force: bool = False) -> int:
                 f"DELETE FROM {table} WHERE kept_at < now() - make_interval(days => :d)"),
                 params).rowcount
     return purged
+
+
+kinds.register(UndoKind())

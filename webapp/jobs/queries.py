@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from webapp.errors import NotFound
 from webapp.extensions import db
 from webapp.ingestion.providers import registry
-from webapp.jobs.states import ACTIVE, JobStatus, TargetType
+from webapp.jobs.states import ACTIVE, JobStatus
 from webapp.models import (
     DataEntry,
     DataIngestionJob,
@@ -22,6 +22,7 @@ from webapp.models import (
     Module,
     ModuleEntryCount,
 )
+from webapp.models.jobs import TargetType
 
 
 def _iso(value) -> str | None:
@@ -235,14 +236,6 @@ def entry_body(entry: DataEntry) -> dict[str, Any]:
             "created_at": _iso(entry.created_at)}
 
 
-def recalculating(module_ids: list[int]) -> dict[int, int]:
-    """{module id: its recalculation job} for the modules among `module_ids` with a
-    recalculation pending or running (one at most each)."""
-    return dict(db.session.execute(
-        select(DataIngestionJob.module_id, DataIngestionJob.id).where(
-            DataIngestionJob.module_id.in_(module_ids),
-            DataIngestionJob.target_type == TargetType.EMISSIONS,
-            DataIngestionJob.status.in_(list(ACTIVE)))).all())
 
 
 def factors(factor_type_id: int, *, year: int | None, limit: int, offset: int

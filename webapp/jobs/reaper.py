@@ -15,7 +15,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import text
 
 from webapp.extensions import db, redis_connection
-from webapp.jobs import service
+from webapp.jobs import lifecycle, service
 from webapp.jobs.periodic import Periodic
 
 log = logging.getLogger("webapp.ingestion")
@@ -59,7 +59,7 @@ def end_lost_job(job_id: int, message: str) -> None:
             log.warning("ended the lost job's database session %s", session["pid"],
                         extra={"job_id": job_id})
     db.session.rollback()
-    service.fail_job(job_id, message, 500)
+    lifecycle.fail_job(job_id, message, 500)
     log.warning("job failed: worker lost", extra={"job_id": job_id})
 
 

@@ -13,12 +13,6 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class TargetType(StrEnum):
-    DATA_ENTRIES = "data_entries"
-    FACTORS = "factors"
-    EMISSIONS = "emissions"  # a recalculation of a module's figures (webapp/emissions)
-
-
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.PENDING: frozenset({JobStatus.PROCESSING, JobStatus.CANCELLED}),
     JobStatus.PROCESSING: frozenset({JobStatus.COMPLETED, JobStatus.FAILED,

@@ -4,7 +4,7 @@ from webapp.models.accounts import ApiToken, User
 from webapp.models.audit import AuditEntry
 from webapp.models.entries import DataEntry, EmissionFactor, ModuleEntryCount
 from webapp.models.inventory import FactorType, Inventory, Module
-from webapp.models.jobs import DataIngestionJob, IngestionRowError
+from webapp.models.jobs import DataIngestionJob, IngestionRowError, TargetType
 from webapp.models.schedules import ScheduleRun, SyncSchedule
 from webapp.models.undo import ReplacedEntry, ReplacedFactor
 from webapp.models.uploads import Upload, UploadChunk
@@ -12,5 +12,5 @@ from webapp.models.uploads import Upload, UploadChunk
 __all__ = [
     "ApiToken", "AuditEntry", "DataEntry", "DataIngestionJob", "EmissionFactor", "FactorType",
     "IngestionRowError", "Inventory", "Module", "ModuleEntryCount", "Upload", "UploadChunk", "User",
-    "ScheduleRun", "SyncSchedule", "ReplacedEntry", "ReplacedFactor",
+    "ScheduleRun", "SyncSchedule", "ReplacedEntry", "ReplacedFactor", "TargetType",
 ]

@@ -4,12 +4,22 @@ index that lets the database (not a check-then-insert) refuse a second active jo
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
+from webapp.models.job_meta import JobMeta
+
+
+class TargetType(StrEnum):
+    """What a job writes (the job row's target_type). Each feature's job kinds name theirs."""
+
+    DATA_ENTRIES = "data_entries"
+    FACTORS = "factors"
+    EMISSIONS = "emissions"  # a recalculation of a module's figures (webapp/emissions)
 
 
 class DataIngestionJob(db.Model):
@@ -51,11 +61,15 @@ class DataIngestionJob(db.Model):
     creator = relationship("User")
 
     @property
+    def info(self) -> JobMeta:
+        """The metadata, typed (webapp/models/job_meta.py)."""
+        return JobMeta(self.meta)
+
+    @property
     def processing_started_at(self) -> datetime | None:
         """When a worker took the job (`started_at` is the plan's column, set at creation);
         the service records it in the metadata."""
-        raw = (self.meta or {}).get("processing_started_at")
-        return datetime.fromisoformat(raw) if raw else None
+        return self.info.processing_started_at
 
 
 class IngestionRowError(db.Model):

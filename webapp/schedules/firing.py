@@ -25,6 +25,7 @@ from webapp.errors import Conflict, Refusal
 from webapp.extensions import db
 from webapp.jobs import service as jobs
 from webapp.jobs.periodic import Periodic
+from webapp.jobs.requests import SyncRequest
 from webapp.models import DataIngestionJob, ScheduleRun, SyncSchedule, User
 from webapp.schedules import cron
 from webapp.schedules.webhook import notifier
@@ -89,7 +90,7 @@ def _start(run_id: int, user: User | None = None
         return None, None
     if user is None and schedule.creator and schedule.creator.active:
         user = schedule.creator
-    request = jobs.SyncRequest(
+    request = SyncRequest(
         module_id=schedule.module_id, provider_type=schedule.provider_type,
         target_type=schedule.target_type, year=schedule.year, filters=schedule.filters,
         config=schedule.config, factor_type_id=schedule.factor_type_id,

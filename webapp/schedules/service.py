@@ -16,8 +16,9 @@ from webapp.errors import BadRequest, Invalid, NotFound
 from webapp.extensions import db
 from webapp.ingestion.providers import registry
 from webapp.jobs import service as jobs
-from webapp.jobs.states import TargetType
+from webapp.jobs.requests import SyncRequest
 from webapp.models import Module, SyncSchedule, User
+from webapp.models.jobs import TargetType
 from webapp.schedules import cron, webhook
 from webapp.security import INT4_MAX
 
@@ -122,7 +123,7 @@ def create(payload: dict[str, Any], user: User | None) -> SyncSchedule:
             module.module_type, provider_type, target_type).needs_upload:
         raise Invalid(f"{provider_type} needs a file for every load, so it cannot be "
                       "scheduled; schedules are for API providers", field="provider_type")
-    checked = jobs.check_request(jobs.SyncRequest(
+    checked = jobs.check_request(SyncRequest(
         module_id=module_id, provider_type=provider_type, target_type=target_type,
         year=payload.get("year"), filters=payload.get("filters"),
         config=payload.get("config"), factor_type_id=factor_type_id))
@@ -131,7 +132,7 @@ def create(payload: dict[str, Any], user: User | None) -> SyncSchedule:
     schedule = SyncSchedule(
         module_id=module_id, factor_type_id=factor_type_id if checked.factor_type else None,
         provider_type=provider_type, target_type=target_type, year=checked.year,
-        filters=jobs.without_secrets(checked.filters), config=checked.config,
+        filters=checked.stored_request["filters"], config=checked.stored_request["config"],
         cron=expression, timezone=zone, webhook_url=_webhook_url(payload),
         enabled=_enabled(payload), next_run_at=cron.next_after(expression, zone, jobs.now()),
         created_by=user.id if user else None)
@@ -149,14 +150,14 @@ def update(schedule_id: int, payload: dict[str, Any], user: User | None) -> Sync
     schedule = get(schedule_id)
     changed = sorted(payload)
     if "filters" in payload or "config" in payload:
-        checked = jobs.check_request(jobs.SyncRequest(
+        checked = jobs.check_request(SyncRequest(
             module_id=schedule.module_id, provider_type=schedule.provider_type,
             target_type=schedule.target_type, year=schedule.year,
             filters=payload.get("filters", schedule.filters),
             config=payload.get("config", schedule.config),
             factor_type_id=schedule.factor_type_id))
-        schedule.filters = jobs.without_secrets(checked.filters)
-        schedule.config = checked.config
+        schedule.filters = checked.stored_request["filters"]
+        schedule.config = checked.stored_request["config"]
     if "cron" in payload:
         schedule.cron = cron.check_cron(payload["cron"])
     if "timezone" in payload:

@@ -20,7 +20,8 @@ from webapp.auth import job_role, requires_role, role_for_target
 from webapp.errors import Refusal
 from webapp.extensions import db
 from webapp.ingestion import undo
-from webapp.jobs import queries, service
+from webapp.ingestion.kinds import apply_preview
+from webapp.jobs import lifecycle, queries, service
 from webapp.jobs.states import FINAL, RETRYABLE, JobStatus
 from webapp.models import DataIngestionJob
 from webapp.views.htmx import (
@@ -37,7 +38,7 @@ jobs_bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 # Failures of an upload caused by the file itself: a retry of the same file ends the same.
 FILE_FAULT_CODES = frozenset({400, 422})
 PANEL_ERRORS = 10  # row errors a panel lists; the job page lists all it stores (100)
-PAGE_ERRORS = service.MAX_STORED_ERRORS
+PAGE_ERRORS = lifecycle.MAX_STORED_ERRORS
 
 
 def _job(job_id: int) -> DataIngestionJob:
@@ -116,9 +117,10 @@ def live(job_id: int):
 def retry(job_id: int):
     """Retry; with `confirm_replace` ("Replace them"), the load a 409 stopped."""
     confirmed = bool(request.form.get("confirm_replace"))
-    return _act(job_id, "Retry", partial(service.retry_job, confirm_replace=confirmed),
-                JOB_STARTED, lambda job: f"Retrying job #{job_id} as job #{job.id}"
-                + (", replacing the stored rows." if confirmed else "."))
+    config = {"confirm_replace": True} if confirmed else None
+    said = ", replacing the stored rows." if confirmed else "."
+    return _act(job_id, "Retry", partial(service.retry_job, config=config), JOB_STARTED,
+                lambda job: f"Retrying job #{job_id} as job #{job.id}{said}")
 
 
 @jobs_bp.post("/<id:job_id>/cancel")
@@ -132,7 +134,7 @@ def cancel(job_id: int):
 @requires_role(job_role)
 def apply(job_id: int):
     """Load it: the previewed request and file, loaded for real by a new job."""
-    return _act(job_id, "Load it", service.apply_preview, JOB_STARTED,
+    return _act(job_id, "Load it", apply_preview, JOB_STARTED,
                 lambda job: f"Loading preview #{job_id} as job #{job.id}.")
 
 

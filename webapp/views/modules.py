@@ -16,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webapp.api.params import json_field
 from webapp.auth import requires_role
 from webapp.emissions.figures import chart_bars, module_figures
+from webapp.emissions.job import request_recalculation
 from webapp.errors import BadRequest, Refusal
 from webapp.extensions import db
 from webapp.ingestion import undo
@@ -23,8 +24,10 @@ from webapp.ingestion.filter_choices import filter_choices
 from webapp.ingestion.loading import replacing
 from webapp.ingestion.providers.csv_upload import schemas
 from webapp.jobs import queries, service
-from webapp.jobs.states import JobStatus, TargetType
+from webapp.jobs.requests import SyncRequest
+from webapp.jobs.states import JobStatus
 from webapp.models import DataIngestionJob, Module
+from webapp.models.jobs import TargetType
 from webapp.security import INT4_MAX
 from webapp.views.htmx import JOB_CHANGED, page_or_fragment, trigger
 from webapp.views.jobs import job_context
@@ -215,7 +218,7 @@ def _panel_jobs(module_id: int) -> list[DataIngestionJob]:
 def recalculate(module_id: int):
     """Recalculate the module's emissions (or run the current recalculation once more)."""
     try:
-        job = service.request_recalculation(module_id, current_user)
+        job = request_recalculation(module_id, current_user)
     except Refusal as error:
         return refused_page(module_id, "recalculate", error)
     if job.status == JobStatus.PROCESSING:
@@ -236,7 +239,7 @@ def sync(module_id: int):
     try:
         if not provider_type:
             raise BadRequest("Choose a provider to sync from.")
-        job = service.create_job(service.SyncRequest(
+        job = service.create_job(SyncRequest(
             module_id=module_id, provider_type=provider_type,
             target_type=TargetType.DATA_ENTRIES, year=form.get("year"),
             filters=filters_from_form(module_id, provider_type, form),
@@ -270,7 +273,7 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     try:
         if file is None or not file.filename:
             raise BadRequest("Choose a CSV file to upload.")
-        job = service.create_job(service.SyncRequest(
+        job = service.create_job(SyncRequest(
             module_id=module_id, provider_type="csv_upload", target_type=target_type,
             year=form.get("year"), config=config, factor_type_id=factor_type_id,
             new_file=(file.stream, file.filename, file.mimetype)), current_user)

@@ -14,8 +14,8 @@ from flask_login import current_user
 from webapp.auth import requires_role
 from webapp.errors import Refusal
 from webapp.jobs import queries
-from webapp.jobs.states import TargetType
 from webapp.models import SyncSchedule
+from webapp.models.jobs import TargetType
 from webapp.schedules import cron, firing
 from webapp.schedules import service as schedules
 from webapp.schedules.access import may_change, schedule_role
