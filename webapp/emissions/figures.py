@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from webapp.emissions.summary import inventory_emissions, module_emissions
 from webapp.emissions.job import recalculating
-from webapp.jobs import queries
+from webapp.emissions.summary import inventory_emissions, module_emissions
 
 
 def module_figures(module_id: int) -> dict[str, Any]:
