@@ -208,9 +208,9 @@ def test_uploading_through_the_page_form_creates_a_job(pages, api, worker):
 
 
 def test_factor_upload_and_travel_entry_type_reach_the_job(pages, api, worker, ctx):
-    from webapp.jobs import queries
+    from webapp import catalog
 
-    plane = next(f for f in queries.factor_types("travel") if f.slug == "plane")
+    plane = next(f for f in catalog.factor_types("travel") if f.slug == "plane")
     client = pages("admin")  # SPEC §8: admins manage factors
     text = client.get(f"/modules/{TRAVEL}").text
     assert f"/api/v1/templates/factors/{plane.id}.csv" in text

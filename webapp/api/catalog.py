@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, request, stream_with_context
 from sqlalchemy import func, select
 
+from webapp import catalog
 from webapp.api import api_bp
 from webapp.api.params import int_arg, listing, page_args
 from webapp.csv_export import csv_chunks, csv_text
@@ -23,18 +24,18 @@ from webapp.security import INT4_MAX
 @api_bp.get("/modules")
 def modules_list():
     limit, offset = page_args(100)
-    modules = [m for inventory in queries.inventories() for m in inventory.modules]
-    return listing([queries.module_body(m) for m in modules[offset:offset + limit]],
+    modules = [m for inventory in catalog.inventories() for m in inventory.modules]
+    return listing([catalog.module_body(m) for m in modules[offset:offset + limit]],
                    len(modules), limit, offset)
 
 
 @api_bp.get("/modules/<id:module_id>")
 def modules_one(module_id: int):
-    module = queries.get_module(module_id)
-    return {**queries.module_body(module),
-            "entry_counts": queries.entry_counts(module_id),
-            "factor_types": [queries.factor_type_body(f)
-                             for f in queries.factor_types(module.module_type)],
+    module = catalog.get_module(module_id)
+    return {**catalog.module_body(module),
+            "entry_counts": catalog.entry_counts(module_id),
+            "factor_types": [catalog.factor_type_body(f)
+                             for f in catalog.factor_types(module.module_type)],
             "entry_types": schemas.entry_types_for(module.module_type),
             "active_jobs": [job.id for job in queries.active_jobs(module_id)]}
 
@@ -43,8 +44,8 @@ def modules_one(module_id: int):
 def factor_types_list():
     module_type = None
     if request.args.get("module_id"):
-        module_type = queries.get_module(int_arg("module_id", 0, 1, INT4_MAX)).module_type
-    items = [queries.factor_type_body(f) for f in queries.factor_types(module_type)]
+        module_type = catalog.get_module(int_arg("module_id", 0, 1, INT4_MAX)).module_type
+    items = [catalog.factor_type_body(f) for f in catalog.factor_types(module_type)]
     return listing(items, len(items))
 
 
@@ -63,8 +64,8 @@ def entry_filters() -> dict[str, Any]:
 @api_bp.get("/modules/<id:module_id>/entries")
 def module_entries(module_id: int):
     limit, offset = page_args(100)
-    rows, total = queries.entries(module_id, limit=limit, offset=offset, **entry_filters())
-    return listing([queries.entry_body(r) for r in rows], total, limit, offset)
+    rows, total = catalog.entries(module_id, limit=limit, offset=offset, **entry_filters())
+    return listing([catalog.entry_body(r) for r in rows], total, limit, offset)
 
 
 ENTRY_COLUMNS = ["id", "entry_type", "year", "source", "job_id", "kg_co2eq", "method",
@@ -76,7 +77,7 @@ EMISSION_FIELDS = ENTRY_COLUMNS[6:]
 def entries_csv(module_id: int):
     """The filtered entries with their emissions, streamed; one column per data field
     any of them has, after the fixed ones. Cells are neutralised (csv_export)."""
-    query = queries.entry_query(module_id, **entry_filters())
+    query = catalog.entry_query(module_id, **entry_filters())
     data = query.order_by(None).with_only_columns(DataEntry.data).subquery()
     keys = sorted(db.session.execute(
         select(func.jsonb_object_keys(data.c.data)).distinct()).scalars())
@@ -104,8 +105,8 @@ def _cell(value: Any) -> Any:
 def factors_list(factor_type_id: int):
     limit, offset = page_args(100)
     year = int_arg("year", 0, 0, 9999) or None
-    rows, total = queries.factors(factor_type_id, year=year, limit=limit, offset=offset)
-    return listing([queries.factor_body(r) for r in rows], total, limit, offset)
+    rows, total = catalog.factors(factor_type_id, year=year, limit=limit, offset=offset)
+    return listing([catalog.factor_body(r) for r in rows], total, limit, offset)
 
 
 @api_bp.get("/providers")
@@ -113,7 +114,7 @@ def providers_list():
     module_id = int_arg("module_id", 0, 0, INT4_MAX)
     if not module_id:
         raise BadRequest("module_id is required")
-    items = queries.providers(queries.get_module(module_id))
+    items = catalog.providers(catalog.get_module(module_id))
     return listing(items, len(items))
 
 
@@ -124,7 +125,7 @@ def _csv_response(header: list[str], filename: str) -> Response:
 
 @api_bp.get("/templates/<id:module_id>.csv")
 def entry_template(module_id: int):
-    module: Module = queries.get_module(module_id)
+    module: Module = catalog.get_module(module_id)
     types = schemas.entry_types_for(module.module_type)
     entry_type = request.args.get("entry_type") or (types[0] if types else None)
     schema = schemas.ENTRY_SCHEMAS.get((module.module_type, entry_type))

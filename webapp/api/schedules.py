@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
+from webapp import catalog
 from webapp.api import api_bp
 from webapp.api.params import accepted, int_arg, json_object, listing, page_args
 from webapp.auth import forbidden, requires_role, role_for_target
-from webapp.jobs import queries
 from webapp.schedules import firing
 from webapp.schedules import service as schedules
 from webapp.schedules.access import may_change, schedule_role
@@ -35,7 +35,7 @@ def schedules_list():
     limit, offset = page_args(100)
     module_id = None
     if request.args.get("module_id"):
-        module_id = queries.get_module(int_arg("module_id", 0, 1, INT4_MAX)).id
+        module_id = catalog.get_module(int_arg("module_id", 0, 1, INT4_MAX)).id
     rows, total = schedules.for_module(module_id, limit=limit, offset=offset)
     return listing([_shown(s) for s in rows], total, limit, offset)
 

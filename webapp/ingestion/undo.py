@@ -24,7 +24,7 @@ from webapp.extensions import db
 from webapp.ingestion.kinds import LoadKind
 from webapp.ingestion.loading.sinks import EntrySink, adjust_entry_counts
 from webapp.ingestion.tracker import Tracker
-from webapp.jobs import kinds, lifecycle, service
+from webapp.jobs import kinds, lifecycle, service, signals
 from webapp.jobs.requests import SyncRequest
 from webapp.jobs.states import JobStatus
 from webapp.models import DataIngestionJob, User
@@ -168,6 +168,11 @@ def _restore_factors(conn, undone: int, module_id: int) -> dict[str, int]:
         "AND NOT r.inserted AND f.id = r.id", (undone,)).rowcount
     conn.execute("DELETE FROM replaced_factors WHERE replaced_by = %s", (undone,))
     return {"restored": restored, "removed": removed}
+
+
+@signals.reaper_round.connect
+def _purge_on_reaper_round(_sender: object) -> None:
+    purge_expired()
 
 
 def purge_expired(force: bool = False) -> int:

@@ -19,7 +19,7 @@ from flask import Flask
 
 from webapp.extensions import db
 
-log = logging.getLogger("webapp.ingestion")
+log = logging.getLogger("webapp.jobs")
 
 ROUND_LOCK = threading.Lock()
 os.register_at_fork(before=ROUND_LOCK.acquire, after_in_parent=ROUND_LOCK.release,

@@ -1,4 +1,5 @@
-"""Read side: what pages and the API show about modules, jobs, entries and factors."""
+"""Read side of the job engine: a job, its status body, a module's history, the active
+jobs. (Modules, entries and factors: webapp/catalog.py.)"""
 
 from __future__ import annotations
 
@@ -11,21 +12,12 @@ from sqlalchemy import func, select
 
 from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.ingestion.providers import registry
+from webapp.jobs.requests import get_module
 from webapp.jobs.states import ACTIVE, JobStatus
-from webapp.models import (
-    DataEntry,
-    DataIngestionJob,
-    EmissionFactor,
-    FactorType,
-    Inventory,
-    Module,
-    ModuleEntryCount,
-)
-from webapp.models.jobs import TargetType
+from webapp.models import DataIngestionJob
 
 
-def _iso(value) -> str | None:
+def iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
@@ -79,13 +71,6 @@ def _may_be_lost(job: DataIngestionJob) -> bool:
     return datetime.now(UTC) - beat > slack
 
 
-def get_module(module_id: int) -> Module:
-    module = db.session.get(Module, module_id)
-    if module is None:
-        raise NotFound(f"module {module_id} does not exist")
-    return module
-
-
 def status_body(job: DataIngestionJob) -> dict[str, Any]:
     """The plan's status body plus the fields SPEC §7 adds."""
     meta = job.meta or {}
@@ -104,24 +89,24 @@ def status_body(job: DataIngestionJob) -> dict[str, Any]:
         "preview_of": meta.get("preview_of"), "applied_by": meta.get("applied_by"),
         "undo_of": meta.get("undo_of"), "undone_by": meta.get("undone_by"),
         "undo_until": meta.get("undo_until"),
-        "started_at": _iso(job.started_at), "completed_at": _iso(job.completed_at),
+        "started_at": iso(job.started_at), "completed_at": iso(job.completed_at),
         # started_at is the plan's column, set when the job is created; the worker's start
         # is in the metadata, so the queue wait and the processing time can be told apart.
-        "created_at": _iso(job.started_at),
-        "processing_started_at": _iso(job.processing_started_at),
+        "created_at": iso(job.started_at),
+        "processing_started_at": iso(job.processing_started_at),
         "request": meta.get("request", {}),
     }
 
 
 def history(module_id: int, *, provider_type: str | None = None, status: str | None = None,
-            limit: int = 20, offset: int = 0, loads_only: bool = False
+            limit: int = 20, offset: int = 0, except_target: str | None = None
             ) -> tuple[list[DataIngestionJob], int]:
-    """A module's jobs, newest first, with the total matching the filters (`loads_only`:
-    no recalculations)."""
+    """A module's jobs, newest first, with the total matching the filters
+    (`except_target`: leave out jobs of that target type)."""
     get_module(module_id)
     query = select(DataIngestionJob).where(DataIngestionJob.module_id == module_id)
-    if loads_only:
-        query = query.where(DataIngestionJob.target_type != TargetType.EMISSIONS)
+    if except_target:
+        query = query.where(DataIngestionJob.target_type != except_target)
     if provider_type:
         query = query.where(DataIngestionJob.provider_type == provider_type)
     if status:
@@ -132,11 +117,6 @@ def history(module_id: int, *, provider_type: str | None = None, status: str | N
     return list(jobs), total
 
 
-def inventories() -> list[Inventory]:
-    return list(db.session.execute(select(Inventory).order_by(Inventory.year.desc(),
-                                                              Inventory.id)).scalars())
-
-
 def active_jobs(module_id: int | None = None) -> list[DataIngestionJob]:
     query = select(DataIngestionJob).where(DataIngestionJob.status.in_(list(ACTIVE)))
     if module_id is not None:
@@ -144,128 +124,3 @@ def active_jobs(module_id: int | None = None) -> list[DataIngestionJob]:
     return list(db.session.execute(query.order_by(DataIngestionJob.id)).scalars())
 
 
-def factor_types(module_type: str | None = None) -> list[FactorType]:
-    query = select(FactorType).order_by(FactorType.id)
-    if module_type:
-        query = query.where(FactorType.module_type == module_type)
-    return list(db.session.execute(query).scalars())
-
-
-def module_body(module: Module) -> dict[str, Any]:
-    return {"id": module.id, "inventory_id": module.inventory_id, "name": module.name,
-            "module_type": module.module_type, "year": module.inventory.year,
-            "last_sync_status": module.last_sync_status or {}}
-
-
-def entry_counts(module_id: int) -> list[dict[str, Any]]:
-    """Entries per (entry type, source), from the stored counts (migration 0006): a few
-    rows read, not the module's entries counted."""
-    rows = db.session.execute(
-        select(ModuleEntryCount.entry_type, ModuleEntryCount.source, ModuleEntryCount.entries)
-        .where(ModuleEntryCount.module_id == module_id)
-        .order_by(ModuleEntryCount.entry_type, ModuleEntryCount.source)).all()
-    return [{"entry_type": t, "source": s, "count": n} for t, s, n in rows]
-
-
-def factor_type_body(factor_type: FactorType) -> dict[str, Any]:
-    return {"id": factor_type.id, "slug": factor_type.slug, "name": factor_type.name,
-            "module_type": factor_type.module_type}
-
-
-def entry_query(module_id: int, *, entry_type: str | None = None, source: str | None = None,
-                job_id: int | None = None, missing: bool | None = None,
-                reason: str | None = None):
-    """A module's entries narrowed by the filters, in id order. `missing`: True for the
-    entries without emissions, False for those with; `reason`: a missing reason as the
-    module's summary words it (an entry no recalculation has seen is "not calculated
-    yet"). No index serves `missing` or `reason` (migration 0003 says why): they scan
-    the module."""
-    from webapp.emissions.statements import NOT_CALCULATED
-
-    get_module(module_id)
-    query = select(DataEntry).where(DataEntry.module_id == module_id)
-    if entry_type:
-        query = query.where(DataEntry.entry_type == entry_type)
-    if source:
-        query = query.where(DataEntry.source == source)
-    if job_id is not None:
-        query = query.where(DataEntry.job_id == job_id)
-    if missing is not None:
-        query = query.where(DataEntry.kg_co2eq.is_(None) if missing
-                            else DataEntry.kg_co2eq.is_not(None))
-    if reason == NOT_CALCULATED:
-        query = query.where(DataEntry.kg_co2eq.is_(None), DataEntry.emission.is_(None))
-    elif reason:
-        query = query.where(DataEntry.kg_co2eq.is_(None),
-                            DataEntry.emission["missing_reason"].astext == reason)
-    return query.order_by(DataEntry.id)
-
-
-def entries(module_id: int, *, entry_type: str | None, limit: int, offset: int,
-            **filters) -> tuple[list[DataEntry], int]:
-    """One page of the filtered entries and how many match. Narrowed at most by entry
-    type and source, the total comes from the stored counts; other filters count."""
-    query = entry_query(module_id, entry_type=entry_type, **filters)
-    source = filters.pop("source", None)
-    if all(value is None for value in filters.values()):
-        total = int(db.session.execute(
-            select(func.coalesce(func.sum(ModuleEntryCount.entries), 0)).where(
-                ModuleEntryCount.module_id == module_id,
-                *([ModuleEntryCount.entry_type == entry_type] if entry_type else []),
-                *([ModuleEntryCount.source == source] if source else []))).scalar_one())
-    else:
-        total = db.session.execute(select(func.count()).select_from(
-            query.order_by(None).subquery())).scalar_one()
-    rows = db.session.execute(query.limit(limit).offset(offset)).scalars()
-    return list(rows), total
-
-
-def entry_page(module_id: int, *, limit: int, offset: int, **filters
-               ) -> tuple[list[DataEntry], bool]:
-    """One page of entries and whether another follows, without counting them all (the
-    module page must cost the same with a million entries)."""
-    rows = list(db.session.execute(entry_query(module_id, **filters).limit(limit + 1)
-                                   .offset(offset)).scalars())
-    return rows[:limit], len(rows) > limit
-
-
-def entry_body(entry: DataEntry) -> dict[str, Any]:
-    return {"id": entry.id, "entry_type": entry.entry_type, "year": entry.year,
-            "data": entry.data, "kg_co2eq": entry.kg_co2eq, "emission": entry.emission,
-            "source": entry.source, "job_id": entry.job_id,
-            "created_at": _iso(entry.created_at)}
-
-
-
-
-def factors(factor_type_id: int, *, year: int | None, limit: int, offset: int
-            ) -> tuple[list[EmissionFactor], int]:
-    if db.session.get(FactorType, factor_type_id) is None:
-        raise NotFound(f"factor type {factor_type_id} does not exist")
-    query = select(EmissionFactor).where(EmissionFactor.factor_type_id == factor_type_id)
-    if year is not None:
-        query = query.where(EmissionFactor.year == year)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.session.execute(query.order_by(EmissionFactor.id).limit(limit)
-                              .offset(offset)).scalars()
-    return list(rows), total
-
-
-def factor_body(factor: EmissionFactor) -> dict[str, Any]:
-    return {"id": factor.id, "factor_type_id": factor.factor_type_id, "year": factor.year,
-            "classification": factor.classification, "values": factor.values,
-            "job_id": factor.job_id, "updated_at": _iso(factor.updated_at)}
-
-
-def providers(module: Module) -> list[dict[str, Any]]:
-    """Providers registered for a module, with availability on this server."""
-    found = []
-    for (provider_type, target_type), cls in sorted(
-            registry.providers_for(module.module_type).items()):
-        reason = cls.unavailable_reason(current_app.config)
-        found.append({"provider_type": provider_type, "target_type": target_type,
-                      "label": cls.label or provider_type, "needs_upload": cls.needs_upload,
-                      "default_on_error": cls.default_on_error,
-                      "filters": [f.describe() for f in cls.filters],
-                      "available": reason is None, "unavailable_reason": reason})
-    return found

@@ -15,10 +15,10 @@ from rq.job import Job, JobStatus
 from sqlalchemy import text
 
 from webapp.extensions import db, redis_connection
-from webapp.jobs import lifecycle, service
+from webapp.jobs import lifecycle, service, signals
 from webapp.jobs.periodic import Periodic
 
-log = logging.getLogger("webapp.ingestion")
+log = logging.getLogger("webapp.jobs")
 
 
 def worker_lost_message(seconds: int) -> str:
@@ -119,6 +119,5 @@ class Reaper(Periodic):
     def round() -> None:
         reap_lost_workers()
         requeue_orphans()
-        from webapp.ingestion.undo import purge_expired
-
-        purge_expired()
+        # Features' own upkeep (e.g. purging what loads kept for undo), after the jobs'.
+        signals.reaper_round.send(None)

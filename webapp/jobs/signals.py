@@ -19,6 +19,8 @@ _signals = Namespace()
 data_committed = _signals.signal("data-committed")
 # Any job reached a final state (completed, failed, cancelled) in a worker.
 job_ended = _signals.signal("job-ended")
+# A worker's reaper finished a round (every REAPER_INTERVAL_S): features' own upkeep.
+reaper_round = _signals.signal("reaper-round")
 
 
 def announce(signal, job_id: int, **kwargs) -> None:

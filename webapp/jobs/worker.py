@@ -24,7 +24,7 @@ from rq.utils import utcparse
 
 from webapp.extensions import db
 
-log = logging.getLogger("webapp.ingestion")
+log = logging.getLogger("webapp.jobs")
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 # RQ's default is 420 s: a crashed worker's registration (and name) would live that
 # long. With 60 s an idle worker still heartbeats every 45 s (its dequeue timeout).

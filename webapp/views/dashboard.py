@@ -2,6 +2,7 @@
 
 from flask import Blueprint
 
+from webapp import catalog
 from webapp.emissions.figures import chart_bars, inventory_figures
 from webapp.jobs import queries
 from webapp.views.htmx import page_or_fragment
@@ -12,7 +13,7 @@ dashboard_bp = Blueprint("dashboard", __name__)
 @dashboard_bp.get("/")
 def index():
     """The whole dashboard; htmx (polling while jobs run) gets the overview block only."""
-    inventories = queries.inventories()
+    inventories = catalog.inventories()
     emissions = {}
     for inventory in inventories:
         figures = inventory_figures(inventory.id)

@@ -13,6 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp import catalog
 from webapp.api.params import json_field
 from webapp.auth import requires_role
 from webapp.emissions.figures import chart_bars, module_figures
@@ -113,12 +114,12 @@ def _emissions_context(module: Module) -> dict[str, Any]:
     figures = module_figures(module.id)
     args = _entry_args()
     filters = {k: v for k, v in args.items() if k != "page"}
-    rows, has_next = queries.entry_page(module.id, limit=ENTRY_PAGE_SIZE,
+    rows, has_next = catalog.entry_page(module.id, limit=ENTRY_PAGE_SIZE,
                                         offset=(args["page"] - 1) * ENTRY_PAGE_SIZE,
                                         **filters)
     stored = []
-    for factor_type in queries.factor_types(module.module_type):
-        factors, total = queries.factors(factor_type.id, year=module.inventory.year,
+    for factor_type in catalog.factor_types(module.module_type):
+        factors, total = catalog.factors(factor_type.id, year=module.inventory.year,
                                          limit=FACTORS_SHOWN, offset=0)
         stored.append({"factor_type": factor_type, "factors": factors, "total": total})
     missing = {True: "true", False: "false"}.get(args["missing"])
@@ -150,14 +151,14 @@ def _history_args() -> dict[str, Any]:
 
 
 def _page_context(module_id: int, **extra) -> dict[str, Any]:
-    module: Module = queries.get_module(module_id)
+    module: Module = catalog.get_module(module_id)
     args = _history_args()
     jobs, total = queries.history(module_id, provider_type=args["provider"],
                                   status=args["status"], limit=HISTORY_PAGE_SIZE,
                                   offset=(args["page"] - 1) * HISTORY_PAGE_SIZE)
-    providers = queries.providers(module)
+    providers = catalog.providers(module)
     entry_types = schemas.entry_types_for(module.module_type)
-    entry_counts = queries.entry_counts(module_id)
+    entry_counts = catalog.entry_counts(module_id)
     return {
         "module": module,
         "history": {"jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
@@ -174,7 +175,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
             (f"{entry_type} template" if len(entry_types) > 1 else "CSV template",
              url_for("api.entry_template", module_id=module_id, entry_type=entry_type))
             for entry_type in entry_types],
-        "factor_types": queries.factor_types(module.module_type),
+        "factor_types": catalog.factor_types(module.module_type),
         "entry_counts": entry_counts,
         "stored_slices": replacing.by_source(entry_counts),
         "confirm_replace_from": replacing.CONFIRM_FROM_ROWS,
@@ -207,7 +208,7 @@ def _panel_jobs(module_id: int) -> list[DataIngestionJob]:
               if job.target_type != TargetType.EMISSIONS]
     if active:
         return active
-    latest, _ = queries.history(module_id, limit=1, loads_only=True)
+    latest, _ = queries.history(module_id, limit=1, except_target=TargetType.EMISSIONS)
     return latest
 
 
@@ -297,7 +298,7 @@ def filters_from_form(module_id: int, provider_type: str, form) -> dict[str, lis
     """The chosen provider's filters from a form (Sync, Add a schedule). The form takes
     comma-separated values and splits them here (the API takes lists); a blank field is
     no filter."""
-    declared = next((p["filters"] for p in queries.providers(queries.get_module(module_id))
+    declared = next((p["filters"] for p in catalog.providers(catalog.get_module(module_id))
                      if p["provider_type"] == provider_type
                      and p["target_type"] == TargetType.DATA_ENTRIES), [])
     filters = {}

@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from webapp import catalog
 from webapp.auth import requires_role
 from webapp.errors import Refusal
-from webapp.jobs import queries
 from webapp.models import SyncSchedule
 from webapp.models.jobs import TargetType
 from webapp.schedules import cron, firing
@@ -31,7 +31,7 @@ def schedules_section() -> dict[str, Any]:
 
     def module_schedules(module) -> dict[str, Any]:
         rows, _ = schedules.for_module(module.id)
-        providers = [p for p in queries.providers(module) if not p["needs_upload"]
+        providers = [p for p in catalog.providers(module) if not p["needs_upload"]
                      and p["target_type"] == TargetType.DATA_ENTRIES]
         return {"items": [_item(s, providers) for s in rows], "presets": cron.PRESETS,
                 "zones": cron.zones(), "providers": providers}
@@ -105,7 +105,7 @@ def confirm_delete(schedule_id: int):
     """What deleting will stop, with the button that deletes (a page, no script)."""
     schedule = schedules.get(schedule_id)
     return page_or_fragment("schedules/delete.html", "schedules/_delete_confirm.html",
-                            schedule=schedule, item=_item(schedule, queries.providers(
+                            schedule=schedule, item=_item(schedule, catalog.providers(
                                 schedule.module)))
 
 

@@ -45,7 +45,7 @@ class StoredSlice:
 
 
 def by_source(entry_counts: list[dict]) -> dict[str, list[StoredSlice]]:
-    """The module's stored slices per source, from queries.entry_counts (kept counts)."""
+    """The module's stored slices per source, from catalog.entry_counts (kept counts)."""
     slices: dict[str, list[StoredSlice]] = {}
     for count in entry_counts:
         slices.setdefault(count["source"], []).append(
