@@ -36,17 +36,17 @@ _last_purge = 0.0
 
 def undo_refusal(job: DataIngestionJob) -> str | None:
     """Why `job` cannot be undone now, or None. Also shown on the job page and history."""
-    meta = job.meta or {}
+    info = job.info
     if job.status != JobStatus.COMPLETED:
         return f"job {job.id} is {job.status}; only completed loads can be undone"
-    if meta.get("dry_run"):
+    if info.dry_run:
         return f"job {job.id} is a preview; it wrote nothing to undo"
-    if meta.get("undo_of"):
+    if info.undo_of:
         return f"job {job.id} is an undo; load the data again instead"
-    undone_by = meta.get("undone_by")
+    undone_by = info.undone_by
     if undone_by and _status(undone_by) not in (JobStatus.FAILED, JobStatus.CANCELLED):
         return f"job {job.id} was already undone by job {undone_by}"
-    until = meta.get("undo_until")
+    until = info.undo_until
     if not until or datetime.fromisoformat(until) < service.now():
         return (f"undo of job {job.id} is no longer possible: what it replaced is kept "
                 f"{current_app.config['UNDO_KEEP_DAYS']} days")
@@ -59,12 +59,12 @@ def undo_refusal(job: DataIngestionJob) -> str | None:
 
 def undo_note(job: DataIngestionJob) -> str | None:
     """A short note for the history (no query): undone, or undo no longer possible."""
-    meta = job.meta or {}
-    if job.status != JobStatus.COMPLETED or meta.get("dry_run") or meta.get("undo_of"):
+    info = job.info
+    if job.status != JobStatus.COMPLETED or info.dry_run or info.undo_of:
         return None
-    if meta.get("undone_by"):
-        return f"Undone by job #{meta['undone_by']}"
-    until = meta.get("undo_until")
+    if info.undone_by:
+        return f"Undone by job #{info.undone_by}"
+    until = info.undo_until
     if not until or datetime.fromisoformat(until) < service.now():
         return "Undo no longer possible"
     return None

@@ -148,7 +148,7 @@ def connection_lost(error: BaseException) -> bool:
 
 
 def _owned_by(job: DataIngestionJob, attempt: str) -> bool:
-    return job.status == JobStatus.PROCESSING and (job.meta or {}).get("attempt") == attempt
+    return job.status == JobStatus.PROCESSING and job.info.attempt == attempt
 
 
 def record_data_session(job_id: int, attempt: str) -> None:

@@ -60,7 +60,7 @@ def _may_be_lost(job: DataIngestionJob) -> bool:
     query (on the database's clock) decides. Saves a query on nearly every poll."""
     if job.status != JobStatus.PROCESSING:
         return False
-    heartbeat = (job.meta or {}).get("heartbeat_at")
+    heartbeat = job.info.heartbeat_at
     try:
         beat = datetime.fromisoformat(heartbeat) if heartbeat else job.started_at
     except (TypeError, ValueError):
@@ -73,28 +73,28 @@ def _may_be_lost(job: DataIngestionJob) -> bool:
 
 def status_body(job: DataIngestionJob) -> dict[str, Any]:
     """The plan's status body plus the fields SPEC §7 adds."""
-    meta = job.meta or {}
+    info = job.info
     return {
         "job_id": job.id, "status": job.status, "status_code": job.status_code,
-        "message": job.message, "progress": meta.get("progress", {}),
+        "message": job.message, "progress": info.progress,
         "module_id": job.module_id, "provider_type": job.provider_type,
         "target_type": job.target_type, "factor_type_id": job.factor_type_id,
-        "year": job.year, "counts": meta.get("counts", {}), "errors": meta.get("errors", []),
-        "errors_total": meta.get("errors_total", 0), "retry_of": meta.get("retry_of"),
-        "retried_by": meta.get("retried_by"), "created_by": job.created_by,
-        "schedule_id": meta.get("schedule_id"),
+        "year": job.year, "counts": info.counts, "errors": info.errors,
+        "errors_total": info.errors_total, "retry_of": info.retry_of,
+        "retried_by": info.retried_by, "created_by": job.created_by,
+        "schedule_id": info.schedule_id,
         # Preview and undo (SPEC §11): the links both ways, a preview's rows, and until
         # when a load can be undone (null: never, e.g. a preview).
-        "dry_run": bool(meta.get("dry_run")), "preview": meta.get("preview"),
-        "preview_of": meta.get("preview_of"), "applied_by": meta.get("applied_by"),
-        "undo_of": meta.get("undo_of"), "undone_by": meta.get("undone_by"),
-        "undo_until": meta.get("undo_until"),
+        "dry_run": info.dry_run, "preview": info.preview,
+        "preview_of": info.preview_of, "applied_by": info.applied_by,
+        "undo_of": info.undo_of, "undone_by": info.undone_by,
+        "undo_until": info.undo_until,
         "started_at": iso(job.started_at), "completed_at": iso(job.completed_at),
         # started_at is the plan's column, set when the job is created; the worker's start
         # is in the metadata, so the queue wait and the processing time can be told apart.
         "created_at": iso(job.started_at),
         "processing_started_at": iso(job.processing_started_at),
-        "request": meta.get("request", {}),
+        "request": info.request,
     }
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 
 class _Key:
-    """One metadata key read as an attribute, with its default."""
+    """One metadata key read as an attribute, with its default (a type such as `dict`
+    makes a fresh empty value, so no caller shares a mutable default)."""
 
     def __init__(self, default: Any = None):
         self.default = default
@@ -25,17 +26,19 @@ class _Key:
         if meta is None:
             return self
         value = meta.raw.get(self.key)
-        return self.default if value is None else value
+        if value is not None:
+            return value
+        return self.default() if isinstance(self.default, type) else self.default
 
 
 class JobMeta:
     """A read-only view of one job's metadata (`DataIngestionJob.info`)."""
 
     kind = _Key()  # the job kind's name (webapp/jobs/kinds.py)
-    request = _Key({})  # {provider_type, filters, config, upload?} as checked
-    progress = _Key({})
-    counts = _Key({})
-    errors = _Key([])
+    request = _Key(dict)  # {provider_type, filters, config, upload?} as checked
+    progress = _Key(dict)
+    counts = _Key(dict)
+    errors = _Key(list)
     errors_total = _Key(0)
     retry_of = _Key()
     retried_by = _Key()

@@ -165,7 +165,7 @@ def _notice(job: DataIngestionJob) -> dict[str, Any]:
     base = current_app.config.get("PUBLIC_URL") or ""
     path = current_app.url_map.bind("localhost").build("jobs.detail", {"job_id": job.id})
     return {"job_id": job.id, "module": job.module.name if job.module else None,
-            "module_id": job.module_id, "schedule_id": (job.meta or {}).get("schedule_id"),
+            "module_id": job.module_id, "schedule_id": job.info.schedule_id,
             "status": job.status, "status_code": job.status_code, "message": job.message,
             "url": base.rstrip("/") + path}
 

@@ -63,8 +63,7 @@ def job_context(job: DataIngestionJob, error_limit: int = PANEL_ERRORS, **extra)
 def _undo_refusal(job: DataIngestionJob) -> str | None:
     """Why a completed load cannot be undone (shown on its panel); None when it can, and
     for jobs that are not completed loads (they show no Undo at all)."""
-    meta = job.meta or {}
-    if job.status != JobStatus.COMPLETED or meta.get("dry_run") or meta.get("undo_of"):
+    if job.status != JobStatus.COMPLETED or job.info.dry_run or job.info.undo_of:
         return None
     return undo.undo_refusal(job)
 
@@ -221,7 +220,7 @@ def retry_can_help(job: DataIngestionJob) -> bool:
     """
     if job.status not in RETRYABLE or replace_needs_confirmation(job):
         return False
-    uploaded = bool(((job.meta or {}).get("request") or {}).get("upload"))
+    uploaded = bool(job.info.upload)
     return not (uploaded and job.status == JobStatus.FAILED
                 and job.status_code in FILE_FAULT_CODES)
 

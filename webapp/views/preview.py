@@ -33,7 +33,7 @@ def preview_table(job: DataIngestionJob) -> PreviewTable:
     (insert, update, unchanged). Fields come in the order of the CSV template (stored
     JSON keeps its own order), then any others.
     """
-    rows = list((job.meta or {}).get("preview") or [])
+    rows = list(job.info.preview or [])
     if job.target_type == "factors":
         schema = FACTOR_SCHEMAS.get(job.factor_type.slug if job.factor_type else "")
         keys = _fields((row.get("classification") for row in rows),
