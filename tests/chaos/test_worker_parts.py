@@ -13,7 +13,7 @@ import pytest
 from redis import Redis
 from sqlalchemy.exc import OperationalError
 
-from webapp.jobs.runner import connection_lost
+from webapp.jobs.lifecycle import connection_lost
 from webapp.jobs.worker import free_name, horse_killed_message
 
 
