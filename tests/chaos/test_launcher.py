@@ -1,13 +1,16 @@
-"""`make run` end to end, in a private instance directory: it serves, a SIGKILLed worker
-and a SIGKILLed Redis come back by themselves (the same Redis port, so every URL stays
-right), and SIGINT (Ctrl-C) still stops everything it started."""
+"""`make run` and `make demo` end to end, each in a private instance directory: it serves,
+a SIGKILLed worker and a SIGKILLed Redis come back by themselves (the same Redis port, so
+every URL stays right), `make demo` syncs from its Tableau stand-in, and SIGINT (Ctrl-C)
+still stops everything it started."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 
+import psycopg
 import pytest
 import requests
 from redis import Redis
@@ -15,6 +18,9 @@ from rq import Worker
 
 from tests.support.launcher import launched
 from tests.support.polling import wait_for
+from tests.support.web import CSRF_META
+
+ADMIN = {"email": "demo-admin@example.org", "password": "demo-admin-password-1"}
 
 
 def test_dead_children_come_back_and_ctrl_c_stops_everything(tmp_path):
@@ -44,3 +50,55 @@ def test_dead_children_come_back_and_ctrl_c_stops_everything(tmp_path):
         run.assert_all_stopped(everything)
         with pytest.raises(requests.RequestException):
             requests.get(f"{run.base}/login", timeout=2)
+
+
+def test_make_demo_syncs_from_the_standin_and_ctrl_c_stops_it(tmp_path):
+    settings = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
+    with launched(tmp_path, "--tableau-standin", **settings) as run:
+        banner = re.search(r"Tableau stand-in on (http://127\.0\.0\.1:\d+)", run.output())
+        assert banner, run.output()
+        standin = banner.group(1)
+        assert requests.get(f"{standin}/_standin/state", timeout=5).json()["requests"] == 0
+
+        browser = _logged_in(run.base)
+        job_id = _sync_now(browser, run.base, _travel_module(run.instance))
+        job = wait_for(lambda: (body := browser.get(
+            f"{run.base}/api/v1/sync/status/{job_id}", timeout=5).json())["status"]
+            not in ("pending", "processing") and body, 60, f"job {job_id} to end")
+        assert job["status"] == "completed", job
+        assert job["counts"]["inserted"] > 0, job
+        assert requests.get(f"{standin}/_standin/state", timeout=5).json()["requests"] > 0
+
+        everything = run.everything()
+        os.killpg(run.process.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+        run.assert_all_stopped(everything)
+        with pytest.raises(requests.RequestException):
+            requests.get(f"{standin}/_standin/state", timeout=2)
+
+
+def _logged_in(base: str) -> requests.Session:
+    browser = requests.Session()
+    token = CSRF_META.search(browser.get(f"{base}/login", timeout=5).text).group(1)
+    response = browser.post(f"{base}/login", data={**ADMIN, "csrf_token": token},
+                            allow_redirects=False, timeout=10)
+    assert response.status_code == 302, response.text[:500]
+    return browser
+
+
+def _travel_module(instance) -> int:
+    url = json.loads((instance / "services.json").read_text())["database_url"]
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT m.id FROM modules m JOIN inventories i "
+                            "ON i.id = m.inventory_id WHERE m.module_type = 'travel' "
+                            "AND i.year = 2025").fetchone()[0]
+
+
+def _sync_now(browser: requests.Session, base: str, module_id: int) -> int:
+    """Send the module page's Sync form for Tableau; the started job's id."""
+    page = browser.get(f"{base}/modules/{module_id}", timeout=10).text
+    token = CSRF_META.search(page).group(1)
+    response = browser.post(f"{base}/modules/{module_id}/sync", data={
+        "provider_type": "tableau_api", "year": "2025", "filter_centre_financier": "F0892",
+        "csrf_token": token}, allow_redirects=False, timeout=10)
+    assert response.status_code == 303, response.text[:1000]
+    return int(re.search(r"#job-(\d+)$", response.headers["Location"]).group(1))

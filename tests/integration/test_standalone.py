@@ -124,7 +124,7 @@ def test_the_services_file_is_private_and_the_banner_masks_passwords(
     monkeypatch.setattr(launcher, "SERVICES_FILE", services)
     monkeypatch.setenv("DATABASE_URL", urls["database_url"])  # no servers to start, and
     monkeypatch.setenv("REDIS_URL", urls["redis_url"])  # the launcher's writes are undone
-    assert launcher._start_services([]) == urls
+    assert launcher._start_services(launcher.PrivateServers()) == urls
     assert _mode(services) == 0o600 and json.loads(services.read_text()) == urls
 
     launcher._banner("5000", urls, None)

@@ -21,27 +21,45 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from webapp.config import INSTANCE, ROOT, SERVICES_FILE
 from webapp.standalone.supervisor import GaveUp, Running, Supervisor
 
+if TYPE_CHECKING:  # imported where used: `--print-url` needs none of them
+    from webapp.standalone.embedded import EmbeddedServer
+    from webapp.standalone.tableau_standin.server import StandIn
 
-def _start_services(started: list) -> dict[str, str]:
+
+@dataclass
+class PrivateServers:
+    """The servers this run started (none for a URL given in the environment); kept by
+    name so the Redis one can be replaced when it is restarted."""
+
+    postgres: EmbeddedServer | None = None
+    redis: EmbeddedServer | None = None
+
+    def stop(self) -> None:
+        for server in (self.redis, self.postgres):  # the reverse of their start
+            if server is not None:
+                server.stop()
+
+
+def _start_services(servers: PrivateServers) -> dict[str, str]:
     from webapp.standalone.embedded import start_postgres, start_redis, write_private
 
     urls = {"database_url": os.environ.get("DATABASE_URL"),
             "redis_url": os.environ.get("REDIS_URL")}
     if not urls["database_url"]:
         print("Starting the private PostgreSQL (instance/postgres)...", flush=True)
-        server = start_postgres(INSTANCE / "postgres")
-        started.append(server)
-        urls["database_url"] = server.url
+        servers.postgres = start_postgres(INSTANCE / "postgres")
+        urls["database_url"] = servers.postgres.url
     if not urls["redis_url"]:
         print("Starting the private Redis (instance/redis)...", flush=True)
-        server = start_redis(INSTANCE / "redis")
-        started.append(server)
-        urls["redis_url"] = server.url
+        servers.redis = start_redis(INSTANCE / "redis")
+        urls["redis_url"] = servers.redis.url
     # So that `.venv/bin/flask --app wsgi ...` reaches the same servers while we run.
     write_private(SERVICES_FILE, json.dumps(urls))
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = urls["database_url"], urls["redis_url"]
@@ -75,15 +93,14 @@ def _prepare_database() -> str | None:
         return generated
 
 
-def _start_tableau_standin(started: list) -> None:
-    sys.path.insert(0, str(ROOT))
+def _start_tableau_standin() -> StandIn:
     from webapp.standalone.tableau_standin.server import StandIn
 
     standin = StandIn(port=int(os.environ.get("STANDIN_PORT", "8765")))
     standin.start()
-    started.append(standin)
     os.environ.update(standin.settings())
     print(f"Tableau stand-in on {standin.base_url} (fake flights for 2023-2025).", flush=True)
+    return standin
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,17 +116,18 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     INSTANCE.mkdir(parents=True, exist_ok=True)
-    started: list = []
+    servers = PrivateServers()
+    standin: StandIn | None = None
     supervisor = Supervisor(log=lambda line: print(line, flush=True))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        urls = _start_services(started)
+        urls = _start_services(servers)
         if args.tableau_standin:
-            _start_tableau_standin(started)
+            standin = _start_tableau_standin()
         generated = _prepare_database()
         port = os.environ.get("PORT", "5000")
-        _supervise_redis(supervisor, started, urls["redis_url"])
+        _supervise_redis(supervisor, servers, urls["redis_url"])
         python = sys.executable
         for n in range(1, args.workers + 1):
             supervisor.add(f"worker standalone-worker-{n}", functools.partial(
@@ -139,8 +157,9 @@ def main(argv: list[str] | None = None) -> None:
                 child.wait(15)
             except subprocess.TimeoutExpired:
                 child.kill()
-        for server in reversed(started):
-            server.stop()
+        if standin is not None:
+            standin.stop()
+        servers.stop()
         SERVICES_FILE.unlink(missing_ok=True)
         print("Stopped. Data is kept under instance/ for the next run.", flush=True)
 
@@ -161,23 +180,21 @@ class _Pid:
         return None
 
 
-def _supervise_redis(supervisor: Supervisor, started: list, url: str) -> None:
+def _supervise_redis(supervisor: Supervisor, servers: PrivateServers, url: str) -> None:
     """The private Redis, if we run one, is restarted on the same port, so every URL stays
     right; workers and the web app reconnect on their own."""
     from webapp.standalone.embedded import start_redis
 
-    running = [server for server in started if server.name == "redis"]
-    if not running:
+    if servers.redis is None:
         return  # REDIS_URL was given: not ours to restart
+    started_once = False  # the first call takes the server _start_services started
 
     def start() -> Running:
-        if running:  # the first call: the server _start_services started
-            server = running.pop()
-        else:  # it died
-            started[:] = [other for other in started if other.name != "redis"]
-            server = start_redis(INSTANCE / "redis", port=urlsplit(url).port)
-            started.append(server)
-        return server.process or _Pid(server.pid)
+        nonlocal started_once
+        if started_once:  # it died
+            servers.redis = start_redis(INSTANCE / "redis", port=urlsplit(url).port)
+        started_once = True
+        return servers.redis.process or _Pid(servers.redis.pid)
 
     supervisor.add("Redis", start)
 
