@@ -1,14 +1,16 @@
 """`make run` and `make demo` end to end, each in a private instance directory: it serves,
 a SIGKILLed worker and a SIGKILLed Redis come back by themselves (the same Redis port, so
-every URL stays right), `make demo` syncs from its Tableau stand-in, and SIGINT (Ctrl-C)
-still stops everything it started."""
+every URL stays right), `make demo` syncs from its Tableau stand-in (on a free port when
+the default one is taken), and SIGINT (Ctrl-C) still stops everything it started."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
+import socket
 
 import psycopg
 import pytest
@@ -19,6 +21,7 @@ from rq import Worker
 from tests.support.launcher import launched
 from tests.support.polling import wait_for
 from tests.support.web import CSRF_META
+from webapp.standalone.launcher import DEFAULT_STANDIN_PORT
 
 ADMIN = {"email": "demo-admin@example.org", "password": "demo-admin-password-1"}
 
@@ -52,12 +55,25 @@ def test_dead_children_come_back_and_ctrl_c_stops_everything(tmp_path):
             requests.get(f"{run.base}/login", timeout=2)
 
 
-def test_make_demo_syncs_from_the_standin_and_ctrl_c_stops_it(tmp_path):
+@pytest.fixture
+def default_standin_port_taken():
+    """Something else listens on the stand-in's default port (if something already
+    does, another demo say, so much the better)."""
+    with socket.socket() as blocker:
+        with contextlib.suppress(OSError):
+            blocker.bind(("127.0.0.1", DEFAULT_STANDIN_PORT))
+            blocker.listen()
+        yield
+
+
+def test_make_demo_syncs_from_the_standin_and_ctrl_c_stops_it(
+        tmp_path, default_standin_port_taken):
     settings = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
     with launched(tmp_path, "--tableau-standin", **settings) as run:
-        banner = re.search(r"Tableau stand-in on (http://127\.0\.0\.1:\d+)", run.output())
+        banner = re.search(r"\n  Tableau: +(http://127\.0\.0\.1:(\d+)) ", run.output())
         assert banner, run.output()
-        standin = banner.group(1)
+        standin, port = banner.group(1), int(banner.group(2))
+        assert port != DEFAULT_STANDIN_PORT
         assert requests.get(f"{standin}/_standin/state", timeout=5).json()["requests"] == 0
 
         browser = _logged_in(run.base)

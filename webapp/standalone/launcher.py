@@ -13,6 +13,7 @@ never to the screen; `--print-url redis` prints one for tools such as `rq info`.
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import json
 import os
@@ -31,6 +32,8 @@ from webapp.standalone.supervisor import GaveUp, Running, Supervisor
 if TYPE_CHECKING:  # imported where used: `--print-url` needs none of them
     from webapp.standalone.embedded import EmbeddedServer
     from webapp.standalone.tableau_standin.server import StandIn
+
+DEFAULT_STANDIN_PORT = 8765  # `make demo`'s stand-in, unless STANDIN_PORT or taken
 
 
 @dataclass
@@ -94,12 +97,32 @@ def _prepare_database() -> str | None:
 
 
 def _start_tableau_standin() -> StandIn:
+    """The stand-in on STANDIN_PORT if set, else on DEFAULT_STANDIN_PORT or, when that is
+    taken (say by another `make demo`), on any free port; the app is pointed at it.
+
+    Raises:
+        SystemExit: STANDIN_PORT is not a port number, or is taken.
+    """
     from webapp.standalone.tableau_standin.server import StandIn
 
-    standin = StandIn(port=int(os.environ.get("STANDIN_PORT", "8765")))
-    standin.start()
+    asked = os.environ.get("STANDIN_PORT", "").strip()
+    if asked and not asked.isdigit():
+        raise SystemExit(f"STANDIN_PORT must be a port number, got {asked!r}.")
+    standin = StandIn(port=int(asked or DEFAULT_STANDIN_PORT))
+    try:
+        standin.start()
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        if asked:  # the operator chose it: a different port would surprise them
+            raise SystemExit(f"STANDIN_PORT={asked} is in use by another program: stop it, "
+                             "choose another port, or unset STANDIN_PORT to let the "
+                             "stand-in pick a free one.") from None
+        standin = StandIn(port=0)
+        standin.start()
+        print(f"Port {DEFAULT_STANDIN_PORT} is taken: the Tableau stand-in listens on "
+              f"{standin.base_url} instead.", flush=True)
     os.environ.update(standin.settings())
-    print(f"Tableau stand-in on {standin.base_url} (fake flights for 2023-2025).", flush=True)
     return standin
 
 
@@ -117,14 +140,13 @@ def main(argv: list[str] | None = None) -> None:
 
     INSTANCE.mkdir(parents=True, exist_ok=True)
     servers = PrivateServers()
-    standin: StandIn | None = None
     supervisor = Supervisor(log=lambda line: print(line, flush=True))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # First, so that a taken STANDIN_PORT is said before anything is started.
+    standin = _start_tableau_standin() if args.tableau_standin else None
     try:
         urls = _start_services(servers)
-        if args.tableau_standin:
-            standin = _start_tableau_standin()
         generated = _prepare_database()
         port = os.environ.get("PORT", "5000")
         _supervise_redis(supervisor, servers, urls["redis_url"])
@@ -137,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
             python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
             "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"],
             cwd=ROOT))
-        _banner(port, urls, generated)
+        _banner(port, urls, generated, standin.base_url if standin else None)
         while not stopping.wait(0.5):
             supervisor.check()
     except KeyboardInterrupt:
@@ -216,11 +238,14 @@ def masked(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _banner(port: str, urls: dict[str, str], generated: str | None) -> None:
+def _banner(port: str, urls: dict[str, str], generated: str | None,
+            standin_url: str | None = None) -> None:
     email = os.environ.get("ADMIN_EMAIL", "admin@example.org")
     lines = ["", f"Carbon Sync is running on http://127.0.0.1:{port}",
              f"  PostgreSQL: {masked(urls['database_url'])}",
              f"  Redis:      {masked(urls['redis_url'])}",
+             *([f"  Tableau:    {standin_url} (the stand-in: fake flights for 2023-2025)"]
+               if standin_url else []),
              f"  Passwords:  in {SERVICES_FILE} (readable by you only)",
              '  Queues:     .venv/bin/rq info -u "$(.venv/bin/python -m webapp.standalone '
              '--print-url redis)"']
