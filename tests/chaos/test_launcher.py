@@ -1,7 +1,8 @@
 """`make run` and `make demo` end to end, each in a private instance directory: it serves,
 a SIGKILLed worker and a SIGKILLed Redis come back by themselves (the same Redis port, so
 every URL stays right), `make demo` syncs from its Tableau stand-in (on a free port when
-the default one is taken), and SIGINT (Ctrl-C) still stops everything it started."""
+the default one is taken), and SIGINT (Ctrl-C, even when the shell made the launcher
+ignore it) or SIGTERM stops everything it started, restarting nothing."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import requests
 from redis import Redis
 from rq import Worker
 
-from tests.support.launcher import launched
+from tests.support.launcher import IGNORING_SIGINT, launched
 from tests.support.polling import wait_for
 from tests.support.web import CSRF_META
 from webapp.standalone.launcher import DEFAULT_STANDIN_PORT
@@ -26,7 +27,7 @@ from webapp.standalone.launcher import DEFAULT_STANDIN_PORT
 ADMIN = {"email": "demo-admin@example.org", "password": "demo-admin-password-1"}
 
 
-def test_dead_children_come_back_and_ctrl_c_stops_everything(tmp_path):
+def test_dead_children_come_back_and_sigterm_stops_everything(tmp_path):
     with launched(tmp_path) as run:
         worker = wait_for(lambda: run.children("worker.py"), 30, "the worker")[0]
         worker.kill()
@@ -49,10 +50,21 @@ def test_dead_children_come_back_and_ctrl_c_stops_everything(tmp_path):
 
         everything = run.everything()
         assert new_pid in {process.pid for process in everything}
-        run.process.send_signal(signal.SIGINT)
+        run.process.terminate()  # SIGTERM to the launcher alone, as `kill` or systemd sends
         run.assert_all_stopped(everything)
         with pytest.raises(requests.RequestException):
             requests.get(f"{run.base}/login", timeout=2)
+
+
+def test_ctrl_c_stops_make_run_started_in_the_background(tmp_path):
+    """A script starts `make run &` with SIGINT ignored; a SIGINT to the process group
+    must still stop everything, not stop the children for the launcher to restart."""
+    with launched(tmp_path, prefix=IGNORING_SIGINT) as run:
+        wait_for(lambda: run.children("worker.py"), 30, "the worker")
+        everything = run.everything()
+        os.killpg(run.process.pid, signal.SIGINT)
+        run.assert_all_stopped(everything)
+        assert "restart" not in run.output()
 
 
 @pytest.fixture

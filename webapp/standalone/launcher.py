@@ -21,7 +21,7 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -141,8 +141,11 @@ def main(argv: list[str] | None = None) -> None:
     INSTANCE.mkdir(parents=True, exist_ok=True)
     servers = PrivateServers()
     supervisor = Supervisor(log=lambda line: print(line, flush=True))
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Started in the background by a script (`make run &`), we inherit SIGINT ignored:
+    # a Ctrl-C to the process group would then stop only our children, and we would
+    # restart them. Both signals end the run wherever it is, start-up included.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     # First, so that a taken STANDIN_PORT is said before anything is started.
     standin = _start_tableau_standin() if args.tableau_standin else None
     try:
@@ -160,30 +163,44 @@ def main(argv: list[str] | None = None) -> None:
             "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"],
             cwd=ROOT))
         _banner(port, urls, generated, standin.base_url if standin else None)
-        while not stopping.wait(0.5):
+        while True:
+            time.sleep(0.5)
             supervisor.check()
     except KeyboardInterrupt:
         pass
     except GaveUp as error:
         print(error, flush=True)
     finally:
-        print("\nStopping...", flush=True)
-        # Redis goes last, with the servers below: workers finishing a job still need it.
-        children = [process.handle for process in supervisor.processes
-                    if process.name != "Redis" and isinstance(process.handle, subprocess.Popen)]
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if standin is not None:
-            standin.stop()
-        servers.stop()
-        SERVICES_FILE.unlink(missing_ok=True)
-        print("Stopped. Data is kept under instance/ for the next run.", flush=True)
+        _stop_everything(supervisor, standin, servers)
+
+
+def _stop_everything(supervisor: Supervisor, standin: StandIn | None,
+                     servers: PrivateServers) -> None:
+    # A second Ctrl-C must not cut the stop short and leave PostgreSQL and Redis
+    # running; our children still get it from the terminal, and hurry.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("\nStopping...", flush=True)
+    # Redis goes last, with the servers below: workers finishing a job still need it.
+    children = [process.handle for process in supervisor.processes
+                if process.name != "Redis" and isinstance(process.handle, subprocess.Popen)]
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children:
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if standin is not None:
+        standin.stop()
+    servers.stop()
+    SERVICES_FILE.unlink(missing_ok=True)
+    print("Stopped. Data is kept under instance/ for the next run.", flush=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the run the way Ctrl-C does
 
 
 class _Pid:
