@@ -2,7 +2,7 @@
 a SIGKILLed worker and a SIGKILLed Redis come back by themselves (the same Redis port, so
 every URL stays right), `make demo` syncs from its Tableau stand-in (on a free port when
 the default one is taken), and SIGINT (Ctrl-C, even when the shell made the launcher
-ignore it) or SIGTERM stops everything it started, restarting nothing."""
+ignore it), SIGTERM or SIGHUP stops everything it started, restarting nothing."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from webapp.standalone.launcher import DEFAULT_STANDIN_PORT
 ADMIN = {"email": "demo-admin@example.org", "password": "demo-admin-password-1"}
 
 
-def test_dead_children_come_back_and_sigterm_stops_everything(tmp_path):
+def test_dead_children_come_back_and_sigterm_stops_everything_even_frozen(tmp_path):
     with launched(tmp_path) as run:
         worker = wait_for(lambda: run.children("worker.py"), 30, "the worker")[0]
         worker.kill()
@@ -48,6 +48,10 @@ def test_dead_children_come_back_and_sigterm_stops_everything(tmp_path):
             worker.name for worker in Worker.all(connection=Redis.from_url(redis_url))},
             60, "the worker to listen on the new Redis")
 
+        # A web worker that cannot stop (frozen) is killed, not left behind.
+        frozen = wait_for(lambda: [p for p in run.children("gunicorn")
+                                   if p.parent().pid != run.process.pid], 30, "a web worker")[0]
+        frozen.suspend()
         everything = run.everything()
         assert new_pid in {process.pid for process in everything}
         run.process.terminate()  # SIGTERM to the launcher alone, as `kill` or systemd sends
@@ -65,6 +69,15 @@ def test_ctrl_c_stops_make_run_started_in_the_background(tmp_path):
         os.killpg(run.process.pid, signal.SIGINT)
         run.assert_all_stopped(everything)
         assert "restart" not in run.output()
+
+
+def test_closing_the_terminal_stops_everything(tmp_path):
+    """The hangup reaches only the launcher (its children have process groups of their
+    own), which stops them all."""
+    with launched(tmp_path) as run:
+        everything = run.everything()
+        os.killpg(run.process.pid, signal.SIGHUP)
+        run.assert_all_stopped(everything)
 
 
 @pytest.fixture

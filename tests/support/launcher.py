@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -32,6 +31,9 @@ class Launcher:
     base: str  # the app's URL
     tmp_path: Path
     log_path: Path
+    # Every process of the run seen so far: its children live in process groups of
+    # their own, and outlive a killed launcher.
+    seen: list[psutil.Process] = field(default_factory=list)
 
     @property
     def instance(self) -> Path:
@@ -49,7 +51,7 @@ class Launcher:
     def children(self, needle: str) -> list[psutil.Process]:
         """The launcher's live descendants whose command line contains `needle`."""
         found = []
-        for child in psutil.Process(self.process.pid).children(recursive=True):
+        for child in self._descendants():
             try:
                 if child.status() != psutil.STATUS_ZOMBIE and needle in " ".join(
                         child.cmdline()):
@@ -61,13 +63,26 @@ class Launcher:
     def everything(self) -> list[psutil.Process]:
         """Every process of this run: the launcher's descendants, and PostgreSQL and Redis
         (daemons in sessions of their own), found by their pid files."""
-        processes = psutil.Process(self.process.pid).children(recursive=True)
-        postmaster = _pid(self.instance / "postgres" / "postmaster.pid")
-        for pid in (postmaster, _pid(self.instance / "redis" / "server.pid")):
-            with contextlib.suppress(psutil.Error, TypeError):
+        processes = self._descendants()
+        for pid_file, name in ((self.instance / "postgres" / "postmaster.pid", "postgres"),
+                               (self.instance / "redis" / "server.pid", "redis-server")):
+            pid = _pid(pid_file)
+            if pid is None:  # not started, or stopped (psutil.Process(None) is us!)
+                continue
+            with contextlib.suppress(psutil.Error):
                 server = psutil.Process(pid)
-                processes += [server, *server.children(recursive=True)]
+                if server.name() == name:  # not a stale file's pid, now another's
+                    processes += [server, *server.children(recursive=True)]
+        self.seen += processes
         return processes
+
+    def _descendants(self) -> list[psutil.Process]:
+        try:
+            found = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+        self.seen += found
+        return found
 
     def assert_all_stopped(self, processes: list[psutil.Process], timeout: float = 60) -> None:
         """The launcher exited 0 and every process in `processes` (see everything()) is
@@ -111,7 +126,7 @@ def launched(tmp_path: Path, *args: str, prefix: Sequence[str] = (),
              **settings: str) -> Iterator[Launcher]:
     """Start the launcher with `args` and extra environment `settings`, in a session of
     its own (so a test can signal its process group, as Ctrl-C does), and wait until the
-    app answers; whatever is left of it is killed at the end.
+    app answers; whatever is left of the run is killed at the end.
 
     `prefix` runs it through a wrapper, e.g. IGNORING_SIGINT.
     """
@@ -136,9 +151,10 @@ def launched(tmp_path: Path, *args: str, prefix: Sequence[str] = (),
         wait_for(serving, START_TIMEOUT_S, lambda: f"the app to serve:\n{launcher.output()}")
         yield launcher
     finally:
-        with contextlib.suppress(ProcessLookupError):  # gunicorn and workers with it
-            os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None:  # noted before they are orphaned
+            launcher.everything()
+        process.kill()
         process.wait()
-        for stray in _strays(tmp_path):
+        for leftover in launcher.seen + _strays(tmp_path):
             with contextlib.suppress(psutil.Error):
-                stray.kill()
+                leftover.kill()

@@ -2,9 +2,10 @@
 
 Starts a private PostgreSQL and Redis from pip wheels (data under instance/) unless
 DATABASE_URL / REDIS_URL are set, runs migrations, seeds the demo inventory and an
-admin account, then serves the app with gunicorn and one RQ worker. Ctrl-C stops
-everything it started. `--tableau-standin` (`make demo`) also starts the Tableau
-stand-in and points the app at it, to click "Sync now" without Tableau.
+admin account, then serves the app with gunicorn and one RQ worker. Ctrl-C (SIGINT),
+SIGTERM or closing the terminal stops everything it started. `--tableau-standin`
+(`make demo`) also starts the Tableau stand-in and points the app at it, to click
+"Sync now" without Tableau.
 
 The servers' URLs carry passwords: they go to instance/services.json (mode 600),
 never to the screen; `--print-url redis` prints one for tools such as `rq info`.
@@ -13,6 +14,7 @@ never to the screen; `--print-url redis` prints one for tools such as `rq info`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import functools
 import json
@@ -22,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -34,6 +37,7 @@ if TYPE_CHECKING:  # imported where used: `--print-url` needs none of them
     from webapp.standalone.tableau_standin.server import StandIn
 
 DEFAULT_STANDIN_PORT = 8765  # `make demo`'s stand-in, unless STANDIN_PORT or taken
+STOP_GRACE_S = 15  # for a worker to finish its job, gunicorn its requests
 
 
 @dataclass
@@ -141,11 +145,13 @@ def main(argv: list[str] | None = None) -> None:
     INSTANCE.mkdir(parents=True, exist_ok=True)
     servers = PrivateServers()
     supervisor = Supervisor(log=lambda line: print(line, flush=True))
-    # Started in the background by a script (`make run &`), we inherit SIGINT ignored:
-    # a Ctrl-C to the process group would then stop only our children, and we would
-    # restart them. Both signals end the run wherever it is, start-up included.
+    # A script that starts us in the background (`make run &`) hands SIGINT down
+    # ignored: take it back. Each of these signals ends the run wherever it is, start-up
+    # included; our children, in process groups of their own, never see the terminal's.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup's is meant
+        signal.signal(signal.SIGHUP, _interrupt)  # the terminal closed
     # First, so that a taken STANDIN_PORT is said before anything is started.
     standin = _start_tableau_standin() if args.tableau_standin else None
     try:
@@ -155,13 +161,11 @@ def main(argv: list[str] | None = None) -> None:
         _supervise_redis(supervisor, servers, urls["redis_url"])
         python = sys.executable
         for n in range(1, args.workers + 1):
-            supervisor.add(f"worker standalone-worker-{n}", functools.partial(
-                subprocess.Popen, [python, str(ROOT / "worker.py"), "--name",
-                                   f"standalone-worker-{n}"], cwd=ROOT))
-        supervisor.add("web server", functools.partial(subprocess.Popen, [
+            supervisor.add(f"worker standalone-worker-{n}", _child(
+                [python, str(ROOT / "worker.py"), "--name", f"standalone-worker-{n}"]))
+        supervisor.add("web server", _child([
             python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-            "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"],
-            cwd=ROOT))
+            "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"]))
         _banner(port, urls, generated, standin.base_url if standin else None)
         while True:
             time.sleep(0.5)
@@ -176,22 +180,25 @@ def main(argv: list[str] | None = None) -> None:
 
 def _stop_everything(supervisor: Supervisor, standin: StandIn | None,
                      servers: PrivateServers) -> None:
-    # A second Ctrl-C must not cut the stop short and leave PostgreSQL and Redis
-    # running; our children still get it from the terminal, and hurry.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # A second Ctrl-C must not cut the stop short and leave PostgreSQL and Redis running.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
     print("\nStopping...", flush=True)
     # Redis goes last, with the servers below: workers finishing a job still need it.
     children = [process.handle for process in supervisor.processes
-                if process.name != "Redis" and isinstance(process.handle, subprocess.Popen)]
+                if process.name != "Redis" and isinstance(process.handle, subprocess.Popen)
+                and process.handle.poll() is None]
     for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+        # Once: gunicorn stops its workers, an RQ worker finishes its job and exits.
+        child.send_signal(signal.SIGINT)
     for child in children:
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(STOP_GRACE_S)
+        # Then whatever is left of its group: a gunicorn worker that did not stop, a
+        # work horse still busy.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
     if standin is not None:
         standin.stop()
     servers.stop()
@@ -199,8 +206,14 @@ def _stop_everything(supervisor: Supervisor, standin: StandIn | None,
     print("Stopped. Data is kept under instance/ for the next run.", flush=True)
 
 
+def _child(command: list[str]) -> Callable[[], subprocess.Popen]:
+    """How to start a child: in a process group of its own, so that Ctrl-C reaches only
+    the launcher, which stops each child once and can then kill all that is left of it."""
+    return functools.partial(subprocess.Popen, command, cwd=ROOT, process_group=0)
+
+
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops the run the way Ctrl-C does
+    raise KeyboardInterrupt  # SIGTERM and SIGHUP stop the run the way Ctrl-C does
 
 
 class _Pid:
