@@ -113,7 +113,8 @@ def _described(process: psutil.Process) -> str:
 
 
 def _strays(tmp_path: Path) -> list[psutil.Process]:
-    """Processes whose command line names this run's directory (PostgreSQL, Redis)."""
+    """Processes whose command line names this run's directory: PostgreSQL's (Redis
+    renames itself; everything() finds it by its pid file)."""
     found = []
     for process in psutil.process_iter(["cmdline"]):
         if str(tmp_path) in " ".join(process.info["cmdline"] or []):
