@@ -1,105 +1,145 @@
-"""`make run` end to end, in a private instance directory: it serves, a SIGKILLed worker
-and a SIGKILLed Redis come back by themselves (the same Redis port, so every URL stays
-right), and SIGINT (Ctrl-C) still stops everything it started."""
+"""`make run` and `make demo` end to end, each in a private instance directory: it serves,
+a SIGKILLed worker and a SIGKILLed Redis come back by themselves (the same Redis port, so
+every URL stays right), `make demo` syncs from its Tableau stand-in (on a free port when
+the default one is taken), and SIGINT (Ctrl-C, even when the shell made the launcher
+ignore it), SIGTERM or SIGHUP stops everything it started, restarting nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
-import subprocess
-import sys
-from pathlib import Path
+import socket
 
-import psutil
+import psycopg
 import pytest
 import requests
 from redis import Redis
 from rq import Worker
 
+from tests.support.launcher import IGNORING_SIGINT, launched
 from tests.support.polling import wait_for
-from webapp.standalone.embedded import free_port
+from tests.support.web import CSRF_META
+from webapp.standalone.launcher import DEFAULT_STANDIN_PORT
 
-ROOT = Path(__file__).resolve().parents[2]
+ADMIN = {"email": "demo-admin@example.org", "password": "demo-admin-password-1"}
 
 
-def _children(launcher: psutil.Process, needle: str) -> list[psutil.Process]:
-    found = []
-    for child in launcher.children(recursive=True):
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE and needle in " ".join(child.cmdline()):
-                found.append(child)
-        except psutil.Error:  # gone meanwhile
-            continue
-    return found
+def test_dead_children_come_back_and_sigterm_stops_everything_even_frozen(tmp_path):
+    with launched(tmp_path) as run:
+        worker = wait_for(lambda: run.children("worker.py"), 30, "the worker")[0]
+        worker.kill()
+        wait_for(lambda: [w for w in run.children("worker.py") if w.pid != worker.pid],
+                 30, "a new worker")
+        assert "worker standalone-worker-1 exited (code -9)" in run.output()
+
+        pid_file = run.instance / "redis" / "server.pid"
+        redis_pid, redis_port = map(int, pid_file.read_text().split())
+        os.kill(redis_pid, signal.SIGKILL)
+        wait_for(lambda: pid_file.read_text().split()[0] != str(redis_pid), 30, "a new Redis")
+        new_pid, new_port = map(int, pid_file.read_text().split())
+        assert new_port == redis_port
+        wait_for(run.serving, 30, "healthz to see Redis again")
+        assert "Redis restarted." in run.output()
+        redis_url = json.loads((run.instance / "services.json").read_text())["redis_url"]
+        wait_for(lambda: "standalone-worker-1" in {
+            worker.name for worker in Worker.all(connection=Redis.from_url(redis_url))},
+            60, "the worker to listen on the new Redis")
+
+        # A web worker that cannot stop (frozen) is killed, not left behind.
+        frozen = wait_for(lambda: [p for p in run.children("gunicorn")
+                                   if p.parent().pid != run.process.pid], 30, "a web worker")[0]
+        frozen.suspend()
+        everything = run.everything()
+        assert new_pid in {process.pid for process in everything}
+        run.process.terminate()  # SIGTERM to the launcher alone, as `kill` or systemd sends
+        run.assert_all_stopped(everything)
+        with pytest.raises(requests.RequestException):
+            requests.get(f"{run.base}/login", timeout=2)
+
+
+def test_ctrl_c_stops_make_run_started_in_the_background(tmp_path):
+    """A script starts `make run &` with SIGINT ignored; a SIGINT to the process group
+    must still stop everything, not stop the children for the launcher to restart."""
+    with launched(tmp_path, prefix=IGNORING_SIGINT) as run:
+        wait_for(lambda: run.children("worker.py"), 30, "the worker")
+        everything = run.everything()
+        os.killpg(run.process.pid, signal.SIGINT)
+        run.assert_all_stopped(everything)
+        assert "restart" not in run.output()
+
+
+def test_closing_the_terminal_stops_everything(tmp_path):
+    """The hangup reaches only the launcher (its children have process groups of their
+    own), which stops them all."""
+    with launched(tmp_path) as run:
+        everything = run.everything()
+        os.killpg(run.process.pid, signal.SIGHUP)
+        run.assert_all_stopped(everything)
 
 
 @pytest.fixture
-def standalone(tmp_path):
-    port = free_port()
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("DATABASE_URL", "REDIS_URL", "APP_ENV")}
-    env.update(INSTANCE_PATH=str(tmp_path / "instance"), PORT=str(port), PYTHONPATH=str(ROOT))
-    log = open(tmp_path / "launcher.log", "w+b")  # noqa: SIM115 - read back below
-    process = subprocess.Popen([sys.executable, "-m", "webapp.standalone"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-
-    def serving() -> bool:
-        try:
-            return requests.get(f"{base}/api/v1/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_for(serving, 120, "make run to serve")
-        yield process, base, tmp_path, serving, log
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        for leftover in psutil.process_iter(["cmdline"]):  # nothing of this run may linger
-            if str(tmp_path) in " ".join(leftover.info["cmdline"] or []):
-                leftover.kill()
+def default_standin_port_taken():
+    """Something else listens on the stand-in's default port (if something already
+    does, another demo say, so much the better)."""
+    with socket.socket() as blocker:
+        with contextlib.suppress(OSError):
+            blocker.bind(("127.0.0.1", DEFAULT_STANDIN_PORT))
+            blocker.listen()
+        yield
 
 
-def _output(log) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read().decode(errors="replace")
+def test_make_demo_syncs_from_the_standin_and_ctrl_c_stops_it(
+        tmp_path, default_standin_port_taken):
+    settings = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
+    with launched(tmp_path, "--tableau-standin", **settings) as run:
+        banner = re.search(r"\n  Tableau: +(http://127\.0\.0\.1:(\d+)) ", run.output())
+        assert banner, run.output()
+        standin, port = banner.group(1), int(banner.group(2))
+        assert port != DEFAULT_STANDIN_PORT
+        assert requests.get(f"{standin}/_standin/state", timeout=5).json()["requests"] == 0
+
+        browser = _logged_in(run.base)
+        job_id = _sync_now(browser, run.base, _travel_module(run.instance))
+        job = wait_for(lambda: (body := browser.get(
+            f"{run.base}/api/v1/sync/status/{job_id}", timeout=5).json())["status"]
+            not in ("pending", "processing") and body, 60, f"job {job_id} to end")
+        assert job["status"] == "completed", job
+        assert job["counts"]["inserted"] > 0, job
+        assert requests.get(f"{standin}/_standin/state", timeout=5).json()["requests"] > 0
+
+        everything = run.everything()
+        os.killpg(run.process.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+        run.assert_all_stopped(everything)
+        with pytest.raises(requests.RequestException):
+            requests.get(f"{standin}/_standin/state", timeout=2)
 
 
-def test_dead_children_come_back_and_ctrl_c_stops_everything(standalone):
-    process, base, tmp_path, serving, log = standalone
-    launcher = psutil.Process(process.pid)
+def _logged_in(base: str) -> requests.Session:
+    browser = requests.Session()
+    token = CSRF_META.search(browser.get(f"{base}/login", timeout=5).text).group(1)
+    response = browser.post(f"{base}/login", data={**ADMIN, "csrf_token": token},
+                            allow_redirects=False, timeout=10)
+    assert response.status_code == 302, response.text[:500]
+    return browser
 
-    worker = wait_for(lambda: _children(launcher, "worker.py"), 30, "the worker")[0]
-    worker.kill()
-    wait_for(lambda: [w for w in _children(launcher, "worker.py") if w.pid != worker.pid],
-             30, "a new worker")
-    assert "worker standalone-worker-1 exited (code -9)" in _output(log)
 
-    redis_pid, redis_port = map(int, (tmp_path / "instance" / "redis" / "server.pid")
-                                .read_text().split())
-    os.kill(redis_pid, signal.SIGKILL)
-    wait_for(lambda: (tmp_path / "instance" / "redis" / "server.pid").read_text().split()[0]
-             != str(redis_pid), 30, "a new Redis")
-    new_pid, new_port = map(int, (tmp_path / "instance" / "redis" / "server.pid")
-                            .read_text().split())
-    assert new_port == redis_port
-    wait_for(serving, 30, "healthz to see Redis again")
-    assert "Redis restarted." in _output(log)
-    redis_url = json.loads((tmp_path / "instance" / "services.json").read_text())["redis_url"]
-    wait_for(lambda: "standalone-worker-1" in {
-        worker.name for worker in Worker.all(connection=Redis.from_url(redis_url))},
-        60, "the worker to listen on the new Redis")
+def _travel_module(instance) -> int:
+    url = json.loads((instance / "services.json").read_text())["database_url"]
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT m.id FROM modules m JOIN inventories i "
+                            "ON i.id = m.inventory_id WHERE m.module_type = 'travel' "
+                            "AND i.year = 2025").fetchone()[0]
 
-    children = launcher.children(recursive=True)
-    process.send_signal(signal.SIGINT)
-    assert process.wait(60) == 0
-    gone, alive = psutil.wait_procs(children, timeout=30)
-    assert not alive, [p.cmdline() for p in alive]
-    assert not psutil.pid_exists(new_pid)
-    assert "Stopped." in _output(log)
-    with pytest.raises(requests.RequestException):
-        requests.get(f"{base}/login", timeout=2)
+
+def _sync_now(browser: requests.Session, base: str, module_id: int) -> int:
+    """Send the module page's Sync form for Tableau; the started job's id."""
+    page = browser.get(f"{base}/modules/{module_id}", timeout=10).text
+    token = CSRF_META.search(page).group(1)
+    response = browser.post(f"{base}/modules/{module_id}/sync", data={
+        "provider_type": "tableau_api", "year": "2025", "filter_centre_financier": "F0892",
+        "csrf_token": token}, allow_redirects=False, timeout=10)
+    assert response.status_code == 303, response.text[:1000]
+    return int(re.search(r"#job-(\d+)$", response.headers["Location"]).group(1))

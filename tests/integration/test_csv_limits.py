@@ -97,7 +97,7 @@ def test_templates_are_written_by_the_same_writer(api):
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert text.endswith("\r\n") and text.count("\r\n") == 1
-    assert text.startswith("origin_iata,destination_iata,user_institutional_id")
+    assert text.startswith('"origin_iata","destination_iata","user_institutional_id"')
 
 
 def test_binary_garbage_without_nul_after_the_sample_fails_400_naming_the_row(api, worker):

@@ -124,15 +124,28 @@ def test_the_services_file_is_private_and_the_banner_masks_passwords(
     monkeypatch.setattr(launcher, "SERVICES_FILE", services)
     monkeypatch.setenv("DATABASE_URL", urls["database_url"])  # no servers to start, and
     monkeypatch.setenv("REDIS_URL", urls["redis_url"])  # the launcher's writes are undone
-    assert launcher._start_services([]) == urls
+    assert launcher._start_services(launcher.PrivateServers()) == urls
     assert _mode(services) == 0o600 and json.loads(services.read_text()) == urls
 
-    launcher._banner("5000", urls, None)
+    launcher._banner("5000", urls, None, "http://127.0.0.1:8765")
     banner = capsys.readouterr().out
     assert "pg-secret-1" not in banner and "redis-secret-2" not in banner
     assert "postgresql://carbonsync:***@127.0.0.1:5432/carbonsync" in banner
     assert "redis://:***@127.0.0.1:6379/0" in banner
+    assert "\n  Tableau:    http://127.0.0.1:8765 (the stand-in" in banner
     assert 'rq info -u "$(.venv/bin/python -m webapp.standalone --print-url redis)"' in banner
 
     launcher.main(["--print-url", "redis"])
     assert capsys.readouterr().out.strip() == urls["redis_url"]
+
+
+def test_a_taken_standin_port_asked_for_is_refused_with_a_sentence(monkeypatch):
+    """STANDIN_PORT is the operator's choice: taken, the demo stops before starting
+    anything, rather than move the stand-in elsewhere (unset, it would move)."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("STANDIN_PORT", str(port))
+        with pytest.raises(SystemExit, match=f"STANDIN_PORT={port} is in use by another "
+                                             "program: stop it, choose another port, or "
+                                             "unset STANDIN_PORT"):
+            launcher._start_tableau_standin()

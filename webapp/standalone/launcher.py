@@ -2,9 +2,10 @@
 
 Starts a private PostgreSQL and Redis from pip wheels (data under instance/) unless
 DATABASE_URL / REDIS_URL are set, runs migrations, seeds the demo inventory and an
-admin account, then serves the app with gunicorn and one RQ worker. Ctrl-C stops
-everything it started. `--tableau-standin` (`make demo`) also starts the Tableau
-stand-in and points the app at it, to click "Sync now" without Tableau.
+admin account, then serves the app with gunicorn and one RQ worker. Ctrl-C (SIGINT),
+SIGTERM or closing the terminal stops everything it started. `--tableau-standin`
+(`make demo`) also starts the Tableau stand-in and points the app at it, to click
+"Sync now" without Tableau.
 
 The servers' URLs carry passwords: they go to instance/services.json (mode 600),
 never to the screen; `--print-url redis` prints one for tools such as `rq info`.
@@ -13,6 +14,8 @@ never to the screen; `--print-url redis` prints one for tools such as `rq info`.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import functools
 import json
 import os
@@ -20,28 +23,50 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from webapp.config import INSTANCE, ROOT, SERVICES_FILE
 from webapp.standalone.supervisor import GaveUp, Running, Supervisor
 
+if TYPE_CHECKING:  # imported where used: `--print-url` needs none of them
+    from webapp.standalone.embedded import EmbeddedServer
+    from webapp.standalone.tableau_standin.server import StandIn
 
-def _start_services(started: list) -> dict[str, str]:
+DEFAULT_STANDIN_PORT = 8765  # `make demo`'s stand-in, unless STANDIN_PORT or taken
+STOP_GRACE_S = 15  # for a worker to finish its job, gunicorn its requests
+
+
+@dataclass
+class PrivateServers:
+    """The servers this run started (none for a URL given in the environment); kept by
+    name so the Redis one can be replaced when it is restarted."""
+
+    postgres: EmbeddedServer | None = None
+    redis: EmbeddedServer | None = None
+
+    def stop(self) -> None:
+        for server in (self.redis, self.postgres):  # the reverse of their start
+            if server is not None:
+                server.stop()
+
+
+def _start_services(servers: PrivateServers) -> dict[str, str]:
     from webapp.standalone.embedded import start_postgres, start_redis, write_private
 
     urls = {"database_url": os.environ.get("DATABASE_URL"),
             "redis_url": os.environ.get("REDIS_URL")}
     if not urls["database_url"]:
         print("Starting the private PostgreSQL (instance/postgres)...", flush=True)
-        server = start_postgres(INSTANCE / "postgres")
-        started.append(server)
-        urls["database_url"] = server.url
+        servers.postgres = start_postgres(INSTANCE / "postgres")
+        urls["database_url"] = servers.postgres.url
     if not urls["redis_url"]:
         print("Starting the private Redis (instance/redis)...", flush=True)
-        server = start_redis(INSTANCE / "redis")
-        started.append(server)
-        urls["redis_url"] = server.url
+        servers.redis = start_redis(INSTANCE / "redis")
+        urls["redis_url"] = servers.redis.url
     # So that `.venv/bin/flask --app wsgi ...` reaches the same servers while we run.
     write_private(SERVICES_FILE, json.dumps(urls))
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = urls["database_url"], urls["redis_url"]
@@ -75,15 +100,34 @@ def _prepare_database() -> str | None:
         return generated
 
 
-def _start_tableau_standin(started: list) -> None:
-    sys.path.insert(0, str(ROOT))
+def _start_tableau_standin() -> StandIn:
+    """The stand-in on STANDIN_PORT if set, else on DEFAULT_STANDIN_PORT or, when that is
+    taken (say by another `make demo`), on any free port; the app is pointed at it.
+
+    Raises:
+        SystemExit: STANDIN_PORT is not a port number, or is taken.
+    """
     from webapp.standalone.tableau_standin.server import StandIn
 
-    standin = StandIn(port=int(os.environ.get("STANDIN_PORT", "8765")))
-    standin.start()
-    started.append(standin)
+    asked = os.environ.get("STANDIN_PORT", "").strip()
+    if asked and not asked.isdigit():
+        raise SystemExit(f"STANDIN_PORT must be a port number, got {asked!r}.")
+    standin = StandIn(port=int(asked or DEFAULT_STANDIN_PORT))
+    try:
+        standin.start()
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        if asked:  # the operator chose it: a different port would surprise them
+            raise SystemExit(f"STANDIN_PORT={asked} is in use by another program: stop it, "
+                             "choose another port, or unset STANDIN_PORT to let the "
+                             "stand-in pick a free one.") from None
+        standin = StandIn(port=0)
+        standin.start()
+        print(f"Port {DEFAULT_STANDIN_PORT} is taken: the Tableau stand-in listens on "
+              f"{standin.base_url} instead.", flush=True)
     os.environ.update(standin.settings())
-    print(f"Tableau stand-in on {standin.base_url} (fake flights for 2023-2025).", flush=True)
+    return standin
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,50 +143,77 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     INSTANCE.mkdir(parents=True, exist_ok=True)
-    started: list = []
+    servers = PrivateServers()
     supervisor = Supervisor(log=lambda line: print(line, flush=True))
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # A script that starts us in the background (`make run &`) hands SIGINT down
+    # ignored: take it back. Each of these signals ends the run wherever it is, start-up
+    # included; our children, in process groups of their own, never see the terminal's.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup's is meant
+        signal.signal(signal.SIGHUP, _interrupt)  # the terminal closed
+    # First, so that a taken STANDIN_PORT is said before anything is started.
+    standin = _start_tableau_standin() if args.tableau_standin else None
     try:
-        urls = _start_services(started)
-        if args.tableau_standin:
-            _start_tableau_standin(started)
+        urls = _start_services(servers)
         generated = _prepare_database()
         port = os.environ.get("PORT", "5000")
-        _supervise_redis(supervisor, started, urls["redis_url"])
+        _supervise_redis(supervisor, servers, urls["redis_url"])
         python = sys.executable
         for n in range(1, args.workers + 1):
-            supervisor.add(f"worker standalone-worker-{n}", functools.partial(
-                subprocess.Popen, [python, str(ROOT / "worker.py"), "--name",
-                                   f"standalone-worker-{n}"], cwd=ROOT))
-        supervisor.add("web server", functools.partial(subprocess.Popen, [
+            supervisor.add(f"worker standalone-worker-{n}", _child(
+                [python, str(ROOT / "worker.py"), "--name", f"standalone-worker-{n}"]))
+        supervisor.add("web server", _child([
             python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-            "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"],
-            cwd=ROOT))
-        _banner(port, urls, generated)
-        while not stopping.wait(0.5):
+            "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"]))
+        _banner(port, urls, generated, standin.base_url if standin else None)
+        while True:
+            time.sleep(0.5)
             supervisor.check()
     except KeyboardInterrupt:
         pass
     except GaveUp as error:
         print(error, flush=True)
     finally:
-        print("\nStopping...", flush=True)
-        # Redis goes last, with the servers below: workers finishing a job still need it.
-        children = [process.handle for process in supervisor.processes
-                    if process.name != "Redis" and isinstance(process.handle, subprocess.Popen)]
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        for server in reversed(started):
-            server.stop()
-        SERVICES_FILE.unlink(missing_ok=True)
-        print("Stopped. Data is kept under instance/ for the next run.", flush=True)
+        _stop_everything(supervisor, standin, servers)
+
+
+def _stop_everything(supervisor: Supervisor, standin: StandIn | None,
+                     servers: PrivateServers) -> None:
+    # A second Ctrl-C must not cut the stop short and leave PostgreSQL and Redis running.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    print("\nStopping...", flush=True)
+    # Redis goes last, with the servers below: workers finishing a job still need it.
+    children = [process.handle for process in supervisor.processes
+                if process.name != "Redis" and isinstance(process.handle, subprocess.Popen)
+                and process.handle.poll() is None]
+    for child in children:
+        # Once: gunicorn stops its workers, an RQ worker finishes its job and exits.
+        child.send_signal(signal.SIGINT)
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(STOP_GRACE_S)
+        # Then whatever is left of its group: a gunicorn worker that did not stop, a
+        # work horse still busy.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    if standin is not None:
+        standin.stop()
+    servers.stop()
+    SERVICES_FILE.unlink(missing_ok=True)
+    print("Stopped. Data is kept under instance/ for the next run.", flush=True)
+
+
+def _child(command: list[str]) -> Callable[[], subprocess.Popen]:
+    """How to start a child: in a process group of its own, so that Ctrl-C reaches only
+    the launcher, which stops each child once and can then kill all that is left of it."""
+    return functools.partial(subprocess.Popen, command, cwd=ROOT, process_group=0)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM and SIGHUP stop the run the way Ctrl-C does
 
 
 class _Pid:
@@ -161,23 +232,21 @@ class _Pid:
         return None
 
 
-def _supervise_redis(supervisor: Supervisor, started: list, url: str) -> None:
+def _supervise_redis(supervisor: Supervisor, servers: PrivateServers, url: str) -> None:
     """The private Redis, if we run one, is restarted on the same port, so every URL stays
     right; workers and the web app reconnect on their own."""
     from webapp.standalone.embedded import start_redis
 
-    running = [server for server in started if server.name == "redis"]
-    if not running:
+    if servers.redis is None:
         return  # REDIS_URL was given: not ours to restart
+    started_once = False  # the first call takes the server _start_services started
 
     def start() -> Running:
-        if running:  # the first call: the server _start_services started
-            server = running.pop()
-        else:  # it died
-            started[:] = [other for other in started if other.name != "redis"]
-            server = start_redis(INSTANCE / "redis", port=urlsplit(url).port)
-            started.append(server)
-        return server.process or _Pid(server.pid)
+        nonlocal started_once
+        if started_once:  # it died
+            servers.redis = start_redis(INSTANCE / "redis", port=urlsplit(url).port)
+        started_once = True
+        return servers.redis.process or _Pid(servers.redis.pid)
 
     supervisor.add("Redis", start)
 
@@ -199,11 +268,14 @@ def masked(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _banner(port: str, urls: dict[str, str], generated: str | None) -> None:
+def _banner(port: str, urls: dict[str, str], generated: str | None,
+            standin_url: str | None = None) -> None:
     email = os.environ.get("ADMIN_EMAIL", "admin@example.org")
     lines = ["", f"Carbon Sync is running on http://127.0.0.1:{port}",
              f"  PostgreSQL: {masked(urls['database_url'])}",
              f"  Redis:      {masked(urls['redis_url'])}",
+             *([f"  Tableau:    {standin_url} (the stand-in: fake flights for 2023-2025)"]
+               if standin_url else []),
              f"  Passwords:  in {SERVICES_FILE} (readable by you only)",
              '  Queues:     .venv/bin/rq info -u "$(.venv/bin/python -m webapp.standalone '
              '--print-url redis)"']

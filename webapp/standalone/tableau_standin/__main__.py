@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import signal
+import sys
 import threading
 
 from webapp.standalone.tableau_standin.dataset import YEARS, default_dataset
@@ -25,7 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     standin = StandIn(host=args.host, port=args.port)
-    standin.start()
+    try:
+        standin.start()
+    except OSError as error:
+        sys.exit(f"Cannot listen on {args.host}:{args.port}: {error.strerror}. "
+                 "Choose another --port (0 picks a free one).")
     print(f"Tableau stand-in on {standin.base_url} "
           f"({len(default_dataset())} flights, years {YEARS[0]}-{YEARS[-1]}).")
     print("Point Carbon Sync at it with:\n")

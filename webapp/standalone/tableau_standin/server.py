@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -20,7 +21,7 @@ from typing import Any
 import jwt
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import make_server
+from werkzeug.serving import make_server, select_address_family
 from werkzeug.wrappers import Request, Response
 
 from webapp.standalone.tableau_standin.dataset import FIELDS, FlightRecord, default_dataset
@@ -116,8 +117,17 @@ class StandIn:
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> str:
-        self._server = make_server(self.host, self.port, self._wsgi, threaded=True)
-        self.port = self._server.server_port
+        """Serve from a thread; returns the base URL.
+
+        Raises:
+            OSError: the port is taken (errno EADDRINUSE): the caller decides what then.
+        """
+        # Bound here, not by make_server: on a taken port it prints and calls sys.exit().
+        family = select_address_family(self.host, self.port)
+        with socket.create_server((self.host, self.port), family=family) as listener:
+            self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
+                                       fd=listener.fileno())  # it serves a duplicate
+        self.port = self._server.port  # the one picked, if port was 0
         # A short poll interval makes stop() quick, so a server per test stays cheap.
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="tableau-standin", daemon=True)
