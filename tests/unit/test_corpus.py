@@ -18,10 +18,10 @@ from webapp.ingestion.providers.csv_upload.reader import open_csv
 from webapp.ingestion.providers.csv_upload.schemas import (
     ENTRY_SCHEMAS,
     FACTOR_SCHEMAS,
-    RowValidator,
     pick_entry_schema,
     pick_factor_schema,
 )
+from webapp.ingestion.providers.csv_upload.validation import RowValidator
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "csv"
 MANIFEST: list[dict[str, Any]] = json.loads((CORPUS / "manifest.json").read_text("utf-8"))

@@ -6,7 +6,8 @@ import tracemalloc
 import pytest
 
 from webapp.errors import InvalidFile
-from webapp.ingestion.providers.csv_upload.reader import SAMPLE_BYTES, normalise_name, open_csv
+from webapp.ingestion.providers.csv_upload.reader import normalise_name, open_csv
+from webapp.ingestion.providers.csv_upload.sniffing import SAMPLE_BYTES
 
 
 def table(data: bytes):

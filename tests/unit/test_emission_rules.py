@@ -10,8 +10,8 @@ from tests.support.emissions import Plant, great_circle_km
 from webapp.ingestion.providers.csv_upload.schemas import (
     ENTRY_SCHEMAS,
     FACTOR_SCHEMAS,
-    RowValidator,
 )
+from webapp.ingestion.providers.csv_upload.validation import RowValidator
 from webapp.ingestion.providers.tableau.mapping import map_flight_row
 
 # airportsdata's coordinates, written out so the distance is checked by hand.

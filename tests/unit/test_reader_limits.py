@@ -7,13 +7,10 @@ import tracemalloc
 import pytest
 
 from webapp.errors import InvalidFile
-from webapp.ingestion.providers.csv_upload.reader import (
-    _PIECE,
-    SAMPLE_BYTES,
-    Limits,
-    open_csv,
-)
+from webapp.ingestion.providers.csv_upload.limits import _PIECE, Limits
+from webapp.ingestion.providers.csv_upload.reader import open_csv
 from webapp.ingestion.providers.csv_upload.schemas import pick_entry_schema
+from webapp.ingestion.providers.csv_upload.sniffing import SAMPLE_BYTES
 
 
 def all_rows(data, limits: Limits | None = None) -> list[tuple[int, dict[str, str]]]:

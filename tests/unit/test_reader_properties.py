@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from webapp.errors import InvalidFile
-from webapp.ingestion.providers.csv_upload.reader import Limits, open_csv
+from webapp.ingestion.providers.csv_upload.limits import Limits
+from webapp.ingestion.providers.csv_upload.reader import open_csv
 
 # Bounded so the whole file runs in a few seconds; no example database left behind.
 BOUNDED = settings(max_examples=150, deadline=2000, database=None,

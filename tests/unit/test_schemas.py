@@ -22,13 +22,13 @@ from webapp.ingestion.providers.csv_upload.parsers import (
 from webapp.ingestion.providers.csv_upload.schemas import (
     ENTRY_SCHEMAS,
     FACTOR_SCHEMAS,
-    RowValidator,
     entry_types_for,
     missing_columns,
     pick_entry_schema,
     pick_factor_schema,
     template_header,
 )
+from webapp.ingestion.providers.csv_upload.validation import RowValidator
 
 
 def reason(parse, value: str) -> str:

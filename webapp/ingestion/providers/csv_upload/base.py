@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 
 from webapp.errors import InvalidFile
 from webapp.ingestion.providers.base import DataIngestionProvider
-from webapp.ingestion.providers.csv_upload.reader import CsvTable, Limits, open_csv
-from webapp.ingestion.providers.csv_upload.schemas import RowValidator
+from webapp.ingestion.providers.csv_upload.limits import Limits
+from webapp.ingestion.providers.csv_upload.reader import CsvTable, open_csv
+from webapp.ingestion.providers.csv_upload.validation import RowValidator
 
 ROW_NUMBER = "_row"  # key under which each raw row carries its spreadsheet row number
 

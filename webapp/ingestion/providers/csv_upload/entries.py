@@ -1,6 +1,6 @@
 """CSVDataEntriesProvider: one generic, module-aware provider for data-entry files.
 
-The module's declared schemas (ingestion/schemas.py) drive it: adding a module type or
+The module's declared schemas (csv_upload/schemas.py) drive it: adding a module type or
 an entry type is a schema declaration, not code here.
 """
 
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from webapp.ingestion.providers.csv_upload import schemas
 from webapp.ingestion.providers.csv_upload.base import CSVProvider
+from webapp.ingestion.providers.csv_upload.columns import EntrySchema
 
 
 class CSVDataEntriesProvider(CSVProvider):
     target_type = "data_entries"
 
-    def pick_schema(self, header: list[str]) -> schemas.EntrySchema:
+    def pick_schema(self, header: list[str]) -> EntrySchema:
         return schemas.pick_entry_schema(self.ctx.module_type, header,
                                          self.ctx.config.get("entry_type"))
 

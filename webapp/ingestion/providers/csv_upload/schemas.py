@@ -1,26 +1,22 @@
-"""Declarative column schemas for CSV uploads, and row validation against them.
+"""The declared column schemas of CSV uploads, one per data-entry type and factor type,
+and choosing the one a file's header fits.
 
-A schema lists its columns; each column has a parser that turns the raw cell text
-into a JSON-serialisable value or raises `InvalidValue` with a reason a user reads
-after the column name and value ("departure_date '2025-13-45' is not a date ...").
+A schema lists its columns (`columns.py`); each column has a parser that turns the raw
+cell text into a JSON-serialisable value or raises `InvalidValue` with a reason a user
+reads after the column name and value ("departure_date '2025-13-45' is not a date ...").
 Adding a module, an entry type or a factor type is adding one declaration to
-`ENTRY_SCHEMAS` or `FACTOR_SCHEMAS`; nothing else changes.
-
-Clean rows have these shapes:
-    data entry: {"entry_type": "plane", "data": {column: value}, "kg_co2eq": float | None}
-    factor:     {"classification": {column: value}, "values": {column: number}}
-Empty optional cells are left out of `data` and `classification` (unless the column has
-a default), so equal identities always compare equal.
+`ENTRY_SCHEMAS` or `FACTOR_SCHEMAS`; nothing else changes. Rows are validated against
+a schema by `validation.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any
 
 from webapp.errors import InvalidFile, JobFailure
 from webapp.ingestion.providers.base import RowError
+from webapp.ingestion.providers.csv_upload.columns import Column, EntrySchema, FactorSchema, Schema
 from webapp.ingestion.providers.csv_upload.parsers import (
     CABIN_CLASS,
     TRAIN_CLASS,
@@ -37,55 +33,7 @@ from webapp.ingestion.providers.csv_upload.parsers import (
 )
 from webapp.text import clip_cell
 
-RowCheck = Callable[[int, dict[str, Any]], list[RowError]]
-
-
-
-# -- schemas --------------------------------------------------------------------------
-
-
-class Column(NamedTuple):
-    """One CSV column. A tuple, so the validation loop can unpack it cheaply."""
-
-    name: str
-    required: bool = False
-    parse: Parser = text()
-    default: Any = None  # used when the optional cell is empty; None = leave it out
-
-
-# Every data file may say which organisational unit a row belongs to.
-UNIT_COLUMN = Column("unit_institutional_id", parse=text(100))
-
-
-@dataclass(frozen=True)
-class EntrySchema:
-    """The columns of one data-entry type; `unit_institutional_id` is always added."""
-
-    module_type: str
-    entry_type: str
-    columns: tuple[Column, ...]
-    row_check: RowCheck | None = None
-
-    def __post_init__(self) -> None:
-        if UNIT_COLUMN not in self.columns:
-            object.__setattr__(self, "columns", (*self.columns, UNIT_COLUMN))
-
-
-@dataclass(frozen=True)
-class FactorSchema:
-    """The columns of one factor type: classification = identity, values = numbers."""
-
-    factor_type: str
-    classification_columns: tuple[Column, ...]
-    value_columns: tuple[Column, ...]
-    row_check: RowCheck | None = None
-
-    @property
-    def columns(self) -> tuple[Column, ...]:
-        return self.classification_columns + self.value_columns
-
-
-Schema = EntrySchema | FactorSchema
+# -- the declarations -----------------------------------------------------------------
 
 
 def _hours_fit_in_a_week(row: int, data: dict[str, Any]) -> list[RowError]:
@@ -328,112 +276,3 @@ def pick_factor_schema(factor_type: str, header: list[str]) -> FactorSchema:
                              f"{', '.join(FACTOR_SCHEMAS)}.", 422)
     _require_columns(schema, header, f"{factor_type} factors")
     return schema
-
-
-# -- validating rows ------------------------------------------------------------------
-
-_LEFT_OUT = object()  # an empty optional cell without a default: not part of the row
-# Cells remembered per column and file, and the longest one remembered: memory stays
-# under a few MB whatever the file, and long free text (notes) rarely repeats anyway.
-_MEMO_LIMIT = 4096
-_MEMO_MAX_CELL = 100
-
-
-class _Rejected(NamedTuple):
-    """What a cell becomes when it is unusable: the error without its row number."""
-
-    value: str  # as reported: the raw cell, or "" for a blank required one
-    reason: str
-
-
-class _CellReader(NamedTuple):
-    name: str
-    memo: dict[str, Any]  # raw cell -> parsed value, _LEFT_OUT or _Rejected
-    read: Callable[[str], Any]
-
-
-def _cell_reader(column: Column) -> _CellReader:
-    """A column's parser with a memory. Cells repeat down a file (airports, dates,
-    classes, units), and a cell seen before then costs one dict lookup instead of a
-    strip and a parse: the largest single saving of the validation loop. Parsers are
-    pure and their results immutable, which is what makes remembering them safe."""
-    name, required, parse, default = column
-    memo: dict[str, Any] = {}
-
-    def read(raw: str) -> Any:
-        value = raw.strip()
-        if not value:  # blank reported as "", so the message reads "x is required"
-            result = (_Rejected("", "is required") if required
-                      else _LEFT_OUT if default is None else default)
-        else:
-            try:
-                result = parse(value)
-            except InvalidValue as error:
-                result = _Rejected(raw, str(error))
-        if len(memo) < _MEMO_LIMIT and len(raw) <= _MEMO_MAX_CELL:
-            memo[raw] = result
-        return result
-
-    return _CellReader(name, memo, read)
-
-
-def _read_columns(readers: tuple[_CellReader, ...], row: int, values: Mapping[str, str],
-                  out: dict[str, Any], errors: list[RowError]) -> None:
-    # The hot loop of every upload: keep it flat.
-    for name, memo, read in readers:
-        raw = values.get(name) or ""
-        value = memo.get(raw)
-        if value is None:  # not seen yet (parsers return values, never None)
-            value = read(raw)
-        if value is _LEFT_OUT:
-            continue
-        if value.__class__ is _Rejected:
-            errors.append(RowError(row, name, value.value, value.reason))
-            continue
-        out[name] = value
-
-
-class RowValidator:
-    """Validates the rows of one file against its schema.
-
-    `validate(row_number, values)` returns (clean row, []) or (None, every error found),
-    with clean rows shaped as this module's docstring says. One validator per file: it
-    remembers the cells it has parsed (see `_cell_reader`).
-    """
-
-    def __init__(self, schema: Schema):
-        self.schema = schema
-        self._row_check = schema.row_check
-        if isinstance(schema, EntrySchema):
-            self._entry_type = schema.entry_type
-            self._readers = tuple(map(_cell_reader, schema.columns))
-            self.validate = self._validate_entry
-        else:
-            self._readers = tuple(map(_cell_reader, schema.classification_columns))
-            self._value_readers = tuple(map(_cell_reader, schema.value_columns))
-            self.validate = self._validate_factor
-
-    def _validate_entry(self, row: int, values: Mapping[str, str]
-                        ) -> tuple[dict[str, Any] | None, list[RowError]]:
-        data: dict[str, Any] = {}
-        errors: list[RowError] = []
-        _read_columns(self._readers, row, values, data, errors)
-        if self._row_check is not None:
-            errors += self._row_check(row, data)
-        if errors:
-            return None, errors
-        kg_co2eq = data.pop("kg_co2eq", None)  # a travel row's own figure, kept beside data
-        return {"entry_type": self._entry_type, "data": data, "kg_co2eq": kg_co2eq}, errors
-
-    def _validate_factor(self, row: int, values: Mapping[str, str]
-                         ) -> tuple[dict[str, Any] | None, list[RowError]]:
-        classification: dict[str, Any] = {}
-        factor_values: dict[str, Any] = {}
-        errors: list[RowError] = []
-        _read_columns(self._readers, row, values, classification, errors)
-        _read_columns(self._value_readers, row, values, factor_values, errors)
-        if self._row_check is not None:
-            errors += self._row_check(row, {**classification, **factor_values})
-        if errors:
-            return None, errors
-        return {"classification": classification, "values": factor_values}, errors

@@ -1,0 +1,236 @@
+"""The paths of the OpenAPI document: every /api/v1 route with its parameters, request
+body and responses, and the error responses they share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.api.openapi.schemas import ref
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): {"$ref": f"#/components/responses/E{code}"} for code in codes}
+
+
+def _param(name: str, where: str = "path", schema: dict | None = None,
+           description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path",
+            "schema": schema or {"type": "integer"}, "description": description}
+
+
+def _list_of(item: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["items", "total", "limit", "offset"],
+            "properties": {"items": {"type": "array", "items": ref(item)},
+                           "total": {"type": "integer"}, "limit": {"type": "integer"},
+                           "offset": {"type": "integer"}}}
+
+
+PAGE = [_param("limit", "query"), _param("offset", "query")]
+ENTRY_FILTERS = [
+    _param("entry_type", "query", {"type": "string"}),
+    _param("source", "query", {"type": "string"}, "provider_type that loaded the entry"),
+    _param("job_id", "query", description="the load that wrote the entry"),
+    _param("missing", "query", {"enum": ["true", "false"]},
+           "true: only entries without emissions; false: only those with"),
+    _param("reason", "query", {"type": "string"}, "a missing reason, as the module's "
+           "emissions word it")]
+CSV = {"description": "CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}
+
+SYNC_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": ref("SyncRequest")},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["provider_type", "year"],
+            "properties": {
+                "file": {"type": "string", "contentMediaType": "text/csv"},
+                "provider_type": {"type": "string"}, "year": {"type": "integer"},
+                "filters": {"type": "string", "description": "JSON-encoded object"},
+                "config": {"type": "string", "description": "JSON-encoded object, e.g. "
+                           '{"on_error": "skip"}'}}}},
+    },
+}
+
+# Optional: {"confirm_replace": true} retries a load refused 409 for what it would replace.
+RETRY_BODY = {"required": False, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"confirm_replace": {"type": "boolean"}}}}}}
+
+
+def _operation(summary: str, responses: dict[str, Any], *, params=None, body=None,
+               tag: str = "sync") -> dict[str, Any]:
+    # Any request may be refused as malformed (SPEC §12: a NUL byte in any parameter).
+    op: dict[str, Any] = {"summary": summary, "tags": [tag],
+                          "responses": {**_errors(400), **responses}}
+    if params:
+        op["parameters"] = params
+    if body:
+        op["requestBody"] = body
+    return op
+
+
+AUDIT_ENTRY = {"type": "object", "required": ["id", "at", "action"], "properties": {
+    "id": {"type": "integer"}, "at": {"type": "string"},
+    "actor_id": {"type": ["integer", "null"]}, "actor_email": {"type": ["string", "null"]},
+    "action": {"type": "string"}, "target_type": {"type": ["string", "null"]},
+    "target_id": {"type": ["integer", "null"]}, "details": {"type": "object"},
+    "client_address": {"type": ["string", "null"]}}}
+AUDIT_PAGE = {"type": "object", "required": ["items", "total", "limit", "offset"],
+              "properties": {"items": {"type": "array", "items": AUDIT_ENTRY},
+                             "total": {"type": "integer"}, "limit": {"type": "integer"},
+                             "offset": {"type": "integer"}}}
+
+
+def path_items() -> dict[str, Any]:
+    accepted = {"202": _json(ref("Accepted"), "Job created and queued")}
+    status = {"200": _json(ref("JobStatus"), "The job")}
+    module_id, job_id = _param("module_id"), _param("job_id")
+    return {
+        "/sync/data-entries/{module_id}": {"post": _operation(
+            "Sync a module's data entries", {**accepted, **_errors(400, 401, 403, 404, 409,
+                                                                  413, 415, 422, 503)},
+            params=[module_id], body=SYNC_BODY)},
+        "/sync/factors/{module_id}/{factor_type_id}": {"post": _operation(
+            "Sync emission factors of a factor type",
+            {**accepted, **_errors(400, 401, 403, 404, 409, 413, 415, 422, 503)},
+            params=[module_id, _param("factor_type_id")], body=SYNC_BODY)},
+        "/sync/status/{job_id}": {"get": _operation(
+            "Poll a job", {**status, **_errors(401, 404)}, params=[job_id])},
+        "/sync/history/{module_id}": {"get": _operation(
+            "A module's jobs, newest first",
+            {"200": _json(_list_of("JobStatus"), "Jobs"), **_errors(400, 401, 404)},
+            params=[module_id, _param("provider_type", "query", {"type": "string"}),
+                    _param("status", "query", {"type": "string"}), *PAGE])},
+        "/sync/retry/{job_id}": {"post": _operation(
+            "Retry a failed or cancelled job as a new linked job",
+            {**accepted, **_errors(401, 403, 404, 409, 422, 503)}, params=[job_id],
+            body=RETRY_BODY)},
+        "/sync/apply/{job_id}": {"post": _operation(
+            "Load a completed preview for real, as a new linked job (preview_of/applied_by)",
+            {**accepted, **_errors(401, 403, 404, 409, 422, 503)}, params=[job_id])},
+        "/sync/undo/{job_id}": {"post": _operation(
+            "Undo a completed load: a new job restores what it replaced (undo_of/undone_by)",
+            {**accepted, **_errors(401, 403, 404, 409, 422, 503)}, params=[job_id])},
+        "/sync/cancel/{job_id}": {"post": _operation(
+            "Cancel a pending or processing job", {**status, **_errors(401, 403, 404, 409)},
+            params=[job_id])},
+        "/sync/errors/{job_id}.csv": {"get": _operation(
+            "The job's full row-error report", {"200": CSV, **_errors(401, 404)},
+            params=[job_id])},
+        "/modules": {"get": _operation(
+            "Modules with their last-sync badges",
+            {"200": _json(_list_of("Module"), "Modules"), **_errors(400, 401)}, params=PAGE,
+            tag="catalog")},
+        "/modules/{module_id}": {"get": _operation(
+            "One module: badges, entry counts, factor types",
+            {"200": _json(ref("ModuleDetail"), "Module"), **_errors(401, 404)},
+            params=[module_id], tag="catalog")},
+        "/modules/{module_id}/entries": {"get": _operation(
+            "A module's stored data entries, with their emissions",
+            {"200": _json(_list_of("DataEntry"), "Entries"), **_errors(400, 401, 404)},
+            params=[module_id, *ENTRY_FILTERS, *PAGE], tag="catalog")},
+        "/modules/{module_id}/entries.csv": {"get": _operation(
+            "A module's entries with their emissions as CSV (formula cells neutralised)",
+            {"200": CSV, **_errors(400, 401, 404)}, params=[module_id, *ENTRY_FILTERS],
+            tag="emissions")},
+        "/modules/{module_id}/emissions": {"get": _operation(
+            "A module's emissions as of its last recalculation",
+            {"200": _json(ref("ModuleEmissions"), "Module emissions"),
+             **_errors(401, 404)}, params=[module_id], tag="emissions")},
+        "/inventories/{inventory_id}/emissions": {"get": _operation(
+            "An inventory's emissions, module by module",
+            {"200": _json(ref("InventoryEmissions"), "Inventory emissions"),
+             **_errors(401, 404)}, params=[_param("inventory_id")], tag="emissions")},
+        "/sync/emissions/{module_id}": {"post": _operation(
+            "Recalculate a module's emissions (a job; a request during a run makes it "
+            "run once more)",
+            {"202": _json(ref("RecalculationAccepted"), "Recalculation queued"),
+             **_errors(401, 403, 404, 409, 503)}, params=[module_id], tag="emissions")},
+        "/factor-types": {"get": _operation(
+            "Factor types, optionally of one module",
+            {"200": _json(_list_of("FactorType"), "Factor types"), **_errors(400, 401, 404)},
+            params=[_param("module_id", "query")], tag="catalog")},
+        "/factors/{factor_type_id}": {"get": _operation(
+            "Stored emission factors of a factor type",
+            {"200": _json(_list_of("EmissionFactor"), "Factors"), **_errors(400, 401, 404)},
+            params=[_param("factor_type_id"), _param("year", "query"), *PAGE],
+            tag="catalog")},
+        "/providers": {"get": _operation(
+            "Providers registered for a module, with availability",
+            {"200": _json(_list_of("Provider"), "Providers"), **_errors(400, 401, 404)},
+            params=[_param("module_id", "query")], tag="catalog")},
+        "/templates/{module_id}.csv": {"get": _operation(
+            "Header-only CSV template for a module's data entries",
+            {"200": CSV, **_errors(401, 404)},
+            params=[module_id, _param("entry_type", "query", {"type": "string"})],
+            tag="catalog")},
+        "/templates/factors/{factor_type_id}.csv": {"get": _operation(
+            "Header-only CSV template for a factor type", {"200": CSV, **_errors(401, 404)},
+            params=[_param("factor_type_id")], tag="catalog")},
+        "/audit": {"get": _operation(
+            "The audit log, newest first (admins only)",
+            {"200": _json(AUDIT_PAGE, "Audit entries"), **_errors(400, 401, 403)},
+            params=[_param("user", "query", {"type": "string"}, "email or user id"),
+                    _param("action", "query", {"type": "string"}),
+                    _param("target_type", "query", {"type": "string"}),
+                    _param("target_id", "query"), *PAGE], tag="audit")},
+        **_schedule_paths(),
+        "/openapi.json": {"get": _operation(
+            "This document", {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+            tag="meta")},
+        "/healthz": {"get": {**_operation(
+            "Database and Redis reachability",
+            {"200": _json(ref("Health"), "Healthy"), "503": _json(ref("Health"),
+                                                                   "Unhealthy")},
+            tag="meta"), "security": []}},
+    }
+
+
+def _schedule_paths() -> dict[str, Any]:
+    schedule = {"200": _json(ref("Schedule"), "The schedule")}
+    body = {"required": True, "content": {"application/json": {
+        "schema": ref("ScheduleRequest")}}}
+    patch = {"required": True, "content": {"application/json": {
+        "schema": ref("SchedulePatch")}}}
+    schedule_id = _param("schedule_id")
+    return {
+        "/schedules": {
+            "post": _operation(
+                "Schedule an API provider's sync (cron in a time zone)",
+                {"201": _json(ref("Schedule"), "Schedule created"),
+                 **_errors(400, 401, 403, 404, 415, 422, 503)}, body=body, tag="schedules"),
+            "get": _operation(
+                "Schedules, optionally of one module",
+                {"200": _json(_list_of("Schedule"), "Schedules"), **_errors(400, 401, 404)},
+                params=[_param("module_id", "query"), *PAGE], tag="schedules")},
+        "/schedules/{schedule_id}": {
+            "get": _operation("One schedule", {**schedule, **_errors(401, 404)},
+                              params=[schedule_id], tag="schedules"),
+            "patch": _operation(
+                "Change a schedule (cron, time zone, enabled, webhook, filters, config)",
+                {**schedule, **_errors(400, 401, 403, 404, 415, 422, 503)},
+                params=[schedule_id], body=patch, tag="schedules"),
+            "delete": _operation(
+                "Delete a schedule; a job it started runs on",
+                {"204": {"description": "Deleted"}, **_errors(401, 403, 404)},
+                params=[schedule_id], tag="schedules")},
+        "/schedules/{schedule_id}/run": {"post": _operation(
+            "Run a schedule now, as if a due time had come",
+            {"202": _json(ref("Accepted"), "Job created and queued"),
+             **_errors(401, 403, 404, 409, 422, 503)}, params=[schedule_id],
+            tag="schedules")},
+    }
+
+
+ERROR_TEXT = {400: "Malformed request", 401: "Not authenticated", 403: "Role not allowed",
+              404: "Unknown id", 409: "Conflict with the job's state or an active job",
+              413: "File too large", 415: "Unsupported media type",
+              422: "Invalid request", 503: "Service or provider unavailable"}
+
+
+def error_responses() -> dict[str, Any]:
+    """The responses `_errors()` refers to: one per error code, each with an Error body."""
+    return {f"E{code}": _json(ref("Error"), text) for code, text in ERROR_TEXT.items()}

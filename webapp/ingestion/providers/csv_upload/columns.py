@@ -1,0 +1,58 @@
+"""What a CSV schema is declared with: a `Column` (its name, whether it is required, its
+parser, its default) and the schema of a data-entry type (`EntrySchema`) or of a factor
+type (`FactorSchema`). The declarations themselves are in `schemas.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from webapp.ingestion.providers.base import RowError
+from webapp.ingestion.providers.csv_upload.parsers import Parser, text
+
+RowCheck = Callable[[int, dict[str, Any]], list[RowError]]
+
+
+class Column(NamedTuple):
+    """One CSV column. A tuple, so the validation loop can unpack it cheaply."""
+
+    name: str
+    required: bool = False
+    parse: Parser = text()
+    default: Any = None  # used when the optional cell is empty; None = leave it out
+
+
+# Every data file may say which organisational unit a row belongs to.
+UNIT_COLUMN = Column("unit_institutional_id", parse=text(100))
+
+
+@dataclass(frozen=True)
+class EntrySchema:
+    """The columns of one data-entry type; `unit_institutional_id` is always added."""
+
+    module_type: str
+    entry_type: str
+    columns: tuple[Column, ...]
+    row_check: RowCheck | None = None
+
+    def __post_init__(self) -> None:
+        if UNIT_COLUMN not in self.columns:
+            object.__setattr__(self, "columns", (*self.columns, UNIT_COLUMN))
+
+
+@dataclass(frozen=True)
+class FactorSchema:
+    """The columns of one factor type: classification = identity, values = numbers."""
+
+    factor_type: str
+    classification_columns: tuple[Column, ...]
+    value_columns: tuple[Column, ...]
+    row_check: RowCheck | None = None
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return self.classification_columns + self.value_columns
+
+
+Schema = EntrySchema | FactorSchema
