@@ -1,5 +1,6 @@
 """The module page's fragments through the Flask test client: each one's poll reads only
-what its own part shows (counted as SQL statements)."""
+what its own part shows (counted as SQL statements), and the stored factors have a
+fragment URL of their own, also a full page without htmx."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ FRAGMENTS = {
     "entries": ('id="stored-entries"', {"module_entry_counts"}),
     "emissions": ('id="emissions"', {"module_emission_summaries", "data_ingestion_jobs"}),
     "entry-list": ('id="entry-list"', {"data_entries", "module_entry_counts"}),
+    "factors": ('id="stored-factors"', {"emission_factors"}),
 }
 
 
@@ -89,3 +91,20 @@ def test_a_fragment_poll_runs_only_its_own_queries(app, create_user, loaded_modu
         assert len(statements) < len(page_statements), (name, statements)
         assert tables_read(statements) <= own_tables, (name, statements)
 
+
+def test_the_stored_factors_are_a_fragment_and_a_page(app, create_user, loaded_module):
+    client = PageClient(app, create_user("viewer"))
+    url = f"/modules/{loaded_module}/factors"
+    fragment = client.get(url, headers=HX)
+    page = client.get(url)
+    assert fragment.status_code == page.status_code == 200
+    assert fragment.text.lstrip().startswith('<section class="card stored-factors" '
+                                             'id="stored-factors"')
+    assert "ef_kg_co2eq_per_km: 0.151" in fragment.text and "<html" not in fragment.text
+    assert "<html" in page.text and 'id="stored-factors"' in page.text
+    assert 'id="sync-history"' in page.text  # the whole module page
+    assert "HX-Request" in fragment.headers["Vary"]
+    # The card refreshes itself from its own URL, not by picking it out of the page.
+    card = re.search(r'<section class="card stored-factors".*?>', page.text, re.S)[0]
+    assert f'hx-get="{url}"' in card and "hx-select" not in card
+    assert client.get("/modules/999/factors", headers=HX).status_code == 404

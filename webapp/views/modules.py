@@ -86,6 +86,13 @@ def entry_list(module_id: int):
                             **_context(module_id, _entry_list_context))
 
 
+@modules_bp.get("/<id:module_id>/factors")
+def stored_factors(module_id: int):
+    """The emission factors stored for the module's year; the whole page without htmx."""
+    return page_or_fragment(PAGE, "emissions/_factors.html",
+                            **_context(module_id, _factors_context))
+
+
 @modules_bp.app_template_filter("kg")
 def kg(value) -> str:
     """12345.678 -> '12,345.7'."""
