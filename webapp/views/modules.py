@@ -1,5 +1,9 @@
 """The module page: Sync from an API, upload CSV files, watch the job, read the history.
 
+Each part that refreshes itself (history, badges, stored entries, emissions, entry list,
+stored factors) has its own URL: htmx gets the part alone, built from a context of its
+own; a browser gets the whole page, which merges them all.
+
 Form posts create a job through the service layer and redirect back to the page (whose
 panel then polls the new job). When the service refuses (409 a job is already running,
 422 wrong year, ...), the page is rendered again with the reason and that status.
@@ -145,7 +149,8 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
 # One builder per fragment: the context its template names, and nothing else.
 
 def _badges_context(module: Module) -> dict[str, Any]:
-    """modules/_badges.html: the badges are a column of the module row."""
+    """modules/_badges.html: the badges are kept on the module's row (last_sync_status),
+    so they need no other query."""
     return {"module": module}
 
 
