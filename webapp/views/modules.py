@@ -1,5 +1,9 @@
 """The module page: Sync from an API, upload CSV files, watch the job, read the history.
 
+Each part that refreshes itself (history, badges, stored entries, emissions, entry list,
+stored factors) has its own URL: htmx gets the part alone, built from a context of its
+own; a browser gets the whole page, which merges them all.
+
 Form posts create a job through the service layer and redirect back to the page (whose
 panel then polls the new job). When the service refuses (409 a job is already running,
 422 wrong year, ...), the page is rendered again with the reason and that status.
@@ -7,6 +11,7 @@ panel then polls the new job). When the service refuses (409 a job is already ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -30,7 +35,7 @@ from webapp.jobs.states import JobStatus
 from webapp.models import DataIngestionJob, Module
 from webapp.models.jobs import TargetType
 from webapp.security import INT4_MAX
-from webapp.views.htmx import JOB_CHANGED, page_or_fragment, trigger
+from webapp.views.htmx import JOB_CHANGED, is_htmx, page_or_fragment, trigger
 from webapp.views.jobs import job_context
 
 modules_bp = Blueprint("modules", __name__, url_prefix="/modules")
@@ -41,40 +46,43 @@ ENTRY_PAGE_SIZE = 50
 FACTORS_SHOWN = 100  # per factor type; the API pages through the rest
 
 
-# -- reading ------------------------------------------------------------------------------
+# -- reading: the page, and each fragment from a context of its own ------------------------
+
+PAGE = "modules/detail.html"
+
 
 @modules_bp.get("/<id:module_id>")
 def detail(module_id: int):
-    return render_template("modules/detail.html", **_page_context(module_id))
+    return render_template(PAGE, **_page_context(module_id))
 
 
 @modules_bp.get("/<id:module_id>/history")
 def history(module_id: int):
     """The sync history (filtered, paged); the whole module page without htmx."""
-    return page_or_fragment("modules/detail.html", "modules/_history.html",
-                            **_page_context(module_id))
+    return page_or_fragment(PAGE, "modules/_history.html",
+                            **_context(module_id, _history_context))
 
 
 @modules_bp.get("/<id:module_id>/badges")
 def badges(module_id: int):
     """The module's last-sync badges; the whole module page without htmx."""
-    return page_or_fragment("modules/detail.html", "modules/_badges.html",
-                            **_page_context(module_id))
+    return page_or_fragment(PAGE, "modules/_badges.html",
+                            **_context(module_id, _badges_context))
 
 
 @modules_bp.get("/<id:module_id>/entries")
 def entries(module_id: int):
     """The stored-entries summary; the whole module page without htmx."""
-    return page_or_fragment("modules/detail.html", "modules/_entries.html",
-                            **_page_context(module_id))
+    return page_or_fragment(PAGE, "modules/_entries.html",
+                            **_context(module_id, _stored_entries_context))
 
 
 @modules_bp.get("/<id:module_id>/emissions")
 def emissions(module_id: int):
     """The module's figures; the whole module page without htmx. A poll that saw them
     stale and now sees them fresh fires job-changed, so the rest of the page follows."""
-    context = _page_context(module_id)
-    response = page_or_fragment("modules/detail.html", "emissions/_summary.html", **context)
+    context = _context(module_id, _emissions_context)
+    response = page_or_fragment(PAGE, "emissions/_summary.html", **context)
     if request.args.get("was_stale") and not context["emissions"]["stale"]:
         trigger(response, JOB_CHANGED)
     return response
@@ -83,8 +91,15 @@ def emissions(module_id: int):
 @modules_bp.get("/<id:module_id>/entry-list")
 def entry_list(module_id: int):
     """A page of entries with their emissions (filtered); the whole page without htmx."""
-    return page_or_fragment("modules/detail.html", "emissions/_entries.html",
-                            **_page_context(module_id))
+    return page_or_fragment(PAGE, "emissions/_entries.html",
+                            **_context(module_id, _entry_list_context))
+
+
+@modules_bp.get("/<id:module_id>/factors")
+def stored_factors(module_id: int):
+    """The emission factors stored for the module's year; the whole page without htmx."""
+    return page_or_fragment(PAGE, "emissions/_factors.html",
+                            **_context(module_id, _factors_context))
 
 
 @modules_bp.app_template_filter("kg")
@@ -94,6 +109,117 @@ def kg(value) -> str:
         return f"{float(value):,.1f}"
     except (TypeError, ValueError):
         return "–"
+
+
+def _context(module_id: int, fragment_context: Callable[[Module], dict[str, Any]]
+             ) -> dict[str, Any]:
+    """For htmx, only what the fragment shows, so its poll runs only its own queries; for
+    a browser, the whole page's context (a fragment URL opened directly is the page)."""
+    if not is_htmx():
+        return _page_context(module_id)
+    return fragment_context(catalog.get_module(module_id))
+
+
+def _page_context(module_id: int, **extra) -> dict[str, Any]:
+    """Every fragment's context, plus what only the page shows (panels, forms). The
+    counts the stored entries, the entry list and the forms all show are read once."""
+    module: Module = catalog.get_module(module_id)
+    entry_counts = catalog.entry_counts(module_id)
+    parts = {**_badges_context(module), **_history_context(module),
+             **_stored_entries_context(module, entry_counts), **_emissions_context(module),
+             **_entry_list_context(module, entry_counts), **_factors_context(module)}
+    providers = catalog.providers(module)
+    entry_types = parts["entry_types"]
+    return {
+        **parts,
+        "panels": [job_context(job) for job in _panel_jobs(module_id)],
+        "sync_providers": _sync_providers(module, providers),
+        "accepts_files": any(p["provider_type"] == "csv_upload"
+                             and p["target_type"] == TargetType.DATA_ENTRIES
+                             for p in providers),
+        "entry_templates": [
+            (f"{entry_type} template" if len(entry_types) > 1 else "CSV template",
+             url_for("api.entry_template", module_id=module_id, entry_type=entry_type))
+            for entry_type in entry_types],
+        "factor_types": [stored["factor_type"] for stored in parts["stored_factors"]],
+        "stored_slices": replacing.by_source(entry_counts),
+        "confirm_replace_from": replacing.CONFIRM_FROM_ROWS,
+        "can_manage_factors": current_user.can("admin"),
+        "form": request.form if request.method == "POST" else {},
+        "form_error": None,
+        **extra,
+    }
+
+
+# One builder per fragment: the context its template names, and nothing else.
+
+def _badges_context(module: Module) -> dict[str, Any]:
+    """modules/_badges.html: the badges are kept on the module's row (last_sync_status),
+    so they need no other query."""
+    return {"module": module}
+
+
+def _history_context(module: Module) -> dict[str, Any]:
+    """modules/_history.html."""
+    args = _history_args()
+    jobs, total = queries.history(module.id, provider_type=args["provider"],
+                                  status=args["status"], limit=HISTORY_PAGE_SIZE,
+                                  offset=(args["page"] - 1) * HISTORY_PAGE_SIZE)
+    known = {p["provider_type"] for p in catalog.providers(module)}
+    return {"module": module, "history": {
+        "jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
+        "undo_notes": {job.id: undo.undo_note(job) for job in jobs},
+        "providers": sorted(known | {args["provider"], "recalculation"} - {None})}}
+
+
+def _stored_entries_context(module: Module, entry_counts: list[dict[str, Any]] | None = None
+                            ) -> dict[str, Any]:
+    """modules/_entries.html."""
+    return {"module": module, "can_edit": current_user.can("editor"),
+            "entry_counts": catalog.entry_counts(module.id) if entry_counts is None
+            else entry_counts,
+            "entry_types": schemas.entry_types_for(module.module_type)}
+
+
+def _emissions_context(module: Module) -> dict[str, Any]:
+    """emissions/_summary.html."""
+    figures = module_figures(module.id)
+    return {"module": module, "emissions": figures, "can_edit": current_user.can("editor"),
+            "type_bars": chart_bars(figures["by_entry_type"], "entry_type")}
+
+
+def _entry_list_context(module: Module, entry_counts: list[dict[str, Any]] | None = None
+                        ) -> dict[str, Any]:
+    """emissions/_entries.html; its source filter offers the sources of entry_counts."""
+    args = _entry_args()
+    filters = {k: v for k, v in args.items() if k != "page"}
+    rows, has_next = catalog.entry_page(module.id, limit=ENTRY_PAGE_SIZE,
+                                        offset=(args["page"] - 1) * ENTRY_PAGE_SIZE,
+                                        **filters)
+    missing = {True: "true", False: "false"}.get(args["missing"])
+    link_args = {"entry_type": args["entry_type"], "source": args["source"],
+                 "job": args["job_id"], "missing": missing, "reason": args["reason"]}
+    export_args = {**link_args, "job": None, "job_id": args["job_id"]}
+    return {
+        "module": module,
+        "entry_list": {"rows": rows, "has_next": has_next, **args,
+                       "filtered": any(v is not None for v in filters.values()),
+                       "link_args": link_args, "export_args": export_args,
+                       "page_size": ENTRY_PAGE_SIZE},
+        "entry_types": schemas.entry_types_for(module.module_type),
+        "entry_counts": catalog.entry_counts(module.id) if entry_counts is None
+        else entry_counts,
+    }
+
+
+def _factors_context(module: Module) -> dict[str, Any]:
+    """emissions/_factors.html: the first factors of each factor type, for the year."""
+    stored = []
+    for factor_type in catalog.factor_types(module.module_type):
+        first, total = catalog.factors(factor_type.id, year=module.inventory.year,
+                                       limit=FACTORS_SHOWN, offset=0)
+        stored.append({"factor_type": factor_type, "factors": first, "total": total})
+    return {"module": module, "stored_factors": stored}
 
 
 def _entry_args() -> dict[str, Any]:
@@ -110,33 +236,6 @@ def _entry_args() -> dict[str, Any]:
             "reason": args.get("reason") or None, "page": page}
 
 
-def _emissions_context(module: Module) -> dict[str, Any]:
-    figures = module_figures(module.id)
-    args = _entry_args()
-    filters = {k: v for k, v in args.items() if k != "page"}
-    rows, has_next = catalog.entry_page(module.id, limit=ENTRY_PAGE_SIZE,
-                                        offset=(args["page"] - 1) * ENTRY_PAGE_SIZE,
-                                        **filters)
-    stored = []
-    for factor_type in catalog.factor_types(module.module_type):
-        factors, total = catalog.factors(factor_type.id, year=module.inventory.year,
-                                         limit=FACTORS_SHOWN, offset=0)
-        stored.append({"factor_type": factor_type, "factors": factors, "total": total})
-    missing = {True: "true", False: "false"}.get(args["missing"])
-    link_args = {"entry_type": args["entry_type"], "source": args["source"],
-                 "job": args["job_id"], "missing": missing, "reason": args["reason"]}
-    export_args = {**link_args, "job": None, "job_id": args["job_id"]}
-    return {
-        "emissions": figures,
-        "type_bars": chart_bars(figures["by_entry_type"], "entry_type"),
-        "entry_list": {"rows": rows, "has_next": has_next, **args,
-                       "filtered": any(v is not None for v in filters.values()),
-                       "link_args": link_args, "export_args": export_args,
-                       "page_size": ENTRY_PAGE_SIZE},
-        "stored_factors": stored,
-    }
-
-
 def _history_args() -> dict[str, Any]:
     """History filters from the query string; anything unusable means 'no filter'."""
     status = request.args.get("status") or None
@@ -148,44 +247,6 @@ def _history_args() -> dict[str, Any]:
     except ValueError:
         page = 1
     return {"provider": request.args.get("provider") or None, "status": status, "page": page}
-
-
-def _page_context(module_id: int, **extra) -> dict[str, Any]:
-    module: Module = catalog.get_module(module_id)
-    args = _history_args()
-    jobs, total = queries.history(module_id, provider_type=args["provider"],
-                                  status=args["status"], limit=HISTORY_PAGE_SIZE,
-                                  offset=(args["page"] - 1) * HISTORY_PAGE_SIZE)
-    providers = catalog.providers(module)
-    entry_types = schemas.entry_types_for(module.module_type)
-    entry_counts = catalog.entry_counts(module_id)
-    return {
-        "module": module,
-        "history": {"jobs": jobs, "total": total, "page_size": HISTORY_PAGE_SIZE, **args,
-                    "undo_notes": {job.id: undo.undo_note(job) for job in jobs},
-                    "providers": sorted({p["provider_type"] for p in providers}
-                                        | {args["provider"], "recalculation"} - {None})},
-        "panels": [job_context(job) for job in _panel_jobs(module_id)],
-        "sync_providers": _sync_providers(module, providers),
-        "accepts_files": any(p["provider_type"] == "csv_upload"
-                             and p["target_type"] == TargetType.DATA_ENTRIES
-                             for p in providers),
-        "entry_types": entry_types,
-        "entry_templates": [
-            (f"{entry_type} template" if len(entry_types) > 1 else "CSV template",
-             url_for("api.entry_template", module_id=module_id, entry_type=entry_type))
-            for entry_type in entry_types],
-        "factor_types": catalog.factor_types(module.module_type),
-        "entry_counts": entry_counts,
-        "stored_slices": replacing.by_source(entry_counts),
-        "confirm_replace_from": replacing.CONFIRM_FROM_ROWS,
-        "can_edit": current_user.can("editor"),
-        "can_manage_factors": current_user.can("admin"),
-        "form": request.form if request.method == "POST" else {},
-        "form_error": None,
-        **_emissions_context(module),
-        **extra,
-    }
 
 
 def _sync_providers(module: Module, providers: list[dict[str, Any]]) -> list[dict[str, Any]]:
