@@ -25,24 +25,13 @@ import pytest
 from redis import Redis
 
 from tests.support.app import create_extra_app, truncate_statement
+from tests.support.polling import wait_for
 from webapp.config import libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = "tests.support.providers"
 # Fast clocks: a lost job is noticed after 6 s without heartbeat, looked for every 2 s.
 FAST = {"WORKER_LOST_AFTER_S": "6", "HEARTBEAT_INTERVAL_S": "1", "REAPER_INTERVAL_S": "2"}
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    """Poll `predicate` until it returns something truthy (returned), or fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass
