@@ -1,5 +1,6 @@
-"""pytest plugin: real RQ worker processes (`python worker.py`), and letting them
-finish before the next test wipes the database."""
+"""pytest plugin: real RQ worker processes (`python worker.py`), waiting until their
+jobs are done (wait_idle), and letting them finish before the next test wipes the
+database."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 from redis import Redis
 
@@ -86,6 +89,52 @@ def wait_until_idle(worker: WorkerProcess, timeout: float = 30.0) -> None:
     progress updates queue behind the TRUNCATE: a deadlock PostgreSQL cannot see.
     """
     wait_for(lambda: not worker.horse_pids(), timeout, f"worker {worker.name} to be idle")
+
+
+def unfinished_jobs(db_url: str, module_id: int | None = None,
+                    recalculations: bool = False) -> list[tuple[int, str, str]]:
+    """(id, provider type, status) of the jobs still pending or processing, in `module_id`
+    or in any module.
+
+    With `recalculations`, also of the completed loads (previews aside) that no
+    recalculation of their module ended after: a load queues its recalculation only once
+    it has committed, so "no active job" alone can be seen in between.
+    """
+    in_module = "AND j.module_id = %(module_id)s" if module_id is not None else ""
+    query = f"""
+        SELECT j.id, j.provider_type, j.status FROM data_ingestion_jobs j
+        WHERE (j.status IN ('pending', 'processing') {in_module})
+           OR (%(recalculations)s AND j.status = 'completed' {in_module}
+               AND j.target_type <> 'emissions' AND j.metadata->>'dry_run' IS NULL
+               AND j.completed_at > coalesce((
+                   SELECT max(r.completed_at) FROM data_ingestion_jobs r
+                   WHERE r.module_id = j.module_id AND r.target_type = 'emissions'),
+                   '-infinity'))
+        ORDER BY j.id"""
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(query, {"module_id": module_id,
+                                    "recalculations": recalculations}).fetchall()
+
+
+@pytest.fixture
+def wait_idle(db_url, worker) -> Callable[..., None]:
+    """wait_idle(module_id=None, recalculations=False, timeout=60): wait until no job is
+    pending or processing (in that module, or in any) and the session worker runs no work
+    horse; with `recalculations`, until every completed load has been recalculated after
+    too (see unfinished_jobs)."""
+
+    def wait(module_id: int | None = None, recalculations: bool = False,
+             timeout: float = 60.0) -> None:
+        left: list = []
+
+        def idle() -> bool:
+            left[:] = unfinished_jobs(db_url, module_id, recalculations)
+            left.extend(f"{worker.name}'s work horse {pid}" for pid in worker.horse_pids())
+            return not left
+
+        wait_for(idle, timeout, lambda: f"the jobs to end and the worker to be idle: {left}")
+
+    return wait
 
 
 def cancel_active(app) -> None:
