@@ -1,6 +1,6 @@
-"""pytest plugin: real RQ worker processes (`python worker.py`), waiting until their
-jobs are done (wait_idle), and letting them finish before the next test wipes the
-database."""
+"""pytest plugin: real RQ worker processes (`python worker.py`), a queue none of them
+listens to (idle_queue), waiting until their jobs are done (wait_idle), and letting them
+finish before the next test wipes the database."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tests.support.polling import wait_for
 from tests.support.settings import PLUGINS, ROOT, TEST_SETTINGS, tableau_settings
 
 RUNNING_WORKERS: list[WorkerProcess] = []
+IDLE_QUEUE = "ingestion-nobody-listens"  # see idle_queue
 
 
 class WorkerProcess:
@@ -152,6 +153,15 @@ def settle(app, worker: WorkerProcess) -> None:
     """Cancel the jobs a test left pending or processing, and let the worker finish."""
     cancel_active(app)
     wait_until_idle(worker)
+
+
+@pytest.fixture
+def idle_queue(app, monkeypatch) -> str:
+    """Jobs the test queues stay pending, so nothing runs meanwhile: they go to a queue no
+    worker listens to (RQ_QUEUE is a setting; the session worker, once started by any
+    test, listens on the default one). Returns the queue's name."""
+    monkeypatch.setitem(app.config, "RQ_QUEUE", IDLE_QUEUE)
+    return IDLE_QUEUE
 
 
 @pytest.fixture(scope="session")
