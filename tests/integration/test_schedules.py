@@ -7,7 +7,6 @@ collapsed to one, deleted or disabled schedules silent, the API's refusals and r
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -21,6 +20,7 @@ from tests.support.schedules import (
     runs,
     scheduled_jobs,
     start_workers,
+    wait_scheduler_rounds,
 )
 
 
@@ -147,7 +147,7 @@ def test_two_workers_and_two_web_processes_due_at_once_create_one_job(
             thread.start()
         for thread in threads:
             thread.join(30)
-        time.sleep(3)  # the workers' loops (every second) have had their turns too
+        wait_scheduler_rounds(db_url, workers)  # the workers' loops have had their turns too
     finally:
         for worker in workers:
             worker.stop()

@@ -32,6 +32,9 @@ class WorkerProcess:
         self.name = name
         self.log_path = Path(env.get("TMPDIR", "/tmp")) / f"{name}.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        # Its PostgreSQL sessions (and its work horses') carry its name: libpq reads
+        # PGAPPNAME into pg_stat_activity.application_name.
+        env = {**env, "PGAPPNAME": name}
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "worker.py"), "--name", name], cwd=ROOT, env=env,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
