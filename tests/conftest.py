@@ -4,7 +4,8 @@ starts from truncated tables and a flushed Redis database; real RQ worker proces
 
 The fixtures live in the plugins under tests/support/: servers (PostgreSQL, Redis, the
 Tableau stand-in, db_url), app (app, ctx, clean_state), accounts (create_user,
-api_token, api, admin_api and ApiClient), workers (worker, start_worker, worker_env).
+api_token, api, admin_api and ApiClient), workers (worker, start_worker, worker_env,
+wait_idle, idle_queue).
 """
 
 import pytest

@@ -24,28 +24,14 @@ import psycopg
 import pytest
 from redis import Redis
 
-from tests.support.app import create_extra_app
+from tests.support.app import create_extra_app, truncate_statement
+from tests.support.polling import wait_for
 from webapp.config import libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = "tests.support.providers"
 # Fast clocks: a lost job is noticed after 6 s without heartbeat, looked for every 2 s.
 FAST = {"WORKER_LOST_AFTER_S": "6", "HEARTBEAT_INTERVAL_S": "1", "REAPER_INTERVAL_S": "2"}
-TABLES = ("ingestion_row_errors", "data_entries", "emission_factors", "data_ingestion_jobs",
-          "upload_chunks", "uploads", "api_tokens", "users", "modules", "inventories",
-          "factor_types")
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    """Poll `predicate` until it returns something truthy (returned), or fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass
@@ -293,7 +279,7 @@ def chaos(chaos_app, chaos_servers, tmp_path):
         chaos_servers.start_redis()  # a test that failed while Redis was down
     with psycopg.connect(libpq_url(chaos_servers.database_url), autocommit=True) as conn:
         conn.execute("SET lock_timeout = '30s'")
-        conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        conn.execute(truncate_statement())
     Redis.from_url(chaos_servers.redis_url).flushdb()
     with chaos_app.app_context():
         seed_demo(2025)

@@ -15,7 +15,7 @@ import psutil
 import psycopg
 from redis import Redis
 
-from tests.chaos.conftest import wait_for
+from tests.support.polling import wait_for
 
 SLOW = {"batch": 10, "delay_s": 0.05}  # 10 rows per 50 ms: a job of N rows runs N/200 s
 

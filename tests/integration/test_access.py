@@ -89,7 +89,7 @@ def test_every_route_is_classified(app):
 
 
 @pytest.fixture
-def jobs(app, monkeypatch):
+def jobs(app, idle_queue):
     """Real ids: a cancelled job (to retry) and a pending job (to cancel), on a queue no
     worker listens to, so nothing runs while the roles are checked. (No app context stays
     pushed: requests would share its `g`, and with it the logged-in user.)"""
@@ -97,7 +97,6 @@ def jobs(app, monkeypatch):
     from webapp.jobs.requests import SyncRequest
     from webapp.schedules import service as schedules
 
-    monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
     with app.app_context():
         retryable = service.create_job(SyncRequest(
             module_id=2, provider_type="synthetic", target_type="data_entries",
@@ -263,8 +262,7 @@ def _job_count(app) -> int:
         return db.session.query(DataIngestionJob).count()
 
 
-def test_csrf_on_session_api_calls(app, create_user, api_token, monkeypatch):
-    monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
+def test_csrf_on_session_api_calls(app, create_user, api_token, idle_queue):
     editor = create_user("editor")
     client = logged_in_client(app, editor)
     url, body = _sync_json(1)

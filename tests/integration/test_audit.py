@@ -13,13 +13,8 @@ from psycopg.rows import dict_row
 from tests.conftest import ApiClient
 from tests.support.web import csrf_token, logged_in_client, login
 
-IDLE_QUEUE = "ingestion-nobody-listens"  # jobs stay pending: nothing runs meanwhile
 CSV_DIR = Path(__file__).resolve().parent.parent / "data" / "csv"
-
-
-@pytest.fixture(autouse=True)
-def idle_queue(app, monkeypatch):
-    monkeypatch.setitem(app.config, "RQ_QUEUE", IDLE_QUEUE)
+pytestmark = pytest.mark.usefixtures("idle_queue")  # jobs stay pending: nothing runs
 
 
 def _rows(db_url: str, action: str | None = None) -> list[dict]:

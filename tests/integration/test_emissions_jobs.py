@@ -8,7 +8,6 @@ import contextlib
 import csv
 import io
 import json
-import time
 
 import psycopg
 import pytest
@@ -167,7 +166,7 @@ def test_a_request_while_one_is_pending_adds_nothing(api, worker, hold_recalcula
     assert len(recalculations(api, HEADCOUNT)) == 1
 
 
-def test_cancel_leaves_the_previous_figures(api, admin_api, worker, hold_recalculations,
+def test_cancel_leaves_the_previous_figures(api, admin_api, wait_idle, hold_recalculations,
                                             db_url):
     load_factors(admin_api)
     before = settled(api, load_planes(api))
@@ -181,9 +180,7 @@ def test_cancel_leaves_the_previous_figures(api, admin_api, worker, hold_recalcu
     cancelled = api.post(f"/sync/cancel/{job['job_id']}").get_json()
     assert cancelled["status"] == "cancelled"
     hold_recalculations.release()
-    worker_done = time.monotonic() + 10
-    while time.monotonic() < worker_done and worker.horse_pids():
-        time.sleep(0.1)
+    wait_idle()  # the cancelled run has stopped, at its next check
     after = api.get(f"/modules/{TRAVEL}/emissions").get_json()
     assert after["total_kg_co2eq"] == before["total_kg_co2eq"]
     assert after["last_recalculation_job_id"] == before["last_recalculation_job_id"]

@@ -94,8 +94,7 @@ def test_creation_and_processing_start_are_recorded_apart(app, api, worker, crea
     assert "Processing started" in text and "Queued for" in text and "Took" in text
 
 
-def test_a_job_still_queued_has_no_processing_start(api, app, monkeypatch):
-    monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
+def test_a_job_still_queued_has_no_processing_start(api, idle_queue):
     response = api.sync(2)
     body = api.get(f"/sync/status/{response.get_json()['job_id']}").get_json()
     assert body["status"] == "pending"

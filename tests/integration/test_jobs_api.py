@@ -21,9 +21,8 @@ from psycopg.rows import dict_row
 
 from tests.support.accounts import ApiClient
 from tests.support.polling import wait_for
-from tests.support.workers import cancel_active
+from tests.support.workers import IDLE_QUEUE, cancel_active
 
-IDLE_QUEUE = "ingestion-nobody-listens"
 CSV_DIR = Path(__file__).resolve().parent.parent / "data" / "csv"
 
 
@@ -46,11 +45,6 @@ def _entries(db_url: str, job_id: int | None = None) -> int:
     if job_id is None:
         return _scalar(db_url, "SELECT count(*) FROM data_entries")
     return _scalar(db_url, "SELECT count(*) FROM data_entries WHERE job_id = %s", job_id)
-
-
-@pytest.fixture
-def idle_queue(app, monkeypatch):
-    monkeypatch.setitem(app.config, "RQ_QUEUE", IDLE_QUEUE)
 
 
 @pytest.fixture(autouse=True)

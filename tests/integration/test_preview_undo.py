@@ -6,8 +6,8 @@ import psycopg
 import pytest
 
 from tests.integration.test_csv_ingestion import PLANE_HEADER, upload
-from tests.support.polling import wait_for
 
+TRAVEL = 2  # the demo seed's travel module, where these tests load
 TRAIN_FACTORS = b"country_code,ef_kg_co2eq_per_km\n"
 PLANE_FACTORS = b"category,cabin_class,ef_kg_co2eq_per_km\n"
 
@@ -33,35 +33,9 @@ def factors(db_url, factor_type_id: int) -> list[tuple]:
             "WHERE factor_type_id = %s ORDER BY id", (factor_type_id,)).fetchall()
 
 
-def quiet(db_url) -> None:
-    """Wait until the travel module has no active job and every completed load of it
-    (not a preview) has a recalculation that ended after it. A load queues its own
-    recalculation only after it commits: "no active job" alone can be seen in between."""
-    def idle() -> bool:
-        with psycopg.connect(db_url) as conn:
-            return conn.execute(
-                "SELECT NOT EXISTS (SELECT 1 FROM data_ingestion_jobs WHERE module_id = 2 "
-                "  AND status IN ('pending', 'processing')) "
-                "AND NOT EXISTS (SELECT 1 FROM data_ingestion_jobs l "
-                "  WHERE l.module_id = 2 AND l.target_type <> 'emissions' "
-                "  AND l.status = 'completed' AND (l.metadata->>'dry_run') IS NULL "
-                "  AND l.completed_at > coalesce((SELECT max(completed_at) "
-                "    FROM data_ingestion_jobs WHERE module_id = 2 "
-                "    AND target_type = 'emissions'), '-infinity'))").fetchone()[0]
-    wait_for(idle, 60, "the module's recalculations to end")
-
-
-def set_kg(db_url, kg: float) -> None:
-    """Emissions as a recalculation would have left them on the stored entries."""
-    quiet(db_url)
-    with psycopg.connect(db_url) as conn:
-        conn.execute("UPDATE data_entries SET kg_co2eq = %s + id, "
-                     "emission = jsonb_build_object('method', 'computed')", (kg,))
-
-
-def test_preview_writes_nothing_and_counts_what_the_load_does(api, db_url, worker):
+def test_preview_writes_nothing_and_counts_what_the_load_does(api, db_url, wait_idle):
     upload(api, planes(100, 30))
-    quiet(db_url)
+    wait_idle(TRAVEL, recalculations=True)
     before = entries(db_url)
     new_file = planes(120, 25)  # rows 120..129 equal stored ones, 130..144 are new
     preview = upload(api, new_file, dry_run=True)
@@ -74,7 +48,7 @@ def test_preview_writes_nothing_and_counts_what_the_load_does(api, db_url, worke
     assert len(preview["preview"]) == 20
     assert preview["preview"][0]["data"]["user_institutional_id"] == "120"
     assert preview["undo_until"] is None
-    quiet(db_url)
+    wait_idle(TRAVEL, recalculations=True)
     assert entries(db_url) == before  # and a preview queues no recalculation either
     recalculations = api.get("/sync/history/2?provider_type=recalculation").get_json()
     assert recalculations["total"] == 1  # the first load's
@@ -127,15 +101,15 @@ def test_apply_loads_the_previewed_file_and_links_both_ways(api, db_url, worker)
     assert "not a completed preview" in not_preview.get_json()["message"]
 
 
-def test_undo_restores_exactly_what_the_load_replaced(api, admin_api, db_url, worker):
+def test_undo_restores_exactly_what_the_load_replaced(api, admin_api, db_url, wait_idle):
     upload(admin_api, PLANE_FACTORS + b"short,economy,0.5\n", module="travel",
            factor_type="plane")
     upload(api, planes(1, 12))
-    quiet(db_url)  # the load's own recalculation: the previous emissions
+    wait_idle(TRAVEL, recalculations=True)  # the load's own recalculation: the previous emissions
     before = entries(db_url)
     assert all(row[5] and row[6]["method"] == "computed" for row in before)
     second = upload(api, planes(5, 20, day=2))
-    quiet(db_url)
+    wait_idle(TRAVEL, recalculations=True)
     assert entries(db_url) != before
     response = api.post(f"/sync/undo/{second['job_id']}")
     assert response.status_code == 202, response.get_json()
@@ -144,7 +118,7 @@ def test_undo_restores_exactly_what_the_load_replaced(api, admin_api, db_url, wo
     assert undo["undo_of"] == second["job_id"]
     assert undo["counts"]["restored"] == 12 and undo["counts"]["removed"] == 20
     assert entries(db_url) == before  # same ids, data, source, job ids and emissions
-    quiet(db_url)  # and the recalculation the undo queued agrees with them
+    wait_idle(TRAVEL, recalculations=True)  # and the recalculation the undo queued agrees with them
     assert entries(db_url) == before
     history = api.get("/sync/history/2?provider_type=recalculation&limit=100").get_json()
     assert any(item["status"] == "completed" for item in history["items"])

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.integration.test_csv_ingestion import upload
-from tests.integration.test_preview_undo import planes, quiet
+from tests.integration.test_preview_undo import TRAVEL, planes
 from tests.support.web import PageClient, csrf_token, logged_in_client
 from webapp.ingestion.loading.replacing import needs_confirmation
 
@@ -63,12 +63,12 @@ def test_confirm_replace_must_be_true_or_false(api):
     assert "config.confirm_replace must be true or false" in response.get_json()["message"]
 
 
-def test_loading_a_preview_confirms_what_it_showed(api, worker, db_url):
+def test_loading_a_preview_confirms_what_it_showed(api, wait_idle, db_url):
     upload(api, planes(0, 180))
     preview = upload(api, planes(1000, 30), dry_run=True)
     assert preview["status"] == "completed", preview
     assert preview["counts"]["deleted"] == 180 and preview["counts"]["inserted"] == 30
-    quiet(db_url)
+    wait_idle(TRAVEL, recalculations=True)
     applied = api.post(f"/sync/apply/{preview['job_id']}")
     assert applied.status_code == 202, applied.get_json()
     final = api.wait(applied.get_json()["job_id"])
@@ -77,14 +77,14 @@ def test_loading_a_preview_confirms_what_it_showed(api, worker, db_url):
 
 
 def test_the_upload_form_says_what_it_replaces_and_its_box_confirms(
-        app, api, worker, create_user, db_url):
+        app, api, wait_idle, create_user, db_url):
     editor = create_user("editor")
     browser = logged_in_client(app, editor)
     page = browser.get("/modules/2").get_data(as_text=True)
     assert "Nothing from this source is stored for 2025 yet." in page
     assert 'name="confirm_replace"' not in page  # nothing to lose yet
     upload(api, planes(0, 180))
-    quiet(db_url)
+    wait_idle(TRAVEL, recalculations=True)
     page = browser.get("/modules/2").get_data(as_text=True)
     note = re.sub(r"\s+", " ", page)
     assert "Uploading replaces the 180 csv_upload plane rows of 2025" in note
@@ -100,10 +100,10 @@ def test_the_upload_form_says_what_it_replaces_and_its_box_confirms(
     assert len(_stored(db_url)) == 30
 
 
-def test_the_sync_form_says_what_a_sync_replaces(app, api, worker, create_user, db_url):
+def test_the_sync_form_says_what_a_sync_replaces(app, api, wait_idle, create_user):
     response = api.sync(2, "synthetic", config={"rows": 150, "batch": 50})
     assert api.wait(response.get_json()["job_id"])["status"] == "completed"
-    quiet(db_url)
+    wait_idle(TRAVEL, recalculations=True)
     page = logged_in_client(app, create_user("editor")).get("/modules/2")
     note = re.sub(r"\s+", " ", page.get_data(as_text=True))
     assert re.search(r"Syncing [^<]+ replaces the 150 synthetic synthetic rows of 2025", note)

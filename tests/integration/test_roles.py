@@ -4,8 +4,6 @@ and on the pages, and an editor's panel of such a job offers no button."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.support.web import csrf_token, logged_in_client
@@ -14,9 +12,8 @@ TRAVEL, PLANE_FACTORS = 2, 1
 
 
 @pytest.fixture
-def pending_factors_job(app, admin_api, monkeypatch) -> int:
+def pending_factors_job(admin_api, idle_queue) -> int:
     """A factors job that stays pending: it is queued where no worker listens."""
-    monkeypatch.setitem(app.config, "RQ_QUEUE", f"ingestion-idle-{time.monotonic_ns()}")
     response = admin_api.sync(TRAVEL, "csv_upload", factor_type_id=PLANE_FACTORS,
                               file=b"origin,destination\n", filename="factors.csv")
     assert response.status_code == 202, response.get_json()

@@ -8,12 +8,12 @@ faked only by a stand-in resolver for names a test makes up."""
 from __future__ import annotations
 
 import socket
-import time
 from datetime import timedelta
 
 import pytest
 
 from tests.support.listeners import TEST_CA, Listener
+from tests.support.polling import wait_for
 from tests.support.schedules import (
     DAILY,
     TRAVEL,
@@ -191,12 +191,6 @@ def _failing_schedule(app, api, monkeypatch, tableau_standin, url: str) -> dict:
     return create(api, provider_type="tableau_api", config={}, webhook_url=url)
 
 
-def _wait(condition, timeout: float = 45) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
 def test_a_workers_loop_fires_a_due_schedule_and_announces_its_failure(
         app, api, db_url, worker_env, service_urls, tableau_standin, listeners, monkeypatch):
     receiver = listeners(answers=[(503, {}), (204, {})])
@@ -205,7 +199,9 @@ def test_a_workers_loop_fires_a_due_schedule_and_announces_its_failure(
     [worker] = start_workers(worker_env, service_urls, 1, WEBHOOK_ALLOW_PRIVATE="1")
     try:
         make_due(db_url, created["id"], timedelta(seconds=1))
-        _wait(lambda: len(receiver.hits) >= 2)
+        wait_for(lambda: len(receiver.hits) >= 2, 45,
+                 lambda: f"the notice refused with 503 to be sent again ({len(receiver.hits)} "
+                 f"reached the receiver):\n{worker.output()[-3000:]}", interval=0.2)
         output = worker.output()
     finally:
         worker.stop()
@@ -233,7 +229,9 @@ def test_without_the_opt_in_a_worker_never_reaches_an_inside_receiver(
     [worker] = start_workers(worker_env, service_urls, 1)  # WEBHOOK_ALLOW_PRIVATE unset
     try:
         make_due(db_url, created["id"], timedelta(seconds=1))
-        _wait(lambda: "not sent" in worker.output())
+        wait_for(lambda: "not sent" in worker.output(), 45,
+                 lambda: f"the worker to log the notice it did not send:\n"
+                 f"{worker.output()[-3000:]}", interval=0.2)
         output = worker.output()
     finally:
         worker.stop()

@@ -7,7 +7,6 @@ collapsed to one, deleted or disabled schedules silent, the API's refusals and r
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -21,6 +20,7 @@ from tests.support.schedules import (
     runs,
     scheduled_jobs,
     start_workers,
+    wait_scheduler_rounds,
 )
 
 
@@ -29,11 +29,6 @@ def _fire(app, now: datetime | None = None) -> list[int]:
 
     with app.app_context():
         return fire_due(now)
-
-
-def _idle_queue(app, monkeypatch) -> None:
-    """Jobs stay pending (active) on a queue no worker listens to."""
-    monkeypatch.setitem(app.config, "RQ_QUEUE", "ingestion-nobody-listens")
 
 
 # -- the API -------------------------------------------------------------------------------
@@ -132,10 +127,9 @@ def test_run_now_creates_a_job_with_the_schedule_id(api, worker, db_url):
 # -- firing -------------------------------------------------------------------------------
 
 def test_two_workers_and_two_web_processes_due_at_once_create_one_job(
-        app, api, db_url, worker_env, service_urls, monkeypatch):
+        app, api, db_url, worker_env, service_urls, idle_queue):
     from webapp import create_app
 
-    _idle_queue(app, monkeypatch)
     created = create(api, cron="*/5 * * * *", timezone="UTC")
     workers = start_workers(worker_env, service_urls, 2)
     try:
@@ -153,7 +147,7 @@ def test_two_workers_and_two_web_processes_due_at_once_create_one_job(
             thread.start()
         for thread in threads:
             thread.join(30)
-        time.sleep(3)  # the workers' loops (every second) have had their turns too
+        wait_scheduler_rounds(db_url, workers)  # the workers' loops have had their turns too
     finally:
         for worker in workers:
             worker.stop()
@@ -167,11 +161,10 @@ def test_two_workers_and_two_web_processes_due_at_once_create_one_job(
     assert datetime.fromisoformat(after["next_run_at"]) > datetime.now(UTC)
 
 
-def test_a_due_time_that_finds_the_target_busy_is_skipped(app, api, db_url, monkeypatch):
+def test_a_due_time_that_finds_the_target_busy_is_skipped(app, api, db_url, idle_queue):
     from webapp.jobs import service
     from webapp.jobs.requests import SyncRequest
 
-    _idle_queue(app, monkeypatch)
     with app.app_context():
         busy = service.create_job(SyncRequest(
             module_id=TRAVEL, provider_type="synthetic", target_type="data_entries",
@@ -188,10 +181,9 @@ def test_a_due_time_that_finds_the_target_busy_is_skipped(app, api, db_url, monk
     assert refused.status_code == 409 and refused.get_json()["active_job_id"] == busy
 
 
-def test_missed_due_times_run_once_not_once_per_missed_time(app, api, db_url, monkeypatch):
+def test_missed_due_times_run_once_not_once_per_missed_time(app, api, db_url, idle_queue):
     from webapp.jobs import service
 
-    _idle_queue(app, monkeypatch)
     created = create(api, cron="*/5 * * * *", timezone="UTC")
     make_due(db_url, created["id"], timedelta(hours=6))  # 72 due times went by
     now = datetime.now(UTC).replace(second=30, microsecond=0)
@@ -208,8 +200,7 @@ def test_missed_due_times_run_once_not_once_per_missed_time(app, api, db_url, mo
     assert len(scheduled_jobs(db_url, created["id"])) == 2
 
 
-def test_deleted_and_disabled_schedules_never_fire(app, api, db_url, monkeypatch):
-    _idle_queue(app, monkeypatch)
+def test_deleted_and_disabled_schedules_never_fire(app, api, db_url, idle_queue):
     deleted, disabled = create(api), create(api)
     for schedule in (deleted, disabled):
         make_due(db_url, schedule["id"], timedelta(minutes=1))

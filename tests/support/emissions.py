@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from tests.support.polling import wait_for
 from webapp.emissions import recalculate_module
 
 
@@ -55,25 +57,22 @@ class Plant:
                                  (iata,)).fetchone()
 
 
-
 def wait_recalculated(api, module_id: int, load: dict, timeout: float = 60) -> dict:
     """The module's emissions once a recalculation that ended after `load` (a job's final
     status body) has run and none is pending or running. Loads queue one by themselves;
     one already pending serves them too, so its id may be older than the load's."""
-    import time
-    from datetime import datetime
-
     loaded_at = datetime.fromisoformat(load["completed_at"])
-    deadline = time.monotonic() + timeout
-    while True:
-        latest = api.get(f"/sync/history/{module_id}?provider_type=recalculation"
-                         "&limit=1").get_json()["items"]
+    latest: list[dict] = []
+
+    def recalculated() -> dict | None:
+        latest[:] = api.get(f"/sync/history/{module_id}?provider_type=recalculation"
+                            "&limit=1").get_json()["items"]
         # Read after the history: figures read before it could predate the run it shows.
         figures = api.get(f"/modules/{module_id}/emissions").get_json()
         if latest and not figures["stale"] and latest[0]["completed_at"] \
                 and datetime.fromisoformat(latest[0]["completed_at"]) > loaded_at:
             return figures
-        if time.monotonic() > deadline:
-            raise AssertionError(f"module {module_id}: no recalculation ended after job "
-                                 f"{load['job_id']}: {latest}")
-        time.sleep(0.1)
+        return None
+
+    return wait_for(recalculated, timeout, lambda: f"module {module_id}: a recalculation "
+                    f"ended after job {load['job_id']} (latest: {latest})")

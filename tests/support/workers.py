@@ -1,4 +1,5 @@
-"""pytest plugin: real RQ worker processes (`python worker.py`), and letting them
+"""pytest plugin: real RQ worker processes (`python worker.py`), a queue none of them
+listens to (idle_queue), waiting until their jobs are done (wait_idle), and letting them
 finish before the next test wipes the database."""
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 from redis import Redis
 
@@ -19,6 +22,7 @@ from tests.support.polling import wait_for
 from tests.support.settings import PLUGINS, ROOT, TEST_SETTINGS, tableau_settings
 
 RUNNING_WORKERS: list[WorkerProcess] = []
+IDLE_QUEUE = "ingestion-nobody-listens"  # see idle_queue
 
 
 class WorkerProcess:
@@ -28,6 +32,9 @@ class WorkerProcess:
         self.name = name
         self.log_path = Path(env.get("TMPDIR", "/tmp")) / f"{name}.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        # Its PostgreSQL sessions (and its work horses') carry its name: libpq reads
+        # PGAPPNAME into pg_stat_activity.application_name.
+        env = {**env, "PGAPPNAME": name}
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "worker.py"), "--name", name], cwd=ROOT, env=env,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -88,6 +95,52 @@ def wait_until_idle(worker: WorkerProcess, timeout: float = 30.0) -> None:
     wait_for(lambda: not worker.horse_pids(), timeout, f"worker {worker.name} to be idle")
 
 
+def unfinished_jobs(db_url: str, module_id: int | None = None,
+                    recalculations: bool = False) -> list[tuple[int, str, str]]:
+    """(id, provider type, status) of the jobs still pending or processing, in `module_id`
+    or in any module.
+
+    With `recalculations`, also of the completed loads (previews aside) that no
+    recalculation of their module ended after: a load queues its recalculation only once
+    it has committed, so "no active job" alone can be seen in between.
+    """
+    in_module = "AND j.module_id = %(module_id)s" if module_id is not None else ""
+    query = f"""
+        SELECT j.id, j.provider_type, j.status FROM data_ingestion_jobs j
+        WHERE (j.status IN ('pending', 'processing') {in_module})
+           OR (%(recalculations)s AND j.status = 'completed' {in_module}
+               AND j.target_type <> 'emissions' AND j.metadata->>'dry_run' IS NULL
+               AND j.completed_at > coalesce((
+                   SELECT max(r.completed_at) FROM data_ingestion_jobs r
+                   WHERE r.module_id = j.module_id AND r.target_type = 'emissions'),
+                   '-infinity'))
+        ORDER BY j.id"""
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(query, {"module_id": module_id,
+                                    "recalculations": recalculations}).fetchall()
+
+
+@pytest.fixture
+def wait_idle(db_url, worker) -> Callable[..., None]:
+    """wait_idle(module_id=None, recalculations=False, timeout=60): wait until no job is
+    pending or processing (in that module, or in any) and the session worker runs no work
+    horse; with `recalculations`, until every completed load has been recalculated after
+    too (see unfinished_jobs)."""
+
+    def wait(module_id: int | None = None, recalculations: bool = False,
+             timeout: float = 60.0) -> None:
+        left: list = []
+
+        def idle() -> bool:
+            left[:] = unfinished_jobs(db_url, module_id, recalculations)
+            left.extend(f"{worker.name}'s work horse {pid}" for pid in worker.horse_pids())
+            return not left
+
+        wait_for(idle, timeout, lambda: f"the jobs to end and the worker to be idle: {left}")
+
+    return wait
+
+
 def cancel_active(app) -> None:
     """Cancel the jobs a test left pending or processing."""
     from webapp.errors import Refusal
@@ -103,6 +156,15 @@ def settle(app, worker: WorkerProcess) -> None:
     """Cancel the jobs a test left pending or processing, and let the worker finish."""
     cancel_active(app)
     wait_until_idle(worker)
+
+
+@pytest.fixture
+def idle_queue(app, monkeypatch) -> str:
+    """Jobs the test queues stay pending, so nothing runs meanwhile: they go to a queue no
+    worker listens to (RQ_QUEUE is a setting; the session worker, once started by any
+    test, listens on the default one). Returns the queue's name."""
+    monkeypatch.setitem(app.config, "RQ_QUEUE", IDLE_QUEUE)
+    return IDLE_QUEUE
 
 
 @pytest.fixture(scope="session")
