@@ -7,9 +7,6 @@ import re
 
 import pytest
 
-from tests.support.web import PageClient
-from tests.support.workers import settle
-
 HEADCOUNT, TRAVEL = 1, 2  # demo seed module ids
 PLANE_FACTORS = 1  # demo seed factor type id
 HX = {"HX-Request": "true"}
@@ -17,15 +14,7 @@ PEOPLE = ("name,position_category,user_institutional_id,fte\n"
           "Anna Müller,professor,300001,1\nZoë Ødegård,postdoc,300002,0.5\n").encode()
 
 
-@pytest.fixture
-def pages(app, create_user):
-    return lambda role="editor": PageClient(app, create_user(role))
-
-
-@pytest.fixture(autouse=True)
-def _settle_jobs(app, worker):
-    yield
-    settle(app, worker)
+pytestmark = pytest.mark.usefixtures("settled")
 
 
 def _completed(api, module_id: int, content: bytes, **kw) -> int:

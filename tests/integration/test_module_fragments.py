@@ -12,7 +12,6 @@ from sqlalchemy import event
 
 from tests.support.emissions import wait_recalculated
 from tests.support.web import PageClient
-from tests.support.workers import settle
 
 TRAVEL = 2  # demo seed module id
 PLANE_FACTORS = 1  # demo seed factor type id (travel: plane)
@@ -34,10 +33,7 @@ FRAGMENTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _settle_jobs(app, worker):
-    yield
-    settle(app, worker)
+pytestmark = pytest.mark.usefixtures("settled")
 
 
 @pytest.fixture

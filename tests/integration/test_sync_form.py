@@ -9,7 +9,6 @@ import psycopg
 import pytest
 
 from tests.support.web import PageClient
-from tests.support.workers import settle
 
 TRAVEL = 2  # demo seed module id (inventory year 2025)
 
@@ -19,10 +18,7 @@ def editor(app, create_user):
     return PageClient(app, create_user("editor"))
 
 
-@pytest.fixture(autouse=True)
-def _settle_jobs(app, worker):
-    yield
-    settle(app, worker)
+pytestmark = pytest.mark.usefixtures("settled")
 
 
 def _sync_form(client) -> str:

@@ -8,9 +8,6 @@ import re
 
 import pytest
 
-from tests.support.web import PageClient
-from tests.support.workers import settle
-
 HEADCOUNT = 1  # module ids of the demo seed: headcount, travel, equipment, purchases
 TRAVEL = 2
 GOOD_HEADCOUNT = (b"name,position_category,user_institutional_id,fte\n"
@@ -20,17 +17,7 @@ HX = {"HX-Request": "true"}
 POLLING = 'hx-trigger="every 1s"'
 
 
-@pytest.fixture
-def pages(app, create_user):
-    """Factory: pages("viewer") -> a PageClient logged in with that role."""
-    return lambda role="editor": PageClient(app, create_user(role))
-
-
-@pytest.fixture(autouse=True)
-def _settle_jobs(app, worker):
-    """Jobs a test leaves running are cancelled and finished before the next test."""
-    yield
-    settle(app, worker)
+pytestmark = pytest.mark.usefixtures("settled")
 
 
 @pytest.fixture

@@ -111,3 +111,11 @@ def api(app, create_user, api_token):
 @pytest.fixture
 def admin_api(app, create_user, api_token):
     return ApiClient(app.test_client(), api_token(create_user("admin")))
+
+
+@pytest.fixture
+def pages(app, create_user):
+    """Factory: pages("viewer") -> a PageClient logged in with that role."""
+    from tests.support.web import PageClient
+
+    return lambda role="editor": PageClient(app, create_user(role))

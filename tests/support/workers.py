@@ -159,6 +159,14 @@ def settle(app, worker: WorkerProcess) -> None:
 
 
 @pytest.fixture
+def settled(app, worker):
+    """Jobs the test leaves running are cancelled and finished before the next test
+    (`pytestmark = pytest.mark.usefixtures("settled")` in a module of page tests)."""
+    yield worker
+    settle(app, worker)
+
+
+@pytest.fixture
 def idle_queue(app, monkeypatch) -> str:
     """Jobs the test queues stay pending, so nothing runs meanwhile: they go to a queue no
     worker listens to (RQ_QUEUE is a setting; the session worker, once started by any
