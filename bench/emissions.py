@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import checkpoint  # noqa: E402  (after the path is set)
-from bench.servers import start_servers  # noqa: E402
+from bench.servers import report_load, start_servers  # noqa: E402
 from tests.support.web import login  # noqa: E402
 
 AIRPORTS = ["GVA", "ZRH", "CDG", "LHR", "FRA", "AMS", "JFK", "BCN", "FCO", "VIE", "BOS",
@@ -223,6 +223,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=1_000)
     args = parser.parse_args()
+    report_load("before")
     workdir = Path(tempfile.mkdtemp(prefix="carbon-bench-"))
     database_url, redis_url, servers = start_servers(workdir)
     # Nothing here queues a job; the login's throttle counts in Redis.
@@ -289,6 +290,7 @@ def main() -> None:
             print(f"  {label:<25} {small_ms:7.2f} ms  {large_ms:7.2f} ms  ratio "
                   f"{large_ms / small_ms:5.2f}  (target ≤ 2)")
     finally:
+        report_load("after")
         for server in servers:
             server.stop()
 

@@ -32,7 +32,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.servers import start_servers  # noqa: E402  (after the path is set)
+from bench.servers import report_load, start_servers  # noqa: E402  (after the path is set)
 
 HEADER = ["origin_iata", "destination_iata", "user_institutional_id", "departure_date",
           "number_of_trips", "cabin_class", "note", "kg_co2eq", "unit_institutional_id"]
@@ -327,6 +327,7 @@ def main() -> None:
                         help="skip the loads that replace the first one, with and without "
                              "keeping the replaced rows for undo")
     args = parser.parse_args()
+    report_load("before")
     workdir = Path(tempfile.mkdtemp(prefix="carbon-bench-"))
     database_url, redis_url, servers = start_servers(workdir)
     os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url,
@@ -410,6 +411,7 @@ def main() -> None:
         if args.wide_mb:
             wide_files(client, headers, database_url, worker.pid, workdir, args.wide_mb)
     finally:
+        report_load("after")
         if worker is not None:
             worker.terminate()
             worker.wait(10)

@@ -27,7 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import ROOT, make_csv, wait_until_listening  # noqa: E402
-from servers import start_servers  # noqa: E402
+from servers import report_load, start_servers  # noqa: E402
 
 
 def free_port() -> int:
@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000,
                         help="size of the job that runs while polling")
     args = parser.parse_args()
+    report_load("before")
     workdir = Path(tempfile.mkdtemp(prefix="carbon-poll-"))
     database_url, redis_url, servers = start_servers(workdir)
     processes = []
@@ -158,6 +159,7 @@ def main() -> None:
         if state != "processing":
             print("  (the job ended before the last round: pass a larger --rows)")
     finally:
+        report_load("after")
         for process in processes:
             process.terminate()
             try:

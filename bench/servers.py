@@ -24,3 +24,13 @@ def start_servers(workdir: Path) -> tuple[str, str, list]:
         servers.append(start_redis(workdir / "redis"))
         redis_url = servers[-1].url
     return database_url, redis_url, servers
+
+
+def report_load(when: str) -> None:
+    """Print the machine's load average, `before` and `after` a benchmark: figures taken
+    while something else ran (a test suite, another bench) are not comparable."""
+    one, five, fifteen = os.getloadavg()
+    cores = os.cpu_count() or 1
+    busy = "  ← busy: figures may be low" if one > 0.5 * cores else ""
+    print(f"load average {when}: {one:.2f}, {five:.2f}, {fifteen:.2f} "
+          f"({cores} cores){busy}", flush=True)
