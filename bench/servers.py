@@ -28,9 +28,12 @@ def start_servers(workdir: Path) -> tuple[str, str, list]:
 
 def report_load(when: str) -> None:
     """Print the machine's load average, `before` and `after` a benchmark: figures taken
-    while something else ran (a test suite, another bench) are not comparable."""
+    while something else ran (a test suite, another bench) are not comparable. Only
+    `before` is judged: `after` includes the benchmark's own work (a worker and
+    PostgreSQL keep two cores busy), and shows whether something else joined in."""
     one, five, fifteen = os.getloadavg()
     cores = os.cpu_count() or 1
-    busy = "  ← busy: figures may be low" if one > 0.5 * cores else ""
+    busy = ("  ← busy: figures may be low" if when == "before" and one > 0.5 * cores
+            else "")
     print(f"load average {when}: {one:.2f}, {five:.2f}, {fifteen:.2f} "
           f"({cores} cores){busy}", flush=True)
