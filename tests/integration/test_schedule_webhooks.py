@@ -191,21 +191,30 @@ def _failing_schedule(app, api, monkeypatch, tableau_standin, url: str) -> dict:
     return create(api, provider_type="tableau_api", config={}, webhook_url=url)
 
 
+def _fire_with_a_worker(db_url, worker_env, service_urls, tableau_standin, schedule: dict,
+                        until, waiting_for: str, **env) -> str:
+    """Make `schedule` due, let one real worker's loop fire it, wait until `until(output)`
+    holds; the worker's output."""
+    [worker] = start_workers(worker_env, service_urls, 1, **env)
+    try:
+        make_due(db_url, schedule["id"], timedelta(seconds=1))
+        wait_for(lambda: until(worker.output()), 45,
+                 lambda: f"{waiting_for}:\n{worker.output()[-3000:]}", interval=0.2)
+        return worker.output()
+    finally:
+        worker.stop()
+        tableau_standin.reset()
+
+
 def test_a_workers_loop_fires_a_due_schedule_and_announces_its_failure(
         app, api, db_url, worker_env, service_urls, tableau_standin, listeners, monkeypatch):
     receiver = listeners(answers=[(503, {}), (204, {})])
     created = _failing_schedule(app, api, monkeypatch, tableau_standin,
                                 receiver.url("/hooks/carbon?token=abc"))
-    [worker] = start_workers(worker_env, service_urls, 1, WEBHOOK_ALLOW_PRIVATE="1")
-    try:
-        make_due(db_url, created["id"], timedelta(seconds=1))
-        wait_for(lambda: len(receiver.hits) >= 2, 45,
-                 lambda: f"the notice refused with 503 to be sent again ({len(receiver.hits)} "
-                 f"reached the receiver):\n{worker.output()[-3000:]}", interval=0.2)
-        output = worker.output()
-    finally:
-        worker.stop()
-        tableau_standin.reset()
+    output = _fire_with_a_worker(
+        db_url, worker_env, service_urls, tableau_standin, created,
+        lambda _: len(receiver.hits) >= 2,
+        "the notice refused with 503 to be sent again", WEBHOOK_ALLOW_PRIVATE="1")
     [(job_id, status)] = scheduled_jobs(db_url, created["id"])
     assert status == "failed"
     assert len(receiver.hits) == 2, output[-3000:]  # the 503 was retried once, then 204
@@ -226,16 +235,9 @@ def test_without_the_opt_in_a_worker_never_reaches_an_inside_receiver(
     receiver = listeners()
     created = _failing_schedule(app, api, monkeypatch, tableau_standin,
                                 receiver.url("/hooks/carbon?token=abc"))
-    [worker] = start_workers(worker_env, service_urls, 1)  # WEBHOOK_ALLOW_PRIVATE unset
-    try:
-        make_due(db_url, created["id"], timedelta(seconds=1))
-        wait_for(lambda: "not sent" in worker.output(), 45,
-                 lambda: f"the worker to log the notice it did not send:\n"
-                 f"{worker.output()[-3000:]}", interval=0.2)
-        output = worker.output()
-    finally:
-        worker.stop()
-        tableau_standin.reset()
+    output = _fire_with_a_worker(  # WEBHOOK_ALLOW_PRIVATE unset
+        db_url, worker_env, service_urls, tableau_standin, created,
+        lambda output: "not sent" in output, "the worker to log the notice it did not send")
     [(_, status)] = scheduled_jobs(db_url, created["id"])
     assert status == "failed"
     assert "a loopback address" in output and "token=abc" not in output, output[-3000:]
