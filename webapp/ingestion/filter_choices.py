@@ -2,9 +2,9 @@
 
 Each provider says where its suggestions come from (`filter_choices` on its class); this
 module hands it the one source it may use cheaply, the values stored in the module's
-entries, and bounds and caches the answer. Every fragment of the module page builds the
-page's context, so the answer is kept briefly, per module and per state of the
-provider's last job (a new load shows new values at once).
+entries, and bounds and caches the answer. The module page is opened after every form
+post and the read may scan 50,000 entries, so the answer is kept briefly, per module and
+per state of the provider's last job (a new load shows new values at once).
 """
 
 from __future__ import annotations

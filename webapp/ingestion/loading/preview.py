@@ -33,13 +33,10 @@ class PreviewEntrySink(EntrySink):
             conn.execute(f"CREATE TEMPORARY TABLE {table} (LIKE public.{table} "
                          "INCLUDING ALL) ON COMMIT DROP")
 
-    def _delete_slice(self, entry_type: str) -> None:
-        where, params = self._slice(entry_type)
-        deleted = self.conn.execute(
+    def _remove(self, where: str, params: list[Any]) -> int:
+        """Count the slice's rows instead: a preview deletes nothing."""
+        return self.conn.execute(
             f"SELECT count(*) FROM public.data_entries WHERE {where}", params).fetchone()[0]
-        self.deleted += deleted
-        self.replaced[entry_type] += deleted
-        self.net[entry_type] -= deleted
 
     def _refuse_unconfirmed_shrink(self) -> None:
         """A preview shows what a load would replace instead; its "Load it" confirms."""

@@ -137,7 +137,7 @@ class EntrySink:
         self.confirm_replace = confirm_replace
         self.scope = scope or {}
         self.cleared: set[str] = set()
-        self.deleted = self.inserted = 0
+        self.inserted = 0
         self.net: Counter[str] = Counter()  # entries gained per entry type (loader thread)
         self.replaced: Counter[str] = Counter()  # the slices' rows before, per entry type
         # The fields every line of this job shares, in COPY text form.
@@ -156,19 +156,24 @@ class EntrySink:
 
     def _delete_slice(self, entry_type: str) -> None:
         where, params = self._slice(entry_type)
-        if not self.keep_replaced:
-            deleted = self.conn.execute(
-                f"DELETE FROM data_entries WHERE {where}", params).rowcount
-        else:
-            # Kept for undo in the same statement: one pass over the slice, no Python loop.
-            deleted = self.conn.execute(
-                f"WITH gone AS (DELETE FROM data_entries WHERE {where} "
-                f"RETURNING {self.ENTRY_COLUMNS}) "
-                f"INSERT INTO replaced_entries (replaced_by, {self.ENTRY_COLUMNS}) "
-                f"SELECT %s, {self.ENTRY_COLUMNS} FROM gone", [*params, self.job_id]).rowcount
-        self.deleted += deleted
+        deleted = self._remove(where, params)
         self.replaced[entry_type] += deleted
         self.net[entry_type] -= deleted
+
+    def _remove(self, where: str, params: list[Any]) -> int:
+        """Delete the slice's rows (kept for undo when asked); how many there were."""
+        if not self.keep_replaced:
+            return self.conn.execute(f"DELETE FROM data_entries WHERE {where}", params).rowcount
+        # Kept for undo in the same statement: one pass over the slice, no Python loop.
+        return self.conn.execute(
+            f"WITH gone AS (DELETE FROM data_entries WHERE {where} "
+            f"RETURNING {self.ENTRY_COLUMNS}) "
+            f"INSERT INTO replaced_entries (replaced_by, {self.ENTRY_COLUMNS}) "
+            f"SELECT %s, {self.ENTRY_COLUMNS} FROM gone", [*params, self.job_id]).rowcount
+
+    @property
+    def deleted(self) -> int:
+        return sum(self.replaced.values())
 
     def _load(self, item: tuple[list[str], Counter[str], bytes]) -> None:
         """On the loader thread: clear the slices this batch opens, then COPY it."""

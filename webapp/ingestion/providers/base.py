@@ -53,7 +53,7 @@ class RowSink(Protocol):
 
 
 # `stored(key)`: the values of `key` in the data of the entries a provider has loaded into
-# a module (most frequent first, bounded); see webapp/ingestion/jobs/filter_choices.py.
+# a module (most frequent first, bounded); see webapp/ingestion/filter_choices.py.
 StoredValues = Callable[[str], list[str]]
 
 
@@ -120,7 +120,7 @@ class DataIngestionProvider(ABC):
     # -- the plan's lifecycle --------------------------------------------------------
     @abstractmethod
     async def validate_connection(self) -> bool:
-        """Check the source is usable before fetching; raise an JobFailure if not."""
+        """Check the source is usable before fetching; raise a JobFailure if not."""
 
     @abstractmethod
     def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
