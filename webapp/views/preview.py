@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp.ingestion.providers.csv_upload.schemas import ENTRY_SCHEMAS, FACTOR_SCHEMAS
-from webapp.models import DataIngestionJob
+from webapp.models import DataIngestionJob, TargetType
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def preview_table(job: DataIngestionJob) -> PreviewTable:
     JSON keeps its own order), then any others.
     """
     rows = list(job.info.preview or [])
-    if job.target_type == "factors":
+    if job.target_type == TargetType.FACTORS:
         schema = FACTOR_SCHEMAS.get(job.factor_type.slug if job.factor_type else "")
         keys = _fields((row.get("classification") for row in rows),
                        [c.name for c in schema.classification_columns] if schema else [])
