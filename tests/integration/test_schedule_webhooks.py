@@ -8,6 +8,7 @@ faked only by a stand-in resolver for names a test makes up."""
 from __future__ import annotations
 
 import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -194,8 +195,10 @@ def _failing_schedule(app, api, monkeypatch, tableau_standin, url: str) -> dict:
 def _fire_with_a_worker(db_url, worker_env, service_urls, tableau_standin, schedule: dict,
                         until, waiting_for: str, **env) -> str:
     """Make `schedule` due, let one real worker's loop fire it, wait until `until(output)`
-    holds; the worker's output."""
-    [worker] = start_workers(worker_env, service_urls, 1, **env)
+    holds; the worker's output. The worker has a queue of its own: on the shared one the
+    session worker, which has not `env`, could take the job and send (or not) its notice."""
+    [worker] = start_workers(worker_env, service_urls, 1,
+                             RQ_QUEUE=f"webhooks-{time.monotonic_ns()}", **env)
     try:
         make_due(db_url, schedule["id"], timedelta(seconds=1))
         wait_for(lambda: until(worker.output()), 45,
