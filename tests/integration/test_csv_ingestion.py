@@ -80,7 +80,7 @@ def test_abort_with_one_bad_row_at_the_end_of_100k_rows_writes_nothing(api, work
 
 def test_skip_mode_loads_the_good_rows_and_reports_the_bad(api, worker):
     final = upload(api, plane_rows(50, bad_last=True), on_error="skip")
-    assert final["status"] == "completed" and final["status_code"] == 207
+    assert final["status"] == "completed" and final["status_code"] == 207, final["message"]
     assert final["counts"] == {**final["counts"], "inserted": 49, "skipped": 1}
     assert final["errors"] == [{"row": 51, "column": "departure_date", "value": "2025-13-45",
                                 "reason": final["errors"][0]["reason"]}]

@@ -8,7 +8,7 @@ import pytest
 
 from webapp.errors import InvalidFile
 from webapp.ingestion.providers.base import ProviderContext
-from webapp.ingestion.providers.csv_upload.base import ROW_NUMBER
+from webapp.ingestion.providers.csv_upload.base import Records
 from webapp.ingestion.providers.csv_upload.entries import CSVDataEntriesProvider
 
 HEADER = "origin_iata,destination_iata,user_institutional_id,cabin_class"
@@ -21,7 +21,7 @@ def provider(data: bytes, **settings) -> CSVDataEntriesProvider:
     return CSVDataEntriesProvider(ctx)
 
 
-def batches(source: CSVDataEntriesProvider) -> list[list[dict]]:
+def batches(source: CSVDataEntriesProvider) -> list[Records]:
     async def collect():
         await source.validate_connection()
         return [batch async for batch in source.fetch_data({})]
@@ -44,8 +44,10 @@ def test_wide_rows_come_in_batches_of_about_8_mb_of_text():
 
 
 def test_row_numbers_ride_along_each_row():
-    data = (HEADER + "\n\nGVA,CDG,1,economy\n").encode()
-    assert batches(provider(data))[0][0][ROW_NUMBER] == 3
+    data = (HEADER + "\n\nGVA,CDG,1,economy\nZRH,GVA,2\n").encode()
+    [batch] = batches(provider(data))
+    assert batch.numbers == [3, 4]
+    assert batch.cells == [["GVA", "CDG", "1", "economy"], ["ZRH", "GVA", "2", ""]]
 
 
 def test_the_limits_are_read_from_the_settings():

@@ -35,9 +35,11 @@ def test_alternating_phases_are_throttled_together(monkeypatch):
 
 def test_bulk_work_tuning_is_undone_after_the_job():
     # A worker that runs jobs without forking must be left as it was.
-    before = sys.getswitchinterval()
+    before, thresholds = sys.getswitchinterval(), gc.get_threshold()
     with runner._tuned_for_bulk_work():
         assert sys.getswitchinterval() == 0.001
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == 10_000
     assert sys.getswitchinterval() == before
+    assert gc.get_threshold() == thresholds
     assert gc.get_freeze_count() == 0

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
+import psycopg
 from flask import current_app
 
 from webapp.errors import BadRequest, Conflict, Invalid, NotFound, Unavailable
@@ -111,7 +114,7 @@ class LoadKind(kinds.JobKind):
         return entry_sink(raw, job_id=job.id, inventory_id=job.inventory_id,
                           module_id=job.module_id, year=job.year, source=job.provider_type,
                           scope=scope_of(provider_cls.filters, ctx.filters),
-                          keep_replaced=keep,
+                          keep_replaced=keep, connect=_connector(),
                           confirm_replace=bool(ctx.config.get("confirm_replace")))
 
     def completion_message(self, job: DataIngestionJob, counts: dict[str, Any],
@@ -168,6 +171,13 @@ def apply_preview(job_id: int, user: User | None) -> DataIngestionJob:
     config = {**{k: v for k, v in (stored.config or {}).items() if k != "dry_run"},
               "confirm_replace": True}
     return create_job(replace(stored, config=config, retry_of=None, preview_of=job_id), user)
+
+
+def _connector() -> Callable[[], psycopg.Connection]:
+    """Opens a connection of its own to the app's database, from any thread (the undo
+    copy's, beside the job's: loading/undo_copy.py)."""
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return partial(psycopg.connect, url, connect_timeout=10)
 
 
 def _check_factor_type(module: Module, target_type: str, factor_type_id: int | None

@@ -96,15 +96,21 @@ def _tuned_for_bulk_work() -> Iterator[None]:
     - gc.freeze(): everything alive now (the app, SQLAlchemy, every import) outlives the
       job; left out of the collector's scans, which a million rows trigger thousands of
       times. A quarter of the job's Python time.
+    - A collection every 10,000 allocations instead of 700: a load makes millions of
+      short-lived, acyclic objects (cells, rows) that reference counting frees; the
+      collector walking them 700 at a time took another third of the CSV path's Python
+      time (5.1 s → 3.5 s a million rows, with the freeze). Cycles are still collected.
     - A 1 ms GIL switch interval instead of 5 ms: the sink's loader thread, woken when
       PostgreSQL is ready for more, gets to send the next batch sooner instead of
       leaving the database idle. About 10 % faster loads.
     """
-    switch_interval = sys.getswitchinterval()
+    switch_interval, thresholds = sys.getswitchinterval(), gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(10_000, *thresholds[1:])
     sys.setswitchinterval(0.001)
     try:
         yield
     finally:
         sys.setswitchinterval(switch_interval)
+        gc.set_threshold(*thresholds)
         gc.unfreeze()

@@ -8,22 +8,29 @@ target tables exactly as they were.
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack, suppress
 from typing import Any
 
 import orjson
 import psycopg
 
 from webapp.ingestion.loading import replacing
+from webapp.ingestion.loading.background import InOrder
+from webapp.ingestion.loading.undo_copy import UndoCopy
 
 
 def _dumps(value: dict[str, Any]) -> str:
     # orjson: ten times faster than json here, and this runs once per loaded row.
     return orjson.dumps(value).decode()
 
+
+# Rows per COPY statement. Each statement ends with the foreign-key checks of its rows,
+# and between two statements PostgreSQL waits for the loader thread, which waits for the
+# GIL: with one statement per 5,000-row batch it sat idle 7 % of a load (measured in
+# pg_stat_activity). A statement per 100,000 rows keeps both costs small.
+COPY_ROWS = 100_000
 
 _COPY_ESCAPES = {ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
 
@@ -66,61 +73,18 @@ def _copy_fields(*values: Any) -> bytes:
     return b"\t".join(_copy_text(value) for value in values)
 
 
-class _BatchLoader(threading.Thread):
-    """Runs `load(item)` for each submitted item, in order, on its own thread.
-
-    The job's connection belongs to this thread while rows stream, so PostgreSQL stores
-    one batch while the job's thread validates the next. The queue is short: memory
-    stays bounded, and a slow database slows the reader instead of filling RAM.
-    """
-
-    _END = object()
-
-    def __init__(self, load: Callable[[Any], None], depth: int = 2):
-        super().__init__(daemon=True, name="entry-loader")
-        self._load = load
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
-        self._stopping = False
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        while (item := self._queue.get()) is not self._END:
-            if self.error is None and not self._stopping:
-                try:
-                    self._load(item)
-                except BaseException as error:  # noqa: BLE001 - handed to the job's thread
-                    self.error = error
-
-    def submit(self, item: Any) -> None:
-        if self.error is not None:
-            raise self.error
-        if not self.is_alive():
-            self.start()
-        self._queue.put(item)
-
-    def close(self, *, discard: bool = False) -> None:
-        """Wait until every item is loaded (or, with `discard`, skip the rest); re-raise
-        the error that stopped loading, if any, unless discarding."""
-        if self.is_alive():
-            self._stopping = discard
-            self._queue.put(self._END)
-            self.join()
-        if self.error is not None and not discard:
-            raise self.error
-
-
 class EntrySink:
     """Replaces the slice (module, year, source, entry_type) a provider owns, narrowed to
     the request's filters: with `scope` {data key: values}, only the entries whose key
     holds one of the values are replaced (the provider writes no row outside them).
 
-    Each batch becomes one COPY statement into data_entries, inside the job's one
-    transaction, run by a loader thread: PostgreSQL inserts a batch and checks its
-    foreign key while the job validates the next. (One COPY for the whole file queues
-    every row's foreign-key check until its end: a serial tail of seconds per million
-    rows, measured.) The previous rows of a slice are deleted, in the same transaction,
-    before its first new row; readers keep seeing them until commit, and the one-active-
-    job rule keeps other jobs off the slice.
+    Batches are written into COPY statements of up to COPY_ROWS rows each, inside the
+    job's one transaction, by a loader thread: PostgreSQL stores a batch while the job
+    validates the next. (One COPY for the whole file would queue every row's foreign-key
+    check until its end: a serial tail of seconds per million rows, measured.) The
+    previous rows of a slice are deleted, in the same transaction, before its first new
+    row; readers keep seeing them until commit, and the one-active-job rule keeps other
+    jobs off the slice.
     """
 
     COLUMNS = "inventory_id, module_id, year, entry_type, data, kg_co2eq, source, job_id"
@@ -131,6 +95,7 @@ class EntrySink:
     def __init__(self, conn: psycopg.Connection, *, job_id: int, inventory_id: int,
                  module_id: int, year: int, source: str,
                  scope: dict[str, list[str]] | None = None, keep_replaced: bool = False,
+                 connect: Callable[[], psycopg.Connection] | None = None,
                  confirm_replace: bool = False):
         self.conn, self.source, self.module_id, self.year = conn, source, module_id, year
         self.job_id, self.keep_replaced = job_id, keep_replaced
@@ -143,7 +108,12 @@ class EntrySink:
         # The fields every line of this job shares, in COPY text form.
         self._line_start = _copy_fields(inventory_id, module_id, year)
         self._line_end = _copy_fields(source, job_id) + b"\n"
-        self._loader = _BatchLoader(self._load)
+        self._loader = InOrder(self._load, "entry-loader")
+        self._copying = ExitStack()  # the COPY under way and its cursor, across batches
+        self._copy: psycopg.Copy | None = None
+        self._copy_rows = 0
+        # Kept for undo on a second connection (`connect`), off the load's critical path.
+        self._undo = UndoCopy(connect, job_id, self.ENTRY_COLUMNS) if keep_replaced else None
 
     def _slice(self, entry_type: str) -> tuple[str, list[Any]]:
         """The WHERE clause of one entry type's slice, narrowed to the request's scope."""
@@ -161,29 +131,39 @@ class EntrySink:
         self.net[entry_type] -= deleted
 
     def _remove(self, where: str, params: list[Any]) -> int:
-        """Delete the slice's rows (kept for undo when asked); how many there were."""
-        if not self.keep_replaced:
-            return self.conn.execute(f"DELETE FROM data_entries WHERE {where}", params).rowcount
-        # Kept for undo in the same statement: one pass over the slice, no Python loop.
-        return self.conn.execute(
-            f"WITH gone AS (DELETE FROM data_entries WHERE {where} "
-            f"RETURNING {self.ENTRY_COLUMNS}) "
-            f"INSERT INTO replaced_entries (replaced_by, {self.ENTRY_COLUMNS}) "
-            f"SELECT %s, {self.ENTRY_COLUMNS} FROM gone", [*params, self.job_id]).rowcount
+        """Delete the slice's rows, then have them copied for undo when asked; how many
+        there were."""
+        deleted = self.conn.execute(f"DELETE FROM data_entries WHERE {where}", params).rowcount
+        if self._undo is not None and deleted:
+            self._undo.start(where, params)
+        return deleted
 
     @property
     def deleted(self) -> int:
         return sum(self.replaced.values())
 
     def _load(self, item: tuple[list[str], Counter[str], bytes]) -> None:
-        """On the loader thread: clear the slices this batch opens, then COPY it."""
+        """On the loader thread: clear the slices this batch opens, then write it into
+        the COPY under way (or a new one)."""
         new_entry_types, per_type, lines = item
-        for entry_type in new_entry_types:
-            self._delete_slice(entry_type)
-        with self.conn.cursor() as cur, cur.copy(
-                f"COPY data_entries ({self.COLUMNS}) FROM STDIN") as copy:
-            copy.write(lines)
+        if new_entry_types:
+            self._end_copy()
+            for entry_type in new_entry_types:
+                self._delete_slice(entry_type)
+        if self._copy is None:
+            cursor = self._copying.enter_context(self.conn.cursor())
+            self._copy = self._copying.enter_context(
+                cursor.copy(f"COPY data_entries ({self.COLUMNS}) FROM STDIN"))
+        self._copy.write(lines)
+        self._copy_rows += sum(per_type.values())
         self.net.update(per_type)
+        if self._copy_rows >= COPY_ROWS:
+            self._end_copy()
+
+    def _end_copy(self) -> None:
+        """End the COPY under way: PostgreSQL checks its rows' foreign keys now."""
+        self._copying.close()
+        self._copy, self._copy_rows = None, 0
 
     def stage(self, rows: list[dict[str, Any]]) -> int:
         per_type = Counter(row["entry_type"] for row in rows)
@@ -212,10 +192,13 @@ class EntrySink:
         """Wait for the loads; clear slices that got no new row (a re-sync of an emptied
         source)."""
         self._loader.close()
+        self._end_copy()
         for entry_type in sorted(entry_types - self.cleared):
             self._delete_slice(entry_type)
         self._refuse_unconfirmed_shrink()
         self._store_counts()
+        if self._undo is not None:  # last: the job's own commit follows at once
+            self._undo.commit(self.deleted)
         # No "unchanged" here: comparing every new row with every replaced one costs about
         # a fifth of a load (measured); previews count it (loading/preview.py).
         return {"inserted": self.inserted, "updated": 0, "deleted": self.deleted}
@@ -237,6 +220,12 @@ class EntrySink:
     def abort(self, error: BaseException) -> None:
         """Stop loading so the transaction can roll back; the rollback discards it all."""
         self._loader.close(discard=True)
+        # A COPY under way must end before the rollback: it is failed (PostgreSQL drops
+        # its rows), which raises as asked, unless the connection is gone already.
+        with suppress(psycopg.Error):
+            self._copying.__exit__(type(error), error, error.__traceback__)
+        if self._undo is not None:
+            self._undo.abort()
 
 
 class FactorSink:

@@ -7,7 +7,6 @@ import io
 from typing import Any, BinaryIO
 
 from flask import current_app
-from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.errors import NotFound
@@ -66,12 +65,15 @@ class UploadReader(io.RawIOBase):
         return True
 
     def _next_chunk(self) -> bytes:
-        with db.engine.connect() as conn:
-            data = conn.execute(text(
-                "SELECT data FROM upload_chunks WHERE upload_id = :u AND seq = :s"),
-                {"u": self.upload_id, "s": self._seq}).scalar()
+        with db.engine.connect() as conn, \
+                conn.connection.driver_connection.cursor(binary=True) as cursor:
+            # Binary results: the chunk's bytes as they are, where text would have
+            # PostgreSQL write them out in hex and Python parse that back, per MiB.
+            row = cursor.execute(
+                "SELECT data FROM upload_chunks WHERE upload_id = %s AND seq = %s",
+                (self.upload_id, self._seq)).fetchone()
         self._seq += 1
-        return bytes(data) if data is not None else b""
+        return bytes(row[0]) if row is not None else b""
 
     def readinto(self, target) -> int:
         if not self._buffer and not self._done:

@@ -4,6 +4,7 @@ declared schema, stream its rows in bounded batches, validate each row."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from webapp.errors import InvalidFile
@@ -12,7 +13,17 @@ from webapp.ingestion.providers.csv_upload.limits import Limits
 from webapp.ingestion.providers.csv_upload.reader import CsvTable, open_csv
 from webapp.ingestion.providers.csv_upload.validation import RowValidator
 
-ROW_NUMBER = "_row"  # key under which each raw row carries its spreadsheet row number
+
+@dataclass(frozen=True)
+class Records:
+    """A batch of a file's rows: each row's cells in the header's order, and its number
+    as a spreadsheet shows it."""
+
+    numbers: list[int]
+    cells: list[list[str]]
+
+    def __len__(self) -> int:
+        return len(self.numbers)
 
 
 class CSVProvider(DataIngestionProvider):
@@ -40,33 +51,20 @@ class CSVProvider(DataIngestionProvider):
         self._stream = self.ctx.open_upload()
         self.table = open_csv(self._stream, Limits.from_settings(self.ctx.settings))
         self.schema = self.pick_schema(self.table.header)
-        self.validator = RowValidator(self.schema)
+        self.validator = RowValidator(self.schema, self.table.header)
         return True
 
-    async def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+    async def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[Records]:
         table = self.table
         assert table is not None
-        batch: list[dict[str, Any]] = []
-        size, chars, start = self.batch_size, self.batch_chars, table.chars_read
-        for row, values in table.rows():
-            values[ROW_NUMBER] = row
-            batch.append(values)
-            if len(batch) >= size or table.chars_read - start >= chars:
-                yield batch
-                batch = []
-                start = table.chars_read
-        if batch:
-            yield batch
+        for numbers, cells in table.batches(self.batch_size, self.batch_chars):
+            yield Records(numbers, cells)
 
-    async def transform_data(self, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def transform_data(self, raw: Records) -> list[dict[str, Any]]:
         assert self.validator is not None
-        validate, clean = self.validator.validate, []
-        for values in raw:
-            row, errors = validate(values[ROW_NUMBER], values)
-            if row is not None:
-                clean.append(row)
-            for error in errors:
-                self.reject(error.row, error.column, error.value, error.reason)
+        clean, errors = self.validator.validate_batch(raw.numbers, raw.cells)
+        for error in errors:
+            self.reject(error.row, error.column, error.value, error.reason)
         return clean
 
     async def close(self) -> None:

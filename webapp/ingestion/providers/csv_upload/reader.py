@@ -1,7 +1,8 @@
 """Reading messy real-world CSV files as a stream.
 
 `open_csv()` takes the uploaded bytes and returns a `CsvTable`: the header (normalised
-names), the sniffed delimiter and `rows()`, an iterator of `(row_number, values)`.
+names), the sniffed delimiter and its rows: `records()` (cells in the header's order),
+`batches()` of them, or `rows()` (by column name).
 Memory does not grow with the file: only the first 64 KB are looked at up front (the
 encoding, binary content and delimiter are sniffed from them in `sniffing.py`), then rows
 are decoded and parsed one at a time by the C `csv` module.
@@ -130,25 +131,35 @@ class CsvTable:
         self.limits = limits
         self.chars_read = 0  # text of the rows read so far: lets a reader batch by size
 
-    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
-        """Yield `(row_number, {column: raw value})` for every non-blank data row.
-
-        Values are the raw strings (not stripped); columns missing from a short row
-        are "". Can be iterated once. Raises InvalidFile if the CSV breaks mid-file or
-        a row breaks a limit.
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """Yield `(row_number, cells)` for every non-blank data row, the cells being the
+        raw strings (not stripped) in the header's order; a short row is padded with "",
+        a long one keeps its extra cells after the header's. Can be iterated once. Raises
+        InvalidFile if the CSV breaks mid-file or a row breaks a limit.
         """
+        for numbers, cells in self.batches(1, 0):
+            yield numbers[0], cells[0]
+
+    def batches(self, max_rows: int, max_chars: int
+                ) -> Iterator[tuple[list[int], list[list[str]]]]:
+        """`records()` in batches of at most `max_rows` rows or about `max_chars`
+        characters of text: (row numbers, cells of each row). The loop every row of a
+        file goes through: one generator step per batch, not per row."""
         if self._first_row is None:
-            raise RuntimeError("CsvTable.rows() can be iterated only once")
+            raise RuntimeError("CsvTable rows can be iterated only once")
         number, first = self._first_row
         self._first_row = None
-        header, width = self.header, len(self.header)
+        width = len(self.header)
         lines, widest = self._lines, self.limits.max_columns
         # Set again: another file, opened since, may have set the process-wide limit.
         csv.field_size_limit(self.limits.max_field_chars)
+        numbers: list[int] = []
+        cells: list[list[str]] = []
+        chars = 0  # of the batch's rows
         number -= 1
         try:
             for record in chain((first,), self._records):
-                self.chars_read += lines.row_chars
+                chars += lines.row_chars
                 lines.row_chars = 0  # the next record is a new row
                 number += 1
                 if len(record) < width:
@@ -158,12 +169,27 @@ class CsvTable:
                 # A filled first cell settles nearly every row without the full scan.
                 if not (record and record[0].strip()) and is_blank(record):
                     continue
-                # zip drops extra fields; strict=False is left out as it costs time per row.
-                yield number, dict(zip(header, record))  # noqa: B905
+                numbers.append(number)
+                cells.append(record)
+                if len(numbers) >= max_rows or chars >= max_chars:
+                    self.chars_read += chars
+                    yield numbers, cells
+                    numbers, cells, chars = [], [], 0
         except RowRefused as refused:  # from BoundedLines, while reading the next row
             raise InvalidFile(f"Row {number + 1} {refused}.") from None
         except csv.Error as error:
             raise InvalidFile(_unreadable_row(number + 1, error, self.limits)) from None
+        self.chars_read += chars
+        if numbers:
+            yield numbers, cells
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """`records()` as `(row_number, {column: raw value})`; cells past the header's
+        are left out."""
+        header = self.header
+        for number, record in self.records():
+            # zip drops extra fields; strict=False is left out as it costs time per row.
+            yield number, dict(zip(header, record))  # noqa: B905
 
 
 def _check_width(record: list[str], limits: Limits, number: int) -> None:
