@@ -43,7 +43,7 @@ def test_source_figures_are_kept_and_never_overwritten(plant):
     given = plant.entry("travel", "plane", flight(1000), kg_co2eq=123.4)
     zero = plant.entry("travel", "plane", flight(1000), kg_co2eq=0.0)
     result = plant.recalculate("travel")
-    assert result.changed["source"] == 2
+    assert result.changed["plane"] == 2
     assert plant.result(given) == (123.4, SOURCE_EMISSION)
     assert plant.result(zero) == (0.0, SOURCE_EMISSION)
     again = plant.recalculate("travel")
@@ -76,6 +76,19 @@ def test_an_entry_type_without_a_rule_says_so(plant):
     assert plant.result(entry) == (None, {
         "method": None, "factor_id": None, "distance_km": None,
         "missing_reason": "no emission rule for entry type 'bus'"})
+
+
+def test_only_the_entry_types_a_module_holds_are_recalculated(plant):
+    # A figure the source gave for a type without a rule is kept, and marked as the
+    # source's; the other types' steps do not run at all.
+    given = plant.entry("travel", "bus", {"origin": "Lausanne"}, kg_co2eq=12.5)
+    without = plant.entry("travel", "bus", {"origin": "Bern"})
+    result = plant.recalculate("travel")
+    assert result.changed == {"unruled": 2}
+    assert plant.result(given) == (12.5, SOURCE_EMISSION)
+    assert plant.result(without)[1]["missing_reason"] == "no emission rule for entry type 'bus'"
+    plant.entry("travel", "plane", flight(1000))
+    assert plant.recalculate("travel").changed == {"plane": 1, "unruled": 0}
 
 
 def test_the_summary_and_its_read_side(plant, ctx):
@@ -136,9 +149,8 @@ def test_entries_loaded_since_the_last_run_are_counted_as_not_calculated(plant, 
     _, travel = plant.module("travel")
     plant.entry("travel", "plane", flight(1000))
     plant.conn.execute("UPDATE data_entries SET emission = NULL")  # as a new load leaves it
-    from webapp.emissions.statements import SUMMARY_STATEMENT
-    plant.conn.execute(SUMMARY_STATEMENT, {"module_id": travel, "job_id": None,
-                                           "reasons_kept": REASONS_KEPT})
+    from webapp.emissions.recalculation import store_summary
+    store_summary(plant.conn, travel)
     assert module_emissions(travel)["missing"] == [{"reason": "not calculated yet",
                                                     "entries": 1}]
 
@@ -181,9 +193,8 @@ def test_a_failure_midway_leaves_the_previous_figures(plant, ctx):
 
     with pytest.raises(Cancelled):
         plant.recalculate("travel", job_id=2, progress=cancel_at_summary)
-    assert [name for name, _, _ in steps] == [
-        "source", "plane", "train", "equipment", "purchase", "member", "unruled", "summary"]
-    assert [done for _, done, _ in steps] == list(range(8)) and steps[0][2] == 8
+    # Only the steps of the entry types the module holds: its planes, then the summary.
+    assert steps == [("plane", 0, 2), ("summary", 1, 2)]
     assert plant.result(entry)[0] == pytest.approx(100.0)  # the plane update rolled back
     assert module_emissions(plant.module("travel")[1]) == before
 

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
 from webapp.emissions.airports import ensure_airports
 from webapp.emissions.rules import RULES
 from webapp.emissions.statements import (
+    ENTRY_KEYS_TABLE,
+    ENTRY_TYPES_STATEMENT,
+    GROUPS_STATEMENT,
+    GROUPS_TABLE,
     KEYS_TABLE,
-    SOURCE_STATEMENT,
     SUMMARY_STATEMENT,
     RuleStatements,
+    entry_keys_statement,
     rule_statements,
     unruled_statement,
 )
 
 # Statements are built once per process from the declarations.
-_STEPS: tuple[tuple[str, str | RuleStatements], ...] = (
-    ("source", SOURCE_STATEMENT),
-    *((entry_type, rule_statements(rule)) for entry_type, rule in RULES.items()),
-    ("unruled", unruled_statement(list(RULES))),
-)
-STEP_COUNT = len(_STEPS) + 1  # and the summary
+_RULE_STEPS = {entry_type: rule_statements(rule) for entry_type, rule in RULES.items()}
+_UNRULED = unruled_statement()
+_ENTRY_KEYS = entry_keys_statement(list(RULES.values()))
 # A distinct missing reason per entry is possible (one unknown airport each): the
 # summary keeps the most frequent ones so it stays small, and says how many there were.
 REASONS_KEPT = 100
@@ -75,18 +77,53 @@ def recalculate_module(conn: psycopg.Connection, module_id: int, *, job_id: int 
                         (_LOCK_CLASS, module_id, module_id)).fetchone()[1] is not True:
             raise UnknownModule(f"module {module_id} does not exist")
         ensure_airports(conn)
-        params = {"module_id": module_id}
+        params: dict[str, Any] = {"module_id": module_id}
+        held = {row[0] for row in conn.execute(ENTRY_TYPES_STATEMENT, params)}
+        steps = [(entry_type, statement) for entry_type, statement in _RULE_STEPS.items()
+                 if entry_type in held]
+        params["unruled"] = sorted(held - _RULE_STEPS.keys())
+        if params["unruled"]:
+            steps.append(("unruled", _UNRULED))
+        params["ruled"] = sorted(held & _RULE_STEPS.keys())
+        if params["ruled"]:
+            _find_keys(conn, params)
         changed: dict[str, int] = {}
-        for done, (name, statement) in enumerate(_STEPS):
+        for done, (name, statement) in enumerate(steps):
             if progress is not None:
-                progress(name, done, STEP_COUNT)
+                progress(name, done, len(steps) + 1)
             changed[name] = _run(conn, statement, params)
+        if params["ruled"]:
+            conn.execute(f"DROP TABLE {ENTRY_KEYS_TABLE}")
         if progress is not None:
-            progress("summary", STEP_COUNT - 1, STEP_COUNT)
+            progress("summary", len(steps), len(steps) + 1)
+        totals = store_summary(conn, module_id, job_id)
+    return Recalculation(module_id, changed, *totals)
+
+
+def store_summary(conn: psycopg.Connection, module_id: int,
+                  job_id: int | None = None) -> tuple[int, int, float]:
+    """Write the module's summary from its entries as they are now, in the caller's
+    transaction: (entries, entries with emissions, total kg CO2eq)."""
+    params = {"module_id": module_id, "job_id": job_id, "reasons_kept": REASONS_KEPT}
+    with conn.transaction():  # the temporary table lives until the transaction ends
+        conn.execute(GROUPS_STATEMENT, params)
         totals = conn.execute(
             SUMMARY_STATEMENT + " RETURNING entries, entries_with_emissions, total_kg_co2eq",
-            {**params, "job_id": job_id, "reasons_kept": REASONS_KEPT}).fetchone()
-    return Recalculation(module_id, changed, *totals)
+            params).fetchone()
+        conn.execute(f"DROP TABLE {GROUPS_TABLE}")
+    return totals
+
+
+def _find_keys(conn: psycopg.Connection, params: dict[str, Any]) -> None:
+    """Every rule's distinct keys, in one pass over the module (ENTRY_KEYS_TABLE)."""
+    # The planner cannot know how few distinct keys the entries have (expressions over
+    # JSON have no statistics) and sorted every entry to find them; hashing them is
+    # about twice as fast (measured: 0.26 s against 0.47 s for 500,000 planes).
+    sorting = conn.execute("SELECT current_setting('enable_sort'), "
+                           "set_config('enable_sort', 'off', true)").fetchone()[0]
+    conn.execute(_ENTRY_KEYS, params)
+    conn.execute("SELECT set_config('enable_sort', %s, true)", (sorting,))
+    conn.execute(f"ANALYZE {ENTRY_KEYS_TABLE}")
 
 
 def _run(conn: psycopg.Connection, statement: str | RuleStatements, params: dict) -> int:

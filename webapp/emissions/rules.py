@@ -109,8 +109,11 @@ TRAIN = EmissionRule(
     quantity_text="the entry's distance_km (not computed: no distance, no emissions)",
     factor_text="country_code: the destination's, else the origin's, else RoW",
     formula_text="distance_km × number_of_trips × (2 if round_trip) × ef_kg_co2eq_per_km",
+    # The distance is part of the key only so that the emission record (which names
+    # it) is built once per key rather than once per entry (statements.py).
     keys=(("year", "e.year"), ("origin", "e.data->>'origin_country_code'"),
-          ("destination", "e.data->>'destination_country_code'")),
+          ("destination", "e.data->>'destination_country_code'"),
+          ("given_km", _NUMBER.format("distance_km"))),
     joins="""
         LEFT JOIN LATERAL (
             SELECT f.id, (f.v->>'ef_kg_co2eq_per_km')::float8 AS rate
@@ -125,10 +128,11 @@ TRAIN = EmissionRule(
         concat_ws(' or ', nullif(concat_ws(', ', k.destination,
                                            nullif(k.origin, k.destination)), ''), 'RoW'))
         END""",
-    quantity=f"{_NUMBER.format('distance_km')} * {_TRIPS} * {_ROUND_TRIP}",
+    columns=(("distance_km", "k.given_km"),),
+    quantity=f"r.distance_km * {_TRIPS} * {_ROUND_TRIP}",
     quantity_reason="'no distance_km: train distances are not computed, give them in the "
                     "file'",
-    distance=_NUMBER.format("distance_km"),
+    distance="r.distance_km",
 )
 
 _ACTIVE_H = _NUMBER.format("active_usage_hours_per_week")
