@@ -53,6 +53,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.schedules_delete": {"DELETE": EDITOR},
     "api.schedules_run": {"POST": EDITOR},
     "schedules.confirm_delete": {"GET": EDITOR},  # the confirmation holds the Delete button
+    "api.years_list": {"GET": VIEWER},
+    "api.years_create": {"POST": ADMIN},  # SPEC §13: admins create and open years
+    "api.years_open": {"POST": ADMIN},
 }
 # Page blueprints still being written: any GET page is for viewers, anything else for editors.
 GENERIC_PAGE_BLUEPRINTS = ("modules", "jobs", "schedules")
@@ -124,7 +127,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     """URL, a factory of request kwargs, and the status an editor must get (None = any
     non-4xx-auth answer) for this route, built from real ids."""
     values = {"module_id": 1, "factor_type_id": 1, "job_id": jobs["pending"],
-              "inventory_id": 1, "filename": "app.css", "schedule_id": jobs["schedule"]}
+              "inventory_id": 1, "filename": "app.css", "schedule_id": jobs["schedule"],
+              "year": 2025}
     body, query, editor_status = (lambda: {}), "", 200
     if endpoint == "api.providers_list":
         query = "?module_id=1"
@@ -140,6 +144,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     elif endpoint == "api.sync_emissions":
         editor_status = 202
     elif endpoint == "api.schedules_run":  # module 1 is busy: 409, recorded as skipped
+        editor_status = 409
+    elif endpoint == "api.years_create":  # the demo's year exists: the role passed
         editor_status = 409
     elif endpoint == "api.schedules_create":
         body, editor_status = (lambda: {"json": {

@@ -11,6 +11,7 @@ from webapp.api import (  # noqa: E402,F401  (routes register on import)
     emissions,
     health,
     openapi,
+    organisation,
     schedules,
     sync,
 )

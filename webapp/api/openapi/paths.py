@@ -120,6 +120,18 @@ def path_items() -> dict[str, Any]:
         "/sync/errors/{job_id}.csv": {"get": _operation(
             "The job's full row-error report", {"200": CSV, **_errors(401, 404)},
             params=[job_id])},
+        "/years": {"get": _operation(
+            "The years of inventories, open or closed, with their inventory counts",
+            {"200": _json(_list_of("Year"), "Years"), **_errors(401)}, tag="organisation")},
+        "/years/{year}": {"post": _operation(
+            "Create a year: the inventory and modules of every active unit (admin)",
+            {"201": _json(ref("YearCreated"), "The year, closed until opened"),
+             **_errors(401, 403, 404, 409, 422)}, params=[_param("year")],
+            tag="organisation")},
+        "/years/{year}/open": {"post": _operation(
+            "Open a year to the units' members (admin)",
+            {"200": _json(ref("Year"), "The year"), **_errors(401, 403, 404)},
+            params=[_param("year")], tag="organisation")},
         "/modules": {"get": _operation(
             "Modules with their last-sync badges",
             {"200": _json(_list_of("Module"), "Modules"), **_errors(400, 401)}, params=PAGE,

@@ -47,6 +47,13 @@ SCHEMAS: dict[str, Any] = {
                                 "message": {"type": "string"},
                                 "preview_of": {"type": "integer"},
                                 "undo_of": {"type": "integer"}}},
+    "Year": {"type": "object", "required": ["year", "open"], "properties": {
+        "year": {"type": "integer"}, "open": {"type": "boolean"},
+        "inventories": {"type": "integer"}}},
+    "YearCreated": {"type": "object", "required": ["year", "open", "inventories", "modules"],
+                    "properties": {"year": {"type": "integer"}, "open": {"type": "boolean"},
+                                   "inventories": {"type": "integer"},
+                                   "modules": {"type": "integer"}}},
     "RowError": {"type": "object", "properties": {
         "row": {"type": "integer"}, "column": {"type": "string"},
         "value": {"type": "string"}, "reason": {"type": "string"}}},
