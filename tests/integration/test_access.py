@@ -54,6 +54,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.schedules_run": {"POST": EDITOR},
     "schedules.confirm_delete": {"GET": EDITOR},  # the confirmation holds the Delete button
     "api.years_list": {"GET": VIEWER},
+    "api.units_list": {"GET": VIEWER},
     "api.years_create": {"POST": ADMIN},  # SPEC §13: admins create and open years
     "api.years_open": {"POST": ADMIN},
 }
@@ -143,9 +144,9 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
         editor_status = 409  # the role passed; a pending job is no preview, no done load
     elif endpoint == "api.sync_emissions":
         editor_status = 202
-    elif endpoint == "api.schedules_run":  # module 1 is busy: 409, recorded as skipped
-        editor_status = 409
-    elif endpoint == "api.years_create":  # the demo's year exists: the role passed
+    elif endpoint in ("api.schedules_run", "api.years_create"):
+        # The role passed: module 1 is busy (409, recorded as skipped); the demo's year
+        # exists already.
         editor_status = 409
     elif endpoint == "api.schedules_create":
         body, editor_status = (lambda: {"json": {

@@ -118,3 +118,24 @@ def test_flask_units_import_as_an_operator_runs_it(app, db_url, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "5 created" in done.stdout
     assert set(units(db_url)) == {"S-1", "I-10", "I-20", "L-101", "L-201"}
+
+
+def test_the_units_api_searches_pages_and_walks_the_tree(app, api, tmp_path):
+    assert run_import(app, tmp_path, TREE).exit_code == 0
+    roots = api.get("/units?parent=").get_json()
+    assert [u["code"] for u in roots["items"]] == ["F0892", "S-1"]
+    children = api.get("/units?parent=S-1").get_json()
+    assert children["items"] == [
+        {"code": "I-10", "name": "Institute of environment", "parent_code": "S-1",
+         "active": True, "children": 1},
+        {"code": "I-20", "name": "Institute of materials", "parent_code": "S-1",
+         "active": False, "children": 1}]
+    found = api.get("/units?q=LAB%20of").get_json()
+    assert [u["code"] for u in found["items"]] == ["L-101", "L-201"]
+    page = api.get("/units?limit=2&offset=4").get_json()
+    assert page["total"] == 6 and [u["code"] for u in page["items"]] == ["L-201", "S-1"]
+    assert api.get("/units?limit=2&offset=40").get_json() == {
+        "items": [], "total": 6, "limit": 2, "offset": 40}
+    assert api.get("/units?q=100%25").get_json()["total"] == 0  # % is a character, not a wildcard
+    missing = api.get("/units?parent=NOPE")
+    assert missing.status_code == 404 and "NOPE" in missing.get_json()["message"]

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import text
 
-from webapp.errors import InvalidFile
+from webapp.errors import InvalidFile, NotFound
 from webapp.extensions import db
 from webapp.ingestion.providers.base import RowError
 from webapp.ingestion.providers.csv_upload.columns import Column, EntrySchema
@@ -175,3 +175,44 @@ def import_units_file(stream: BinaryIO) -> UnitImport:
         rows += clean
         errors += found
     return import_units(rows, errors)
+
+
+def unit_page(*, parent: str | None = None, query: str | None = None, limit: int = 100,
+              offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Units (code order) with their parent's code and how many children they have:
+    the children of `parent` (a code; "" for the roots) and/or those whose code or name
+    holds `query`. (The page of units and its total.)
+
+    Raises:
+        NotFound: `parent` names no unit.
+    """
+    where, params = ["true"], {"limit": limit, "offset": offset}
+    if parent == "":
+        where.append("u.parent_id IS NULL")
+    elif parent is not None:
+        parent_id = db.session.execute(text("SELECT id FROM units WHERE code = :code"),
+                                       {"code": parent}).scalar()
+        if parent_id is None:
+            raise NotFound(f"no unit has the code {parent!r}")
+        where.append("u.parent_id = :parent")
+        params["parent"] = parent_id
+    if query:
+        where.append("(u.code ILIKE :like OR u.name ILIKE :like)")
+        params["like"] = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+    rows = db.session.execute(text(f"""
+        SELECT u.code, u.name, p.code AS parent_code, u.active,
+               (SELECT count(*) FROM units c WHERE c.parent_id = u.id) AS children,
+               count(*) OVER () AS total
+        FROM units u LEFT JOIN units p ON p.id = u.parent_id
+        WHERE {' AND '.join(where)}
+        ORDER BY u.code LIMIT :limit OFFSET :offset"""), params).mappings().all()
+    total = rows[0]["total"] if rows else _count(where, params)
+    return [{key: row[key] for key in ("code", "name", "parent_code", "active", "children")}
+            for row in rows], total
+
+
+def _count(where: list[str], params: dict[str, Any]) -> int:
+    """The total when the page is past the end (no row carries it)."""
+    return db.session.execute(text(
+        f"SELECT count(*) FROM units u WHERE {' AND '.join(where)}"), params).scalar()

@@ -120,6 +120,14 @@ def path_items() -> dict[str, Any]:
         "/sync/errors/{job_id}.csv": {"get": _operation(
             "The job's full row-error report", {"200": CSV, **_errors(401, 404)},
             params=[job_id])},
+        "/units": {"get": _operation(
+            "The university's units: searchable, by parent, paginated",
+            {"200": _json(_list_of("Unit"), "Units"), **_errors(401, 404)},
+            params=[_param("parent", "query", {"type": "string"},
+                           "a unit's code: its children; empty: the root units"),
+                    _param("q", "query", {"type": "string"},
+                           "part of a code or a name, in any case"), *PAGE],
+            tag="organisation")},
         "/years": {"get": _operation(
             "The years of inventories, open or closed, with their inventory counts",
             {"200": _json(_list_of("Year"), "Years"), **_errors(401)}, tag="organisation")},

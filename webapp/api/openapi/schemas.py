@@ -47,6 +47,11 @@ SCHEMAS: dict[str, Any] = {
                                 "message": {"type": "string"},
                                 "preview_of": {"type": "integer"},
                                 "undo_of": {"type": "integer"}}},
+    "Unit": {"type": "object", "required": ["code", "name", "parent_code", "active",
+                                            "children"], "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"},
+        "parent_code": {"type": ["string", "null"]}, "active": {"type": "boolean"},
+        "children": {"type": "integer"}}},
     "Year": {"type": "object", "required": ["year", "open"], "properties": {
         "year": {"type": "integer"}, "open": {"type": "boolean"},
         "inventories": {"type": "integer"}}},
