@@ -11,13 +11,16 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from webapp import audit
+from webapp.errors import InvalidFile
 from webapp.extensions import db
 from webapp.ingestion.loading.sinks import recount_entries
-from webapp.models import ApiToken, FactorType, Inventory, Module, User
+from webapp.models import ApiToken, FactorType, Inventory, InventoryYear, Module, Unit, User
 from webapp.models.accounts import ROLES
 from webapp.models.inventory import MODULE_TYPES
+from webapp.organisation.units import store_paths
 
 users_cli = AppGroup("users", help="Manage user accounts.")
+units_cli = AppGroup("units", help="Manage the university's units.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
 
 FACTOR_TYPES = [  # (slug, module_type, name)
@@ -147,9 +150,18 @@ def seed_demo(year: int = 2025) -> Inventory:
     for slug, module_type, name in FACTOR_TYPES:
         if not db.session.execute(db.select(FactorType).filter_by(slug=slug)).scalar():
             db.session.add(FactorType(slug=slug, module_type=module_type, name=name))
+    unit = db.session.execute(db.select(Unit).filter_by(code="F0892")).scalar()
+    if unit is None:
+        unit = Unit(code="F0892", name="Demo university")
+        db.session.add(unit)
+        db.session.flush()
+        store_paths()
+    if db.session.get(InventoryYear, year) is None:
+        db.session.add(InventoryYear(year=year, open=True))
     inventory = db.session.execute(db.select(Inventory).filter_by(year=year)).scalar()
     if inventory is None:
-        inventory = Inventory(name=f"Demo university {year}", year=year, unit_code="F0892")
+        inventory = Inventory(name=f"Demo university {year}", year=year, unit_code=unit.code,
+                              unit_id=unit.id)
         db.session.add(inventory)
         db.session.flush()
         for module_type, name in MODULE_TYPES.items():
@@ -175,8 +187,36 @@ def recount_entries_command() -> None:
     click.echo(f"recounted: {counts} (module, entry type, source) count(s)")
 
 
+@units_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_units_command(path: str) -> None:
+    """Create or update units from a CSV file: code, name, parent_code, active."""
+    from webapp.ingestion.providers.base import describe_row_error
+    from webapp.organisation.units import import_units_file
+
+    with open(path, "rb") as stream:
+        try:
+            result = import_units_file(stream)
+        except InvalidFile as refusal:
+            raise click.ClickException(refusal.message) from None
+    if result.errors:
+        db.session.rollback()
+        for error in result.errors[:20]:
+            click.echo(describe_row_error(error), err=True)
+        more = len(result.errors) - 20
+        raise click.ClickException(
+            f"{len(result.errors):,} error(s){f' ({more:,} more not shown)' if more > 0 else ''}"
+            "; nothing was changed.")
+    audit.record("units.imported", target_type="units", target_id=None,
+                 details={**result.counts, "via": "cli", "file": path[-200:]})
+    db.session.commit()
+    click.echo(f"units: {result.inserted:,} created, {result.updated:,} updated, "
+               f"{result.unchanged:,} unchanged")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(units_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(recount_entries_command)

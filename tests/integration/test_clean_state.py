@@ -9,7 +9,7 @@ from psycopg import sql
 
 from tests.support.app import KEPT_TABLES, truncated_tables
 
-SEEDED = {"factor_types", "inventories", "modules"}  # what seed_demo writes back
+SEEDED = {"factor_types", "inventories", "modules", "units", "inventory_years"}  # seed_demo's
 
 
 def _migrated_tables(conn) -> set[str]:

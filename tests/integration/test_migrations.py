@@ -155,3 +155,30 @@ def _check_modules_last_sync_status(conn) -> None:
         "INSERT INTO modules (inventory_id, module_type, name) "
         "SELECT id, 'travel', 'Travel' FROM inventories RETURNING last_sync_status").fetchone()
     assert stored == ({},)
+
+
+def test_the_organisation_migration_keeps_the_existing_university(migrations_app, fresh_db_url):
+    # A database as 0006 left it: an inventory per year of one unit code, global roles.
+    from flask_migrate import upgrade
+
+    with migrations_app.app_context():
+        upgrade(revision="0006")
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO inventories (name, year, unit_code) VALUES "
+                     "('Old university 2024', 2024, 'F0892'), "
+                     "('Old university 2025', 2025, 'F0892')")
+        conn.execute("INSERT INTO users (email, name, password_hash, role) VALUES "
+                     "('v@example.org', 'v', 'x', 'viewer'), "
+                     "('e@example.org', 'e', 'x', 'editor'), "
+                     "('a@example.org', 'a', 'x', 'admin')")
+        with migrations_app.app_context():
+            upgrade()
+        assert conn.execute("SELECT code, name, path = '/' || id || '/' FROM units"
+                            ).fetchall() == [("F0892", "Old university", True)]
+        assert conn.execute("SELECT count(*) FROM inventories i JOIN units u "
+                            "ON u.id = i.unit_id").fetchone()[0] == 2
+        assert conn.execute("SELECT year, open FROM inventory_years ORDER BY year"
+                            ).fetchall() == [(2024, True), (2025, True)]
+        assert conn.execute("SELECT u.email, m.role FROM memberships m JOIN users u "
+                            "ON u.id = m.user_id ORDER BY 1").fetchall() == [
+            ("e@example.org", "editor"), ("v@example.org", "viewer")]

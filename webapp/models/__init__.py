@@ -5,6 +5,7 @@ from webapp.models.audit import AuditEntry
 from webapp.models.entries import DataEntry, EmissionFactor, ModuleEntryCount
 from webapp.models.inventory import FactorType, Inventory, Module
 from webapp.models.jobs import DataIngestionJob, IngestionRowError, TargetType
+from webapp.models.organisation import UNIT_ROLES, InventoryYear, Membership, Unit
 from webapp.models.schedules import ScheduleRun, SyncSchedule
 from webapp.models.undo import ReplacedEntry, ReplacedFactor
 from webapp.models.uploads import Upload, UploadChunk
@@ -13,4 +14,5 @@ __all__ = [
     "ApiToken", "AuditEntry", "DataEntry", "DataIngestionJob", "EmissionFactor", "FactorType",
     "IngestionRowError", "Inventory", "Module", "ModuleEntryCount", "Upload", "UploadChunk", "User",
     "ScheduleRun", "SyncSchedule", "ReplacedEntry", "ReplacedFactor", "TargetType",
+    "InventoryYear", "Membership", "Unit", "UNIT_ROLES",
 ]

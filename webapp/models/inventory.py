@@ -19,12 +19,17 @@ MODULE_TYPES = {
 
 
 class Inventory(db.Model):
+    """One unit's inventory for one year."""
+
     __tablename__ = "inventories"
+    __table_args__ = (UniqueConstraint("unit_id", "year", name="uq_inventories_unit_year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     year: Mapped[int]
     unit_code: Mapped[str] = mapped_column(String(50), default="")
+    # The unit this inventory is for; unit_code repeats its code (the plan's column).
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
 

@@ -125,6 +125,18 @@ def fraction() -> Parser:
     return number(0, 1)
 
 
+_YES_NO = {"yes": True, "y": True, "true": True, "1": True,
+           "no": False, "n": False, "false": False, "0": False}
+
+
+def yes_no(value: str) -> bool:
+    """A yes/no cell (yes, y, true, 1 / no, n, false, 0, in any case)."""
+    try:
+        return _YES_NO[value.lower()]
+    except KeyError:
+        raise InvalidValue("is not yes or no") from None
+
+
 def iso_date() -> Parser:
     def parse(value: str) -> str:
         # fromisoformat alone would also take "20250131" and week dates; CSV wants one form.

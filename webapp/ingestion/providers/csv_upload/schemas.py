@@ -30,6 +30,7 @@ from webapp.ingestion.providers.csv_upload.parsers import (
     iso_date,
     number,
     text,
+    yes_no,
 )
 from webapp.text import clip_cell
 
@@ -62,17 +63,6 @@ _TRIPS = Column("number_of_trips", parse=integer(1), default=1)
 _DATE = Column("departure_date", parse=iso_date())
 _KG = Column("kg_co2eq", parse=_POSITIVE)
 
-_YES_NO = {"yes": True, "y": True, "true": True, "1": True,
-           "no": False, "n": False, "false": False, "0": False}
-
-
-def _yes_no(value: str) -> bool:
-    try:
-        return _YES_NO[value.lower()]
-    except KeyError:
-        raise InvalidValue("is not yes or no") from None
-
-
 def _country_or_rest_of_world() -> Parser:
     """A train factor's country: an ISO code, or RoW for every other country."""
     country = country_code()
@@ -90,7 +80,7 @@ def _country_or_rest_of_world() -> Parser:
 
 # Emissions (SPEC §10): an empty round_trip is left out and means no; a distance_km
 # replaces the computed one (planes) or is the only one (trains).
-_ROUND_TRIP = Column("round_trip", parse=_yes_no)
+_ROUND_TRIP = Column("round_trip", parse=yes_no)
 _DISTANCE = Column("distance_km", parse=_POSITIVE)
 
 _ENTRY_SCHEMA_LIST = (

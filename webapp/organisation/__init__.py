@@ -1,0 +1,1 @@
+"""The university around the inventories (SPEC §13): units, years, memberships."""
