@@ -93,7 +93,7 @@ def import_units(rows: Iterable[tuple[int, dict[str, Any]]],
                                           f"would make {code} its own ancestor: "
                                           f"{' → '.join(cycle)}"))
     if result.errors:
-        result.errors.sort(key=lambda error: (error.row, error.column))
+        result.errors.sort(key=lambda error: error.row)  # stable: column order kept
         return result
     _write(wanted, existing, result)
     store_paths()
@@ -122,7 +122,8 @@ def _write(wanted: dict[str, tuple[int, dict[str, Any]]],
     if new:
         db.session.execute(text(
             "INSERT INTO units (code, name, active) "
-            "SELECT code, name, active FROM unnest(:codes, :names, :actives) "
+            "SELECT code, name, active FROM unnest(CAST(:codes AS text[]), "
+            "CAST(:names AS text[]), CAST(:actives AS boolean[])) "
             "AS n(code, name, active)"),
             {"codes": new, "names": [wanted[c][1]["name"] for c in new],
              "actives": [wanted[c][1]["active"] for c in new]})
@@ -131,7 +132,8 @@ def _write(wanted: dict[str, tuple[int, dict[str, Any]]],
     changed = db.session.execute(text(
         "UPDATE units u SET name = w.name, active = w.active, parent_id = p.id, "
         "updated_at = now() "
-        "FROM unnest(:codes, :names, :actives, :parents) AS w(code, name, active, parent) "
+        "FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[]), "
+        "CAST(:actives AS boolean[]), CAST(:parents AS text[])) AS w(code, name, active, parent) "
         "LEFT JOIN units p ON p.code = w.parent "
         "WHERE u.code = w.code AND (u.name, u.active, u.parent_id) "
         "IS DISTINCT FROM (w.name, w.active, p.id) RETURNING u.code"),
