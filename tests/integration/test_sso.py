@@ -203,3 +203,27 @@ def test_an_email_of_a_local_account_is_not_taken_over(sso_app, oidc_provider, c
     assert answer.status_code == 409 and "not linked" in answer.get_data(as_text=True)
     assert not _logged_in(client)
     assert [u.email for u in _users(sso_app)] == [admin["email"]]
+
+
+def test_an_admin_can_give_an_sso_user_a_password(sso_app, oidc_provider):
+    oidc_provider.set_user("u-lin", email="lin@uni.example")
+    assert sso_login(sso_app.test_client(), "u-lin").status_code == 302
+    result = sso_app.test_cli_runner().invoke(
+        args=["users", "set-password", "lin@uni.example", "--password-stdin"],
+        input="a long new password\n")
+    assert result.exit_code == 0, result.output
+    client = sso_app.test_client()
+    assert login(client, "lin@uni.example", "a long new password").status_code == 302
+    assert _logged_in(client)
+
+
+def test_groups_missing_from_the_id_token_are_read_from_userinfo(sso_app, oidc_provider):
+    from tests.support.oidc import Tamper
+
+    oidc_provider.set_user("u-kim", email="kim@uni.example", groups=["carbon:editor:F0892"])
+    oidc_provider.tamper = Tamper(drop=("groups", "email"))  # signed by the provider's key
+    assert sso_login(sso_app.test_client(), "u-kim").status_code == 302
+    assert oidc_provider.tamper is None
+    [user] = _users(sso_app)
+    assert user.email == "kim@uni.example"
+    assert _memberships(sso_app, user.id) == {"F0892": ("editor", "sso")}

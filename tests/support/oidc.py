@@ -32,6 +32,7 @@ CLIENT_ID, CLIENT_SECRET = "carbon-sync-tests", "not-a-real-secret"
 class Tamper:
     claims: dict[str, Any] = field(default_factory=dict)
     foreign_key: bool = False  # sign with a key the provider did not publish
+    drop: tuple[str, ...] = ()  # claims left out of the ID token (userinfo keeps them)
 
 
 class OidcProvider:
@@ -68,8 +69,9 @@ class OidcProvider:
         key = published
         if tamper.foreign_key:  # same kid, so the client checks the signature itself
             key = RSAKey.generate_key(2048, parameters={"kid": published.kid})
-        body["id_token"] = jwt.encode(original.header, {**original.claims, **tamper.claims},
-                                      key)
+        claims = {name: value for name, value in original.claims.items()
+                  if name not in tamper.drop}
+        body["id_token"] = jwt.encode(original.header, {**claims, **tamper.claims}, key)
         response.set_data(json.dumps(body))
         return response
 

@@ -109,8 +109,10 @@ def verified_claims() -> tuple[str, dict[str, Any]]:
         raise LoginRefused("The university login sent no ID token. Start again from "
                            "the login page.")
     issuer = claims.get("iss") or current_app.config["OIDC_ISSUER"]
-    if not claims.get("email"):
-        claims.update(_userinfo(client, token))
+    # Some providers keep email or groups out of the ID token unless asked: the userinfo
+    # endpoint has them. The ID token's own claims win.
+    if not claims.get("email") or current_app.config["OIDC_GROUPS_CLAIM"] not in claims:
+        claims = {**_userinfo(client, token), **claims}
     return issuer, claims
 
 
@@ -119,7 +121,8 @@ def _userinfo(client, token: dict) -> dict[str, Any]:
     the ID token. Its `sub` must be the ID token's (OpenID Connect Core §5.3.2)."""
     try:
         info = dict(client.userinfo(token=token))
-    except (requests.RequestException, OAuthError, ValueError):
+    except (requests.RequestException, OAuthError, ValueError, KeyError) as error:
+        log.warning("single sign-on: userinfo not read: %s", type(error).__name__)
         return {}
     return {key: value for key, value in info.items() if key != "sub"} \
         if info.get("sub") == token["userinfo"]["sub"] else {}
