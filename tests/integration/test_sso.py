@@ -112,7 +112,7 @@ def test_local_login_off_refuses_passwords(app, oidc_provider, create_user):
 def _assert_refused(app, client, answer, status: int, words: str) -> None:
     page = answer.get_data(as_text=True)
     assert answer.status_code == status, page[:500]
-    assert words in page
+    assert words in page and "<h1>Login refused</h1>" in page
     assert "eyJ" not in page  # no JWT (tokens start with a base64url '{"')
     assert not _logged_in(client)
     assert _users(app) == []
@@ -178,6 +178,7 @@ def test_an_unreachable_provider_is_503_not_500(app):
     answer = nowhere.test_client().get("/login/sso")
     assert answer.status_code == 503
     assert "cannot be reached" in answer.get_data(as_text=True)
+    assert "<h1>Login unavailable</h1>" in answer.get_data(as_text=True)
 
 
 def test_a_deactivated_user_is_refused(sso_app, oidc_provider):

@@ -6,6 +6,7 @@ from webapp.jobs.states import ACTIVE, RETRYABLE, JobStatus
 
 
 def register_views(app: Flask) -> None:
+    from webapp.sso import provider as sso_provider
     from webapp.views import formatting
     from webapp.views.audit import audit_bp
     from webapp.views.auth import auth_bp
@@ -37,7 +38,7 @@ def register_views(app: Flask) -> None:
                                  replace_needs_confirmation=replace_needs_confirmation,
                                  corrected_upload_url=corrected_upload_url)
     app.context_processor(lambda: {"is_htmx": is_htmx(),
-                                   "sso_configured": "carbon_sso" in app.extensions})
+                                   "sso_configured": sso_provider.configured()})
     app.add_url_rule("/favicon.ico", "favicon", favicon)
 
 

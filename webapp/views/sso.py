@@ -40,5 +40,5 @@ def callback():
 
 def _refused(error: AppError):
     session.pop(NEXT_KEY, None)
-    return render_template("auth/sso_refused.html", message=error.message), \
-        error.status_code
+    return render_template("auth/sso_refused.html", message=error.message,
+                           status=error.status_code), error.status_code
