@@ -228,3 +228,9 @@ def test_groups_missing_from_the_id_token_are_read_from_userinfo(sso_app, oidc_p
     [user] = _users(sso_app)
     assert user.email == "kim@uni.example"
     assert _memberships(sso_app, user.id) == {"F0892": ("editor", "sso")}
+
+
+def test_without_a_provider_there_is_no_sso(app):
+    client = app.test_client()
+    assert "university account" not in client.get("/login").get_data(as_text=True)
+    assert client.get("/login/sso").status_code == 404

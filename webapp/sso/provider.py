@@ -50,8 +50,8 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = client
 
 
-def configured() -> bool:
-    return EXTENSION in current_app.extensions
+def configured(app: Flask) -> bool:
+    return EXTENSION in app.extensions
 
 
 def redirect_to_provider(callback_url: str):

@@ -28,7 +28,8 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(modules_bp)
     app.register_blueprint(schedules_bp)
-    app.register_blueprint(sso_bp)
+    if sso_provider.configured(app):  # no single sign-on routes without a provider
+        app.register_blueprint(sso_bp)
     formatting.register(app)
     # Templates ask states.py which states are active or retryable, never a list of their own,
     # and jobs.py whether a retry can help and where a corrected file goes.
@@ -38,7 +39,7 @@ def register_views(app: Flask) -> None:
                                  replace_needs_confirmation=replace_needs_confirmation,
                                  corrected_upload_url=corrected_upload_url)
     app.context_processor(lambda: {"is_htmx": is_htmx(),
-                                   "sso_configured": sso_provider.configured()})
+                                   "sso_configured": sso_provider.configured(app)})
     app.add_url_rule("/favicon.ico", "favicon", favicon)
 
 
