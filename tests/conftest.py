@@ -17,4 +17,4 @@ from tests.support.settings import PLUGINS, TEST_SETTINGS, tableau_settings  # n
 from tests.support.workers import WorkerProcess  # noqa: E402, F401
 
 pytest_plugins = ["tests.support.servers", "tests.support.app", "tests.support.accounts",
-                  "tests.support.workers"]
+                  "tests.support.workers", "tests.support.oidc"]

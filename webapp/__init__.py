@@ -37,7 +37,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     from webapp import auth, cli, http_errors, security
+    from webapp.sso import provider as sso_provider
     auth.init_app(app)
+    sso_provider.init_app(app)
     cli.init_app(app)
     http_errors.init_app(app)
     security.init_app(app)

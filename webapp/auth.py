@@ -18,7 +18,8 @@ from webapp.extensions import db, login_manager
 from webapp.http_errors import error_response, is_api_request
 from webapp.models import ApiToken, User
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "favicon", "api.healthz"}
+PUBLIC_ENDPOINTS = {"auth.login", "sso.start", "sso.callback", "static", "favicon",
+                    "api.healthz"}
 
 
 @login_manager.user_loader

@@ -23,6 +23,10 @@ TABLEAU_KEYS = (
 )
 
 
+# Single sign-on (OpenID Connect): all three or none; OIDC_GROUPS_CLAIM has a default.
+OIDC_REQUIRED_KEYS = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
+FALSE_WORDS = ("0", "false", "no", "off")
+
 APP_ENVS = ("development", "production")  # what the code knows; anything else is a typo
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -99,6 +103,30 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _oidc(env: dict, production: bool) -> dict:
+    """The OIDC_* settings, and LOCAL_LOGIN. Half-configured single sign-on stops start-up:
+    a missing secret would otherwise show up only when someone first clicks the button."""
+    values = {key: (env.get(key) or "").strip() or None for key in OIDC_REQUIRED_KEYS}
+    missing = [key for key, value in values.items() if value is None]
+    if missing and len(missing) < len(OIDC_REQUIRED_KEYS):
+        raise ConfigError(f"Single sign-on is half configured: {', '.join(missing)} "
+                          f"missing. Set all of {', '.join(OIDC_REQUIRED_KEYS)}, or none.")
+    issuer = values["OIDC_ISSUER"]
+    if issuer and not issuer.startswith(("https://", "http://")) \
+            or production and issuer and not issuer.startswith("https://"):
+        raise ConfigError(f"OIDC_ISSUER must be an https:// URL (the provider's issuer, "
+                          f"without /.well-known/...), got {issuer!r}")
+    local_login = (env.get("LOCAL_LOGIN") or "1").strip().lower() not in FALSE_WORDS
+    if not local_login and missing:
+        raise ConfigError("LOCAL_LOGIN=0 turns password login off, but single sign-on is "
+                          "not configured (OIDC_ISSUER, OIDC_CLIENT_ID, "
+                          "OIDC_CLIENT_SECRET): nobody could log in.")
+    return {**values,
+            "OIDC_ISSUER": issuer.rstrip("/") if issuer else None,
+            "OIDC_GROUPS_CLAIM": (env.get("OIDC_GROUPS_CLAIM") or "").strip() or "groups",
+            "LOCAL_LOGIN": local_login}
+
+
 def load_config(env: dict | None = None) -> dict:
     """Build the Flask config mapping from environment variables.
 
@@ -166,4 +194,5 @@ def load_config(env: dict | None = None) -> dict:
     }
     for key in TABLEAU_KEYS:
         config[key] = env.get(key) or None
+    config.update(_oidc(env, production))
     return config

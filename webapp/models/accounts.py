@@ -7,7 +7,16 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,11 +27,22 @@ ROLES = ("viewer", "editor", "admin")  # each role can do what the ones before i
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc_identity"),
+        CheckConstraint("(oidc_issuer IS NULL) = (oidc_subject IS NULL)",
+                        name="ck_users_oidc_identity_whole"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None for users created by single sign-on: password login refuses them until an
+    # admin gives them a password (`flask users set-password`).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Who the OpenID Connect provider says this user is: its issuer and `sub` (migration
+    # 0008). Never matched by email alone, which a provider may change or reassign.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="viewer")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # Part of the session's user id (get_id): bumping it ends every session of this user.
@@ -38,7 +58,8 @@ class User(UserMixin, db.Model):
         self.end_sessions()
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return self.password_hash is not None and check_password_hash(self.password_hash,
+                                                                       password)
 
     def end_sessions(self) -> None:
         """Invalidate every session cookie issued to this user (logout, deactivation)."""

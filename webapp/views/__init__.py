@@ -6,6 +6,7 @@ from webapp.jobs.states import ACTIVE, RETRYABLE, JobStatus
 
 
 def register_views(app: Flask) -> None:
+    from webapp.sso import provider as sso_provider
     from webapp.views import formatting
     from webapp.views.audit import audit_bp
     from webapp.views.auth import auth_bp
@@ -19,6 +20,7 @@ def register_views(app: Flask) -> None:
     )
     from webapp.views.modules import modules_bp
     from webapp.views.schedules import schedules_bp
+    from webapp.views.sso import sso_bp
 
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
@@ -26,6 +28,8 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(modules_bp)
     app.register_blueprint(schedules_bp)
+    if sso_provider.configured(app):  # no single sign-on routes without a provider
+        app.register_blueprint(sso_bp)
     formatting.register(app)
     # Templates ask states.py which states are active or retryable, never a list of their own,
     # and jobs.py whether a retry can help and where a corrected file goes.
@@ -34,7 +38,8 @@ def register_views(app: Flask) -> None:
                                  retry_can_help=retry_can_help,
                                  replace_needs_confirmation=replace_needs_confirmation,
                                  corrected_upload_url=corrected_upload_url)
-    app.context_processor(lambda: {"is_htmx": is_htmx()})
+    app.context_processor(lambda: {"is_htmx": is_htmx(),
+                                   "sso_configured": sso_provider.configured(app)})
     app.add_url_rule("/favicon.ico", "favicon", favicon)
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     g,
     make_response,
@@ -46,7 +47,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Log in")
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only follow redirects to our own paths, never to another host. Control characters
     (CR/LF would split the Location header) and backslashes (browsers read `/\\host` as
     `//host`) mean the target is not one of our links: go to the dashboard."""
@@ -97,7 +98,7 @@ def _dummy_hash() -> str:
 
 def _authenticate(email: str, password: str) -> User | None:
     user = db.session.execute(db.select(User).filter_by(email=email)).scalar()
-    if user is None or not user.active:
+    if user is None or not user.active or user.password_hash is None:
         check_password_hash(_dummy_hash(), password)
         return None
     return user if user.check_password(password) else None
@@ -110,6 +111,8 @@ def _authenticate(email: str, password: str) -> User | None:
                deduct_when=_failed)
 def login():
     form = LoginForm()
+    if not current_app.config["LOCAL_LOGIN"]:
+        return _sso_only(form)
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = _authenticate(email, form.password.data)
@@ -117,7 +120,7 @@ def login():
             login_user(user)
             audit.record("login", target_type="user", target_id=user.id, user=user)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         g.login_failed = True
         audit.record("login.failed", target_type="user", target_id=None,
                      details={"email": email})
@@ -125,6 +128,15 @@ def login():
         flash("Wrong email or password.", "error")
     status = 400 if form.errors else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _sso_only(form: LoginForm):
+    """LOCAL_LOGIN=0: the page offers only single sign-on, and a password is refused."""
+    if request.method == "POST":
+        flash("Password login is turned off here: log in with your university account.",
+              "error")
+        return render_template("auth/login.html", form=form), 403
+    return render_template("auth/login.html", form=form)
 
 
 @auth_bp.post("/logout")
