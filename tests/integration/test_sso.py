@@ -152,16 +152,11 @@ def test_an_id_token_that_proves_nothing_is_refused(sso_app, oidc_provider, capl
     client = sso_app.test_client()
     oidc_provider.tamper = Tamper(**tamper)
     app_log = logging.getLogger("webapp")  # it does not propagate to the root logger
-    # Alembic's fileConfig (the migrations in the app fixture) disables every logger that
-    # existed before it ran, this one included.
-    provider_log = logging.getLogger("webapp.sso.provider")
-    was_disabled, provider_log.disabled = provider_log.disabled, False
     app_log.addHandler(caplog.handler)
     try:
         answer = sso_login(client, "u-mallory")
     finally:
         app_log.removeHandler(caplog.handler)
-        provider_log.disabled = was_disabled
     _assert_refused(sso_app, client, answer, 401, words)
     assert oidc_provider.tamper is None  # the provider did hand out the tampered token
     if why:  # refused for this reason, not another
