@@ -1,4 +1,4 @@
-"""`flask users ...`, `flask tokens ...` and `flask seed-demo` for operators."""
+"""`flask users|tokens|units|members ...` and `flask seed-demo` for operators."""
 
 from __future__ import annotations
 
@@ -11,16 +11,19 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from webapp import audit
-from webapp.errors import InvalidFile
+from webapp.errors import InvalidFile, NotFound
 from webapp.extensions import db
 from webapp.ingestion.loading.sinks import recount_entries
 from webapp.models import ApiToken, FactorType, Inventory, InventoryYear, Module, Unit, User
 from webapp.models.accounts import ROLES
 from webapp.models.inventory import MODULE_TYPES
+from webapp.models.organisation import UNIT_ROLES
+from webapp.organisation import members
 from webapp.organisation.units import store_paths
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 units_cli = AppGroup("units", help="Manage the university's units.")
+members_cli = AppGroup("members", help="Manage who belongs to which unit, with which role.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
 
 FACTOR_TYPES = [  # (slug, module_type, name)
@@ -214,9 +217,38 @@ def import_units_command(path: str) -> None:
                f"{result.unchanged:,} unchanged")
 
 
+@members_cli.command("add")
+@click.argument("email")
+@click.argument("unit_code")
+@click.argument("role", type=click.Choice(UNIT_ROLES))
+def add_member_command(email: str, unit_code: str, role: str) -> None:
+    """Give EMAIL the ROLE in UNIT_CODE and every unit below it."""
+    try:
+        unit = members.get_unit(unit_code)
+    except NotFound as refusal:
+        raise click.ClickException(refusal.message) from None
+    members.set_member(unit, _user(email), role)
+    db.session.commit()
+    click.echo(f"{email} is {role} of {unit.code} and every unit below it")
+
+
+@members_cli.command("remove")
+@click.argument("email")
+@click.argument("unit_code")
+def remove_member_command(email: str, unit_code: str) -> None:
+    """Remove EMAIL's membership of UNIT_CODE."""
+    try:
+        members.remove_member(members.get_unit(unit_code), _user(email))
+    except NotFound as refusal:
+        raise click.ClickException(refusal.message) from None
+    db.session.commit()
+    click.echo(f"{email} is no longer a member of {unit_code}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(units_cli)
+    app.cli.add_command(members_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(recount_entries_command)

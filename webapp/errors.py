@@ -42,6 +42,12 @@ class BadRequest(Refusal):
     status_code = 400
 
 
+class Forbidden(Refusal):
+    """The caller sees what they asked for, but may not change it."""
+
+    status_code = 403
+
+
 class NotFound(Refusal):
     status_code = 404
 

@@ -55,9 +55,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "schedules.confirm_delete": {"GET": EDITOR},  # the confirmation holds the Delete button
     "api.years_list": {"GET": VIEWER},
     "api.units_list": {"GET": VIEWER},
+    "api.me": {"GET": ANY_USER},
+    # Admins, and managers of the unit (test_members.py): the demo unit has none.
+    "api.unit_members": {"GET": ADMIN},
+    "api.unit_member_set": {"PUT": ADMIN},
+    "api.unit_member_remove": {"DELETE": ADMIN},
     "api.years_create": {"POST": ADMIN},  # SPEC §13: admins create and open years
     "api.years_open": {"POST": ADMIN},
 }
+UNIT_MANAGED = {"api.unit_members", "api.unit_member_set", "api.unit_member_remove"}
 # Page blueprints still being written: any GET page is for viewers, anything else for editors.
 GENERIC_PAGE_BLUEPRINTS = ("modules", "jobs", "schedules")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -87,6 +93,8 @@ def test_every_route_is_classified(app):
     stale = sorted(set(EXPECTED) - {rule.endpoint for rule in app.url_map.iter_rules()})
     assert not stale, f"EXPECTED lists endpoints that no longer exist: {stale}"
     for endpoint, methods in EXPECTED.items():  # the decorator is what enforces the role
+        if endpoint in UNIT_MANAGED:
+            continue  # the members service checks: admins, or the unit's managers
         for role in (EDITOR, ADMIN):
             if role in methods.values():
                 assert getattr(app.view_functions[endpoint], "required_role", None) == role
@@ -129,7 +137,7 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     non-4xx-auth answer) for this route, built from real ids."""
     values = {"module_id": 1, "factor_type_id": 1, "job_id": jobs["pending"],
               "inventory_id": 1, "filename": "app.css", "schedule_id": jobs["schedule"],
-              "year": 2025}
+              "year": 2025, "code": "F0892", "email": "nobody@example.org"}
     body, query, editor_status = (lambda: {}), "", 200
     if endpoint == "api.providers_list":
         query = "?module_id=1"
@@ -153,6 +161,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
             "module_id": 1, "provider_type": "synthetic", "year": 2025, "cron": "daily"}}), 201
     elif endpoint == "api.schedules_update":
         body = lambda: {"json": {"timezone": "Europe/Zurich"}}  # noqa: E731
+    elif endpoint in ("api.unit_member_set", "api.unit_member_remove"):
+        editor_status = None  # the admin passes; nobody@example.org is no user: 404
     elif endpoint in ("api.schedules_delete", "schedules.delete"):
         values["schedule_id"], editor_status = jobs["doomed"], None
     elif endpoint not in EXPECTED or endpoint.startswith("modules."):

@@ -1,16 +1,19 @@
-"""The organisation's API (SPEC §13): units and years of inventories."""
+"""The organisation's API (SPEC §13): units, their members, years of inventories, and
+who the caller is."""
 
 from __future__ import annotations
 
 from flask import request
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from webapp.api import api_bp
-from webapp.api.params import listing, page_args
+from webapp.api.params import expect_type, json_object, listing, page_args
 from webapp.auth import requires_role
+from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.models import Inventory, InventoryYear
-from webapp.organisation import units, years
+from webapp.models import Inventory, InventoryYear, User
+from webapp.organisation import members, units, years
 
 
 @api_bp.get("/years")
@@ -48,3 +51,45 @@ def units_list():
                                    query=(request.args.get("q") or "").strip() or None,
                                    limit=limit, offset=offset)
     return listing(items, total, limit, offset)
+
+
+@api_bp.get("/me")
+def me():
+    return {"email": current_user.email, "admin": current_user.can("admin"),
+            "memberships": members.memberships_of(current_user)}
+
+
+@api_bp.get("/units/<code>/members")
+def unit_members(code: str):
+    unit = members.get_unit(code)
+    members.require_manager(current_user, unit)
+    items = members.members_of(unit)
+    return listing(items, len(items))
+
+
+@api_bp.put("/units/<code>/members/<email>")
+def unit_member_set(code: str, email: str):
+    unit = members.get_unit(code)
+    members.require_manager(current_user, unit)
+    role = expect_type(json_object().get("role"), "role", str)
+    user = _user(email)
+    membership = members.set_member(unit, user, role)
+    db.session.commit()
+    return members.member_body(membership, user.email)
+
+
+@api_bp.delete("/units/<code>/members/<email>")
+def unit_member_remove(code: str, email: str):
+    unit = members.get_unit(code)
+    members.require_manager(current_user, unit)
+    members.remove_member(unit, _user(email))
+    db.session.commit()
+    return "", 204
+
+
+def _user(email: str) -> User:
+    user = db.session.execute(
+        select(User).filter_by(email=email.strip().lower())).scalar()
+    if user is None:
+        raise NotFound(f"no user has the email {email!r}")
+    return user

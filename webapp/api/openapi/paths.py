@@ -128,6 +128,29 @@ def path_items() -> dict[str, Any]:
                     _param("q", "query", {"type": "string"},
                            "part of a code or a name, in any case"), *PAGE],
             tag="organisation")},
+        "/units/{code}/members": {"get": _operation(
+            "A unit's own members (admins, and managers of the unit or above it)",
+            {"200": _json(_list_of("Member"), "Members"), **_errors(401, 403, 404)},
+            params=[_param("code", schema={"type": "string"})], tag="organisation")},
+        "/units/{code}/members/{email}": {
+            "put": _operation(
+                "Give a user a role in a unit and every unit below it",
+                {"200": _json(ref("Member"), "The membership"),
+                 **_errors(401, 403, 404, 422)},
+                params=[_param("code", schema={"type": "string"}),
+                        _param("email", schema={"type": "string"})],
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["role"], "properties": {
+                        "role": {"enum": ["viewer", "editor", "manager"]}}}}}},
+                tag="organisation"),
+            "delete": _operation(
+                "Remove a user's membership of a unit",
+                {"204": {"description": "Removed"}, **_errors(401, 403, 404)},
+                params=[_param("code", schema={"type": "string"}),
+                        _param("email", schema={"type": "string"})], tag="organisation")},
+        "/me": {"get": _operation(
+            "Who the caller is: email, admin, memberships",
+            {"200": _json(ref("Me"), "The caller"), **_errors(401)}, tag="organisation")},
         "/years": {"get": _operation(
             "The years of inventories, open or closed, with their inventory counts",
             {"200": _json(_list_of("Year"), "Years"), **_errors(401)}, tag="organisation")},

@@ -52,6 +52,15 @@ SCHEMAS: dict[str, Any] = {
         "code": {"type": "string"}, "name": {"type": "string"},
         "parent_code": {"type": ["string", "null"]}, "active": {"type": "boolean"},
         "children": {"type": "integer"}}},
+    "Member": {"type": "object", "required": ["email", "unit_code", "role", "source"],
+               "properties": {"email": {"type": "string"}, "unit_code": {"type": "string"},
+                              "role": {"enum": ["viewer", "editor", "manager"]},
+                              "source": {"enum": ["manual", "sso"]}}},
+    "Me": {"type": "object", "required": ["email", "admin", "memberships"], "properties": {
+        "email": {"type": "string"}, "admin": {"type": "boolean"},
+        "memberships": {"type": "array", "items": {"type": "object", "properties": {
+            "unit_code": {"type": "string"}, "role": {"type": "string"},
+            "source": {"type": "string"}}}}}},
     "Year": {"type": "object", "required": ["year", "open"], "properties": {
         "year": {"type": "integer"}, "open": {"type": "boolean"},
         "inventories": {"type": "integer"}}},
