@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
 
 from webapp.errors import NotFound
 from webapp.extensions import db
@@ -20,6 +21,7 @@ from webapp.models import (
     Inventory,
     Module,
     ModuleEntryCount,
+    Unit,
 )
 
 __all__ = ["get_module"]  # read by pages and the API with the rest of the catalogue
@@ -38,9 +40,39 @@ def factor_types(module_type: str | None = None) -> list[FactorType]:
 
 
 def module_body(module: Module) -> dict[str, Any]:
+    unit = module.inventory.unit
     return {"id": module.id, "inventory_id": module.inventory_id, "name": module.name,
             "module_type": module.module_type, "year": module.inventory.year,
+            "unit_code": module.inventory.unit_code, "unit_name": unit.name if unit else None,
             "last_sync_status": module.last_sync_status or {}}
+
+
+def module_page(*, unit: str | None = None, year: int | None = None,
+                module_type: str | None = None, limit: int = 100,
+                offset: int = 0) -> tuple[list[Module], int]:
+    """Modules, newest year first, then by unit code: those of `unit` (a code) and every
+    unit below it, of `year`, of `module_type`. A page and the total: one query each,
+    whatever the number of units.
+
+    Raises:
+        NotFound: `unit` names no unit.
+    """
+    query = select(Module).join(Inventory).outerjoin(Unit, Unit.id == Inventory.unit_id)
+    if unit is not None:
+        path = db.session.execute(select(Unit.path).where(Unit.code == unit)).scalar()
+        if path is None:
+            raise NotFound(f"no unit has the code {unit!r}")
+        query = query.where(Unit.path.startswith(path, autoescape=True))
+    if year is not None:
+        query = query.where(Inventory.year == year)
+    if module_type:
+        query = query.where(Module.module_type == module_type)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar()
+    page = db.session.execute(
+        query.options(contains_eager(Module.inventory).contains_eager(Inventory.unit))
+        .order_by(Inventory.year.desc(), Inventory.unit_code, Module.id)
+        .limit(limit).offset(offset)).scalars().all()
+    return list(page), total
 
 
 def entry_counts(module_id: int) -> list[dict[str, Any]]:

@@ -75,3 +75,17 @@ def test_an_admin_opens_a_year(admin_api, db_url):
         actions = [row[0] for row in conn.execute(
             "SELECT action FROM audit_log WHERE target_type = 'year' ORDER BY id")]
     assert actions == ["year.created", "year.opened"]
+
+
+def test_modules_are_listed_by_unit_subtree_year_and_type(admin_api, api, tree):
+    assert admin_api.post("/years/2026").status_code == 201
+    everything = api.get("/modules?limit=500").get_json()
+    assert everything["total"] == 4 * 4 + 4  # the 2026 year's, and the demo's of 2025
+    first = everything["items"][0]
+    assert (first["year"], first["unit_code"]) == (2026, "F0892")
+    below = api.get("/modules?unit=I-1&year=2026&module_type=travel").get_json()
+    assert [(m["unit_code"], m["unit_name"], m["module_type"]) for m in below["items"]] == [
+        ("I-1", "Institute", "travel"), ("L-1", "Lab one", "travel")]
+    page = api.get("/modules?unit=S-1&limit=5&offset=10").get_json()
+    assert page["total"] == 12 and len(page["items"]) == 2
+    assert api.get("/modules?unit=NOPE").status_code == 404

@@ -23,10 +23,13 @@ from webapp.security import INT4_MAX
 
 @api_bp.get("/modules")
 def modules_list():
+    """`?unit=CODE` (that unit and below), `?year=`, `?module_type=`, paginated."""
     limit, offset = page_args(100)
-    modules = [m for inventory in catalog.inventories() for m in inventory.modules]
-    return listing([catalog.module_body(m) for m in modules[offset:offset + limit]],
-                   len(modules), limit, offset)
+    modules, total = catalog.module_page(
+        unit=request.args.get("unit") or None,
+        year=int_arg("year", 0, 1, INT4_MAX) or None,
+        module_type=request.args.get("module_type") or None, limit=limit, offset=offset)
+    return listing([catalog.module_body(m) for m in modules], total, limit, offset)
 
 
 @api_bp.get("/modules/<id:module_id>")

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
+from webapp.models.organisation import Unit
 
 MODULE_TYPES = {
     "headcount": "Headcount",
@@ -33,6 +34,7 @@ class Inventory(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
 
+    unit: Mapped[Unit | None] = relationship()
     modules: Mapped[list[Module]] = relationship(back_populates="inventory",
                                                  order_by="Module.id")
 

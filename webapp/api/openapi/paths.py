@@ -164,8 +164,12 @@ def path_items() -> dict[str, Any]:
             {"200": _json(ref("Year"), "The year"), **_errors(401, 403, 404)},
             params=[_param("year")], tag="organisation")},
         "/modules": {"get": _operation(
-            "Modules with their last-sync badges",
-            {"200": _json(_list_of("Module"), "Modules"), **_errors(400, 401)}, params=PAGE,
+            "Modules with their last-sync badges, newest year first",
+            {"200": _json(_list_of("Module"), "Modules"), **_errors(400, 401, 404)},
+            params=[_param("unit", "query", {"type": "string"},
+                           "a unit's code: its modules and those of every unit below it"),
+                    _param("year", "query"),
+                    _param("module_type", "query", {"type": "string"}), *PAGE],
             tag="catalog")},
         "/modules/{module_id}": {"get": _operation(
             "One module: badges, entry counts, factor types",

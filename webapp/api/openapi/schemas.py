@@ -99,7 +99,8 @@ SCHEMAS: dict[str, Any] = {
     "Module": {"type": "object", "properties": {
         "id": {"type": "integer"}, "inventory_id": {"type": "integer"},
         "name": {"type": "string"}, "module_type": {"type": "string"},
-        "year": {"type": "integer"}, "last_sync_status": OBJ}},
+        "year": {"type": "integer"}, "unit_code": {"type": "string"},
+        "unit_name": {"type": ["string", "null"]}, "last_sync_status": OBJ}},
     "ModuleDetail": {"allOf": [ref("Module"), {"type": "object", "properties": {
         "entry_counts": {"type": "array", "items": OBJ},
         "factor_types": {"type": "array", "items": ref("FactorType")},
