@@ -23,6 +23,7 @@ from webapp.models import (
     ModuleEntryCount,
     Unit,
 )
+from webapp.organisation.units import get_unit
 
 __all__ = ["get_module"]  # read by pages and the API with the rest of the catalogue
 
@@ -59,10 +60,7 @@ def module_page(*, unit: str | None = None, year: int | None = None,
     """
     query = select(Module).join(Inventory).outerjoin(Unit, Unit.id == Inventory.unit_id)
     if unit is not None:
-        path = db.session.execute(select(Unit.path).where(Unit.code == unit)).scalar()
-        if path is None:
-            raise NotFound(f"no unit has the code {unit!r}")
-        query = query.where(Unit.path.startswith(path, autoescape=True))
+        query = query.where(Unit.path.startswith(get_unit(unit).path, autoescape=True))
     if year is not None:
         query = query.where(Inventory.year == year)
     if module_type:

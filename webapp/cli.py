@@ -14,12 +14,13 @@ from webapp import audit
 from webapp.errors import InvalidFile, NotFound
 from webapp.extensions import db
 from webapp.ingestion.loading.sinks import recount_entries
+from webapp.ingestion.providers.base import describe_row_error
 from webapp.models import ApiToken, FactorType, Inventory, InventoryYear, Module, Unit, User
 from webapp.models.accounts import ROLES
 from webapp.models.inventory import MODULE_TYPES
 from webapp.models.organisation import UNIT_ROLES
 from webapp.organisation import members
-from webapp.organisation.units import store_paths
+from webapp.organisation.units import get_unit, import_units_file, store_paths
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 units_cli = AppGroup("units", help="Manage the university's units.")
@@ -49,11 +50,10 @@ def create_user(email: str, role: str, password: str, name: str = "") -> User:
 
 
 def _user(email: str) -> User:
-    user = db.session.execute(
-        db.select(User).filter_by(email=email.strip().lower())).scalar()
-    if user is None:
-        raise click.ClickException(f"no user with email {email}")
-    return user
+    try:
+        return members.get_user(email)
+    except NotFound:
+        raise click.ClickException(f"no user with email {email}") from None
 
 
 @users_cli.command("create")
@@ -194,9 +194,6 @@ def recount_entries_command() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_units_command(path: str) -> None:
     """Create or update units from a CSV file: code, name, parent_code, active."""
-    from webapp.ingestion.providers.base import describe_row_error
-    from webapp.organisation.units import import_units_file
-
     with open(path, "rb") as stream:
         try:
             result = import_units_file(stream)
@@ -224,7 +221,7 @@ def import_units_command(path: str) -> None:
 def add_member_command(email: str, unit_code: str, role: str) -> None:
     """Give EMAIL the ROLE in UNIT_CODE and every unit below it."""
     try:
-        unit = members.get_unit(unit_code)
+        unit = get_unit(unit_code)
     except NotFound as refusal:
         raise click.ClickException(refusal.message) from None
     members.set_member(unit, _user(email), role)
@@ -238,7 +235,7 @@ def add_member_command(email: str, unit_code: str, role: str) -> None:
 def remove_member_command(email: str, unit_code: str) -> None:
     """Remove EMAIL's membership of UNIT_CODE."""
     try:
-        members.remove_member(members.get_unit(unit_code), _user(email))
+        members.remove_member(get_unit(unit_code), _user(email))
     except NotFound as refusal:
         raise click.ClickException(refusal.message) from None
     db.session.commit()

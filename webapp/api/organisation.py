@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 from webapp.api import api_bp
 from webapp.api.params import expect_type, json_object, listing, page_args
 from webapp.auth import requires_role
-from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.models import Inventory, InventoryYear, User
+from webapp.models import Inventory, InventoryYear
 from webapp.organisation import members, units, years
 
 
@@ -61,7 +60,7 @@ def me():
 
 @api_bp.get("/units/<code>/members")
 def unit_members(code: str):
-    unit = members.get_unit(code)
+    unit = units.get_unit(code)
     members.require_manager(current_user, unit)
     items = members.members_of(unit)
     return listing(items, len(items))
@@ -69,10 +68,10 @@ def unit_members(code: str):
 
 @api_bp.put("/units/<code>/members/<email>")
 def unit_member_set(code: str, email: str):
-    unit = members.get_unit(code)
+    unit = units.get_unit(code)
     members.require_manager(current_user, unit)
     role = expect_type(json_object().get("role"), "role", str)
-    user = _user(email)
+    user = members.get_user(email)
     membership = members.set_member(unit, user, role)
     db.session.commit()
     return members.member_body(membership, user.email)
@@ -80,16 +79,8 @@ def unit_member_set(code: str, email: str):
 
 @api_bp.delete("/units/<code>/members/<email>")
 def unit_member_remove(code: str, email: str):
-    unit = members.get_unit(code)
+    unit = units.get_unit(code)
     members.require_manager(current_user, unit)
-    members.remove_member(unit, _user(email))
+    members.remove_member(unit, members.get_user(email))
     db.session.commit()
     return "", 204
-
-
-def _user(email: str) -> User:
-    user = db.session.execute(
-        select(User).filter_by(email=email.strip().lower())).scalar()
-    if user is None:
-        raise NotFound(f"no user has the email {email!r}")
-    return user

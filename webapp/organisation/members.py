@@ -18,11 +18,17 @@ from webapp.extensions import db
 from webapp.models import UNIT_ROLES, Membership, Unit, User
 
 
-def get_unit(code: str) -> Unit:
-    unit = db.session.execute(db.select(Unit).filter_by(code=code)).scalar()
-    if unit is None:
-        raise NotFound(f"no unit has the code {code!r}")
-    return unit
+def get_user(email: str) -> User:
+    """The user with this email (any case, outer spaces ignored).
+
+    Raises:
+        NotFound (404): nobody has it.
+    """
+    user = db.session.execute(
+        db.select(User).filter_by(email=email.strip().lower())).scalar()
+    if user is None:
+        raise NotFound(f"no user has the email {email!r}")
+    return user
 
 
 def role_in(user: User, unit: Unit) -> str | None:

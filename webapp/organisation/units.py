@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from webapp.errors import InvalidFile, NotFound
 from webapp.extensions import db
@@ -24,6 +24,7 @@ from webapp.ingestion.providers.csv_upload.parsers import yes_no
 from webapp.ingestion.providers.csv_upload.reader import open_csv
 from webapp.ingestion.providers.csv_upload.schemas import missing_columns
 from webapp.ingestion.providers.csv_upload.validation import RowValidator
+from webapp.models import Unit
 
 UNIT_COLUMNS = (
     Column("code", True, text_cell(50)),
@@ -177,6 +178,18 @@ def import_units_file(stream: BinaryIO) -> UnitImport:
     return import_units(rows, errors)
 
 
+def get_unit(code: str) -> Unit:
+    """The unit with this code.
+
+    Raises:
+        NotFound (404): no unit has it.
+    """
+    unit = db.session.execute(select(Unit).filter_by(code=code)).scalar()
+    if unit is None:
+        raise NotFound(f"no unit has the code {code!r}")
+    return unit
+
+
 def unit_page(*, parent: str | None = None, query: str | None = None, limit: int = 100,
               offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Units (code order) with their parent's code and how many children they have:
@@ -190,12 +203,8 @@ def unit_page(*, parent: str | None = None, query: str | None = None, limit: int
     if parent == "":
         where.append("u.parent_id IS NULL")
     elif parent is not None:
-        parent_id = db.session.execute(text("SELECT id FROM units WHERE code = :code"),
-                                       {"code": parent}).scalar()
-        if parent_id is None:
-            raise NotFound(f"no unit has the code {parent!r}")
         where.append("u.parent_id = :parent")
-        params["parent"] = parent_id
+        params["parent"] = get_unit(parent).id
     if query:
         where.append("(u.code ILIKE :like OR u.name ILIKE :like)")
         params["like"] = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace(
