@@ -55,7 +55,8 @@ def validate_rows(numbers: list[int], cells: list[list[str]],
     """The file's rows as (row number, {code, name, parent_code?, active}), and the
     errors of the rows that are not usable."""
     clean, errors = RowValidator(UNIT_SCHEMA, header).validate_batch(numbers, cells)
-    valid_numbers = [n for n in numbers if n not in {e.row for e in errors}]
+    refused = {error.row for error in errors}
+    valid_numbers = [n for n in numbers if n not in refused]
     return [(n, row["data"]) for n, row in zip(valid_numbers, clean, strict=True)], errors
 
 

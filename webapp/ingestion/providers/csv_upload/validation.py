@@ -76,7 +76,6 @@ class _Memo(dict):
                 self.special.add(raw)
         return result
 
-
     def read_column(self, cells: list[str]) -> tuple[list[Any], bool]:
         """Every cell's value, and whether any is special (blank optional, unusable)."""
         if self.many is not None:  # unique values (notes, amounts): the parser's bulk path
