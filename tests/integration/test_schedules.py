@@ -31,6 +31,15 @@ def _fire(app, now: datetime | None = None) -> list[int]:
         return fire_due(now)
 
 
+def _after_next_run(api, db_url: str, schedule: dict, delay: timedelta) -> datetime:
+    """A time `delay` after the schedule's next run, to fire at, once that run is moved
+    ten days ahead. The tests that inject time keep due times far from the real clock: a
+    live worker's scheduler loop (every worker runs one) would otherwise fire first."""
+    make_due(db_url, schedule["id"], -timedelta(days=10))
+    moved = api.get(f"/schedules/{schedule['id']}").get_json()
+    return datetime.fromisoformat(moved["next_run_at"]) + delay
+
+
 # -- the API -------------------------------------------------------------------------------
 
 def test_create_read_list_patch_delete_each_audited(api, db_url):
@@ -170,8 +179,7 @@ def test_a_due_time_that_finds_the_target_busy_is_skipped(app, api, db_url, idle
             module_id=TRAVEL, provider_type="synthetic", target_type="data_entries",
             year=2025), None).id
     created = create(api)
-    make_due(db_url, created["id"], timedelta(minutes=1))
-    assert len(_fire(app)) == 1
+    assert len(_fire(app, _after_next_run(api, db_url, created, timedelta(minutes=1)))) == 1
     assert scheduled_jobs(db_url, created["id"]) == []
     [(_, outcome, job_id, _)] = runs(db_url, created["id"])
     assert (outcome, job_id) == ("skipped", None)
@@ -185,8 +193,8 @@ def test_missed_due_times_run_once_not_once_per_missed_time(app, api, db_url, id
     from webapp.jobs import service
 
     created = create(api, cron="*/5 * * * *", timezone="UTC")
-    make_due(db_url, created["id"], timedelta(hours=6))  # 72 due times went by
-    now = datetime.now(UTC).replace(second=30, microsecond=0)
+    now = _after_next_run(api, db_url, created, timedelta(hours=6))  # 72 due times went by
+    now = now.replace(second=30, microsecond=0)
     now -= timedelta(minutes=now.minute % 5)  # the start of a 5-minute block: +1 min stays in it
     assert len(_fire(app, now)) == 1
     assert _fire(app, now) == [] and _fire(app, now + timedelta(minutes=1)) == []
@@ -202,13 +210,13 @@ def test_missed_due_times_run_once_not_once_per_missed_time(app, api, db_url, id
 
 def test_deleted_and_disabled_schedules_never_fire(app, api, db_url, idle_queue):
     deleted, disabled = create(api), create(api)
-    for schedule in (deleted, disabled):
-        make_due(db_url, schedule["id"], timedelta(minutes=1))
+    fire_at = _after_next_run(api, db_url, disabled, timedelta(days=30))
+    _after_next_run(api, db_url, deleted, timedelta(0))
     assert api.client.patch(f"/api/v1/schedules/{disabled['id']}", headers=api.headers,
                             json={"enabled": False}).status_code == 200
     assert api.client.delete(f"/api/v1/schedules/{deleted['id']}",
                              headers=api.headers).status_code == 204
-    assert _fire(app, datetime.now(UTC) + timedelta(days=30)) == []
+    assert _fire(app, fire_at) == []
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM data_ingestion_jobs").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM schedule_runs").fetchone()[0] == 0
