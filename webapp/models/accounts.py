@@ -72,6 +72,11 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    @property
+    def is_admin(self) -> bool:
+        """Admins may do everything, in every unit (SPEC §13)."""
+        return self.role == "admin"
+
     def can(self, role: str) -> bool:
         """True when this user's role is at least `role`."""
         return ROLES.index(self.role) >= ROLES.index(role)
