@@ -1,4 +1,5 @@
-"""Who is calling: browser sessions (Flask-Login) or API bearer tokens, and what they may do.
+"""Who is calling: browser sessions (Flask-Login) or API bearer tokens. (What they may
+see and do: webapp/access.py.)
 
 Every route needs an authenticated caller except those in PUBLIC_ENDPOINTS. Anonymous
 browsers are redirected to the login page; anonymous API calls get JSON 401.
@@ -81,47 +82,20 @@ def _require_login():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def forbidden(role: str):
-    return error_response(403, f"this action needs the {role} role")
+def requires_admin(view: Callable) -> Callable:
+    """Decorate a view only admins reach (403 for anyone else). Everything else is
+    decided per unit by webapp/access.py, where the view's query asks."""
 
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return _require_login()
+        if not current_user.is_admin:
+            return error_response(403, "this action needs an admin")
+        return view(*args, **kwargs)
 
-def role_for_target(target_type: str) -> str:
-    """Factors are reference data that SPEC §8 gives to admins; data entries to editors."""
-    return "admin" if target_type == "factors" else "editor"
-
-
-def job_role(job_id: int, **_) -> str:
-    """The role a view on one job needs: the one its target needs (editor if no such job,
-    so the view answers its own 404)."""
-    from webapp.models import DataIngestionJob
-
-    job = db.session.get(DataIngestionJob, job_id)
-    return role_for_target(job.target_type) if job else "editor"
-
-
-def requires_role(role: str | Callable[..., str], least: str = "editor") -> Callable:
-    """Decorate a view so only users with at least `role` reach it (403 otherwise).
-
-    `role` is a role name, or a resolver called with the view's arguments (e.g.
-    `job_role`) for views whose role depends on what they act on; `least` is the lowest
-    role such a resolver answers.
-    """
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return _require_login()
-            needed = role if isinstance(role, str) else role(**kwargs)
-            if not current_user.can(needed):
-                return forbidden(needed)
-            return view(*args, **kwargs)
-
-        # Read by the access tests that walk the URL map.
-        wrapped.required_role = role if isinstance(role, str) else least
-        return wrapped
-
-    return decorator
+    wrapped.admin_only = True  # read by the access tests that walk the URL map
+    return wrapped
 
 
 def init_app(app: Flask) -> None:

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
+from webapp import access
 from webapp.errors import NotFound
 from webapp.extensions import db
 from webapp.ingestion.providers import registry
@@ -29,8 +30,11 @@ __all__ = ["get_module"]  # read by pages and the API with the rest of the catal
 
 
 def inventories() -> list[Inventory]:
-    return list(db.session.execute(select(Inventory).order_by(Inventory.year.desc(),
-                                                              Inventory.id)).scalars())
+    """The inventories the caller may see, newest year first."""
+    return list(db.session.execute(
+        select(Inventory).where(access.visible_inventories())
+        .order_by(Inventory.year.desc(), Inventory.id)).scalars())
+
 
 
 def factor_types(module_type: str | None = None) -> list[FactorType]:
@@ -58,7 +62,8 @@ def module_page(*, unit: str | None = None, year: int | None = None,
     Raises:
         NotFound: `unit` names no unit.
     """
-    query = select(Module).join(Inventory).outerjoin(Unit, Unit.id == Inventory.unit_id)
+    query = (select(Module).join(Inventory).outerjoin(Unit, Unit.id == Inventory.unit_id)
+             .where(access.visible_inventories()))
     if unit is not None:
         query = query.where(Unit.path.startswith(get_unit(unit).path, autoescape=True))
     if year is not None:

@@ -16,7 +16,6 @@ from webapp.extensions import db
 from webapp.ingestion.loading.sinks import recount_entries
 from webapp.ingestion.providers.base import describe_row_error
 from webapp.models import ApiToken, FactorType, Inventory, InventoryYear, Module, Unit, User
-from webapp.models.accounts import ROLES
 from webapp.models.inventory import MODULE_TYPES
 from webapp.models.organisation import UNIT_ROLES
 from webapp.organisation import members
@@ -36,15 +35,19 @@ FACTOR_TYPES = [  # (slug, module_type, name)
 ]
 
 
-def create_user(email: str, role: str, password: str, name: str = "") -> User:
-    if role not in ROLES:
-        raise click.BadParameter(f"role must be one of {', '.join(ROLES)}")
-    user = User(email=email.strip().lower(), name=name or email.split("@")[0], role=role)
-    user.set_password(password)
+def create_user(email: str, password: str | None, name: str = "", *, admin: bool = False,
+                unit: Unit | None = None, role: str | None = None) -> User:
+    """A user with a password (None: single sign-on only), an admin or, with `unit` and
+    `role`, a member of that unit. Audited, committed."""
+    user = User(email=email.strip().lower(), name=name or email.split("@")[0], admin=admin)
+    if password is not None:
+        user.set_password(password)
     db.session.add(user)
     db.session.flush()
     audit.record("user.created", target_type="user", target_id=user.id,
-                 details={"email": user.email, "role": role, "via": "cli"})
+                 details={"email": user.email, "admin": admin, "via": "cli"})
+    if unit is not None and role is not None:
+        members.set_member(unit, user, role)
     db.session.commit()
     return user
 
@@ -58,18 +61,31 @@ def _user(email: str) -> User:
 
 @users_cli.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--admin", is_flag=True, help="May do everything, in every unit.")
+@click.option("--unit", "unit_code", default=None,
+              help="Make the user a member of this unit (and every unit below it)...")
+@click.option("--role", type=click.Choice(UNIT_ROLES), default=None,
+              help="...with this role (default: viewer).")
 @click.option("--name", default="")
 @click.option("--password", envvar="NEW_USER_PASSWORD", default=None,
               help="Defaults to a generated password, printed once.")
-def users_create(email: str, role: str, name: str, password: str | None) -> None:
-    """Create a user with ROLE (viewer, editor or admin)."""
-    if db.session.execute(db.select(User).filter_by(email=email.lower())).scalar():
+def users_create(email: str, admin: bool, unit_code: str | None, role: str, name: str,
+                 password: str | None) -> None:
+    """Create a user: an admin, or a member of a unit (`flask members add` for more)."""
+    if db.session.execute(db.select(User).filter_by(email=email.strip().lower())).scalar():
         raise click.ClickException(f"a user with email {email} already exists")
+    if role and not unit_code:
+        raise click.ClickException("--role is a role in a unit: give the unit with --unit")
+    try:
+        unit = get_unit(unit_code) if unit_code else None
+    except NotFound as refusal:
+        raise click.ClickException(refusal.message) from None
+    role = role or "viewer"
     generated = password is None
     password = password or secrets.token_urlsafe(12)
-    create_user(email, role, password, name)
-    click.echo(f"created {role} {email}")
+    create_user(email, password, name, admin=admin, unit=unit, role=role)
+    what = "admin" if admin else f"{role} of {unit.code}" if unit else "user (no unit yet)"
+    click.echo(f"created {what} {email}")
     if generated:
         click.echo(f"password: {password}")
 
@@ -78,7 +94,7 @@ def users_create(email: str, role: str, name: str, password: str | None) -> None
 def users_list() -> None:
     for user in db.session.execute(db.select(User).order_by(User.id)).scalars():
         state = "active" if user.active else "inactive"
-        click.echo(f"{user.id}\t{user.email}\t{user.role}\t{state}")
+        click.echo(f"{user.id}\t{user.email}\t{'admin' if user.admin else '-'}\t{state}")
 
 
 @users_cli.command("deactivate")

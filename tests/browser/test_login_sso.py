@@ -53,7 +53,7 @@ def test_sso_login_from_the_login_page_to_the_dashboard(browser, sso_server, oid
     from webapp.extensions import db
     from webapp.models import Membership, User
     user = db.session.execute(db.select(User).filter_by(email="grace@uni.example")).scalar_one()
-    assert (user.role, user.oidc_subject) == ("viewer", "u-grace")
+    assert (user.admin, user.oidc_subject) == (False, "u-grace")
     assert [(m.unit.code, m.role, m.source) for m in db.session.execute(
         db.select(Membership).filter_by(user_id=user.id)).scalars()] == \
         [("F0892", "editor", "sso")]

@@ -1,9 +1,11 @@
 """Who may call what. Every route in the URL map must be classified in EXPECTED (or belong
-to a page blueprint handled generically), so a new route cannot ship unclassified."""
+to a page blueprint handled generically), so a new route cannot ship unclassified; the
+walk calls each one as members of different units with different roles (SPEC §13)."""
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
@@ -56,14 +58,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.years_list": {"GET": VIEWER},
     "api.units_list": {"GET": VIEWER},
     "api.me": {"GET": ANY_USER},
-    # Admins, and managers of the unit (test_members.py): the demo unit has none.
-    "api.unit_members": {"GET": ADMIN},
-    "api.unit_member_set": {"PUT": ADMIN},
-    "api.unit_member_remove": {"DELETE": ADMIN},
+    # Admins, and managers of the unit (or above it): UNIT_MANAGED.
+    "api.unit_members": {"GET": EDITOR},
+    "api.unit_member_set": {"PUT": EDITOR},
+    "api.unit_member_remove": {"DELETE": EDITOR},
     "api.years_create": {"POST": ADMIN},  # SPEC §13: admins create and open years
     "api.years_open": {"POST": ADMIN},
 }
 UNIT_MANAGED = {"api.unit_members", "api.unit_member_set", "api.unit_member_remove"}
+# EDITOR, VIEWER: the role needed in the unit the route acts on; ADMIN: an admin.
 # Page blueprints still being written: any GET page is for viewers, anything else for editors.
 GENERIC_PAGE_BLUEPRINTS = ("modules", "jobs", "schedules")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -92,12 +95,9 @@ def test_every_route_is_classified(app):
     assert not unclassified, f"classify these routes in EXPECTED: {unclassified}"
     stale = sorted(set(EXPECTED) - {rule.endpoint for rule in app.url_map.iter_rules()})
     assert not stale, f"EXPECTED lists endpoints that no longer exist: {stale}"
-    for endpoint, methods in EXPECTED.items():  # the decorator is what enforces the role
-        if endpoint in UNIT_MANAGED:
-            continue  # the members service checks: admins, or the unit's managers
-        for role in (EDITOR, ADMIN):
-            if role in methods.values():
-                assert getattr(app.view_functions[endpoint], "required_role", None) == role
+    for endpoint, methods in EXPECTED.items():  # admin-only routes say so before any query
+        if ADMIN in methods.values():
+            assert getattr(app.view_functions[endpoint], "admin_only", False), endpoint
 
 
 @pytest.fixture
@@ -117,11 +117,11 @@ def jobs(app, idle_queue):
         pending = service.create_job(SyncRequest(
             module_id=1, provider_type="synthetic", target_type="data_entries",
             year=2025), None).id
-        schedule, doomed = (schedules.create({
+        schedule, doomed, doomed_page = (schedules.create({
             "module_id": 1, "provider_type": "synthetic", "year": 2025,
-            "cron": "daily"}, None).id for _ in range(2))
+            "cron": "daily"}, None).id for _ in range(3))
     return {"retryable": retryable, "pending": pending, "schedule": schedule,
-            "doomed": doomed}
+            "doomed": doomed, "doomed_page": doomed_page}
 
 
 def _upload(name: str, provider: str = "csv_upload") -> Callable[[], dict]:
@@ -164,7 +164,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     elif endpoint in ("api.unit_member_set", "api.unit_member_remove"):
         editor_status = None  # the admin passes; nobody@example.org is no user: 404
     elif endpoint in ("api.schedules_delete", "schedules.delete"):
-        values["schedule_id"], editor_status = jobs["doomed"], None
+        values["schedule_id"] = jobs["doomed" if endpoint.startswith("api.") else "doomed_page"]
+        editor_status = None
     elif endpoint not in EXPECTED or endpoint.startswith("modules."):
         editor_status = None  # a page: any answer that is not a refusal of the caller
     unknown = set(rule.arguments) - set(values)
@@ -177,7 +178,15 @@ def _call(client, method: str, url: str, body: dict, token: str | None, headers=
     headers = dict(headers or {})
     if token and method != "GET":
         headers["X-CSRFToken"] = token
-    return client.open(url, method=method, headers=headers, **body)
+    return _read(client.open(url, method=method, headers=headers, **body))
+
+
+def _read(response):
+    """The response, read to its end and closed: a streamed one (entries.csv) holds its
+    request context, with its `g` and caller, until then."""
+    response.get_data()
+    response.close()
+    return response
 
 
 def test_anonymous_callers(app, jobs):
@@ -213,51 +222,127 @@ def _assert_allowed(response, where: str) -> None:
     assert "CSRF token" not in response.get_data(as_text=True), where
 
 
-def test_roles(app, create_user, api_token, jobs):
+# The demo's unit F0892 (modules 1-4) between a university above it and a lab below it,
+# and a school beside it: who may see and change F0892's things follows the tree.
+TREE = """code,name,parent_code,active
+UNI,University,,yes
+F0892,Demo university,UNI,yes
+LAB-1,A lab of the demo,F0892,yes
+OTHER,Another school,,yes
+"""
+UNIT_ARGS = {"module_id", "job_id", "schedule_id", "inventory_id", "code"}
+DEMO_MODULES = {1, 2, 3, 4}
+
+
+def _people(app, tmp_path, create_user, api_token) -> dict[str, tuple]:
+    """name -> (session client, CSRF token, bearer client)."""
+    from tests.integration.test_units import run_import
     from tests.support.accounts import ApiClient
 
-    clients = {}
-    for role in ("viewer", "editor", "admin"):
-        client = logged_in_client(app, create_user(role))
-        clients[role] = (client, csrf_token(client))
-    viewer_bearer = ApiClient(app.test_client(), api_token(create_user("viewer")))
+    assert run_import(app, tmp_path, TREE).exit_code == 0
+    found = {}
+    for name, role, unit in (
+            ("viewer", "viewer", "F0892"), ("editor", "editor", "F0892"),
+            ("manager", "manager", "F0892"), ("admin", "admin", None),
+            ("university viewer", "viewer", "UNI"), ("university editor", "editor", "UNI"),
+            ("lab editor", "editor", "LAB-1"), ("other manager", "manager", "OTHER")):
+        user = create_user(role, unit=unit)
+        client = logged_in_client(app, user)
+        found[name] = (client, csrf_token(client),
+                       ApiClient(app.test_client(), api_token(user)))
+    return found
+
+
+# Who sees F0892 and with which role there; the others see nothing of it.
+SEES = {"viewer": VIEWER, "editor": EDITOR, "manager": EDITOR, "admin": ADMIN,
+        "university viewer": VIEWER, "university editor": EDITOR}
+BLIND = ("lab editor", "other manager")
+
+
+def _leaks(response) -> list[str]:
+    """What of F0892 a response shows to someone who may not see it."""
+    text = response.get_data(as_text=True)
+    found = [word for word in ("F0892", "Demo university") if word in text]
+    if response.is_json:
+        body = response.get_json()
+        items = body.get("items", []) if isinstance(body, dict) else []
+        found += [f"module {item['module_id']}" for item in items
+                  if isinstance(item, dict) and item.get("module_id") in DEMO_MODULES]
+    return found
+
+
+def _both(people, name, method, url, body):
+    """The answers to the session and, for the API, to the bearer token of `name`."""
+    client, token, bearer = people[name]
+    answers = [("session", _call(client, method, url, body(), token))]
+    if url.startswith("/api/"):
+        answers.append(("token", _read(bearer.client.open(url, method=method,
+                                                           headers=bearer.headers, **body()))))
+    return answers
+
+
+def test_every_route_by_unit_and_role(app, tmp_path, create_user, api_token, jobs):
+    """Each route, as members of the unit it acts on, of the unit above, of a unit below
+    and of another school: 200 for who may see, 403 for who sees but may not change,
+    404 for who may not see (lists answer without a trace of the unit)."""
+    people = _people(app, tmp_path, create_user, api_token)
     for endpoint, method, rule in _routes(app):
         access = _access(endpoint, method)
         if access in (PUBLIC, ANY_USER):
             continue
         url, body, editor_status = _request(endpoint, rule, jobs)
         where = f"{method} {url} ({endpoint})"
+        bound = bool(set(rule.arguments) & UNIT_ARGS) or "module_id=" in url
+        for name in BLIND:
+            for via, response in _both(people, name, method, url, body):
+                if bound and access != ADMIN:
+                    assert response.status_code == 404, (name, via, where)
+                elif access == VIEWER:
+                    assert response.status_code == 200, (name, via, where)
+                    assert not _leaks(response), (name, via, where, _leaks(response))
+                else:
+                    assert response.status_code in (403, 404), (name, via, where)
         if access == VIEWER:
-            for role, (client, token) in clients.items():
-                assert _call(client, method, url, body(), token).status_code == 200, \
-                    (role, where)
-            if url.startswith("/api/"):
-                response = viewer_bearer.client.open(url, method=method,
-                                                     headers=viewer_bearer.headers)
-                assert response.status_code == 200, ("viewer token", where)
+            for name in SEES:
+                for via, response in _both(people, name, method, url, body):
+                    assert response.status_code == 200, (name, via, where)
             continue
-        assert access in (EDITOR, ADMIN)
-        viewer, token = clients["viewer"]
-        refused = _call(viewer, method, url, body(), token)
-        assert refused.status_code == 403, ("viewer", where)
-        if url.startswith("/api/"):
-            assert refused.get_json()["error"] == "forbidden"
-            response = viewer_bearer.client.open(url, method=method,
-                                                 headers=viewer_bearer.headers, **body())
-            assert response.status_code == 403, ("viewer token", where)
-        editor, token = clients["editor"]
-        response = _call(editor, method, url, body(), token)
-        if access == ADMIN:
-            assert response.status_code == 403, ("editor", where)
-            admin, token = clients["admin"]
-            response = _call(admin, method, url, body(), token)
+        for name, role in SEES.items():
+            if role == VIEWER or (access == ADMIN and role != ADMIN) or (
+                    endpoint in UNIT_MANAGED and name not in ("manager", "admin")):
+                for via, response in _both(people, name, method, url, body):
+                    assert response.status_code == 403, (name, via, where)
+                    if url.startswith("/api/"):
+                        assert response.get_json()["error"] == "forbidden", (name, where)
+        allowed = "admin" if access == ADMIN else (
+            "manager" if endpoint in UNIT_MANAGED else "editor")
+        client, token, _ = people[allowed]
+        response = _call(client, method, url, body(), token)
         if editor_status is None:
-            _assert_allowed(response, f"editor {where}")
+            _assert_allowed(response, f"{allowed} {where}")
         else:
             assert response.status_code == editor_status, (where, response.get_json())
-        if access == EDITOR:
-            admin, token = clients["admin"]  # may get 409 now: the editor went first
-            _assert_allowed(_call(admin, method, url, body(), token), f"admin {where}")
+        if access == EDITOR and endpoint not in UNIT_MANAGED:  # may be 409: one went first
+            client, token, _ = people["university editor"]
+            _assert_allowed(_call(client, method, url, body(), token), f"above {where}")
+
+
+def test_the_openapi_document_names_only_routes_the_walk_covers(app, create_user,
+                                                                api_token):
+    from tests.support.accounts import ApiClient
+
+    document = ApiClient(app.test_client(), api_token(create_user("viewer"))).get(
+        "/openapi.json").get_json()
+    walked = {(rule.rule, method) for _, method, rule in _routes(app)}
+    for path, operations in document["paths"].items():
+        flask_path = "/api/v1" + re.sub(r"\{(\w+)\}", r"<\1>", path)
+        for method in operations:
+            if method.upper() in IGNORED_METHODS or method == "parameters":
+                continue
+            pattern = re.sub(r"<\w+>", "<>", flask_path)
+            assert any(re.sub(r"<(?:\w+:)?\w+>", "<>", rule) == pattern
+                       and walked_method == method.upper()
+                       for rule, walked_method in walked), (method, path)
 
 
 # -- CSRF -------------------------------------------------------------------------------
@@ -393,10 +478,12 @@ def test_token_authentication(app, create_user, api_token):
 
 def test_cli_creates_users_and_tokens(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "create", "Ops@Example.org", "--role", "editor",
-                                 "--password", "s3cret-pw"])
+    result = runner.invoke(args=["users", "create", "Ops@Example.org", "--unit", "F0892",
+                                 "--role", "editor", "--password", "s3cret-pw"])
     assert result.exit_code == 0, result.output
-    assert "created editor" in result.output and "s3cret-pw" not in result.output
+    assert "created editor of F0892" in result.output and "s3cret-pw" not in result.output
+    no_unit = runner.invoke(args=["users", "create", "x@example.org", "--role", "editor"])
+    assert no_unit.exit_code != 0 and "give the unit with --unit" in no_unit.output
     again = runner.invoke(args=["users", "create", "ops@example.org", "--password", "x"])
     assert again.exit_code != 0 and "already exists" in again.output
     generated = runner.invoke(args=["users", "create", "viewer@example.org"])

@@ -115,7 +115,8 @@ def test_logins_and_failures_are_recorded_with_the_address_and_no_password(
 
 def test_cli_changes_are_recorded_without_secrets(app, create_user, db_url):
     runner = app.test_cli_runner()
-    created = runner.invoke(args=["users", "create", "new@example.org", "--role", "editor",
+    created = runner.invoke(args=["users", "create", "new@example.org", "--unit", "F0892",
+                                  "--role", "editor",
                                   "--password", "pw-kept-out"])
     assert created.exit_code == 0, created.output
     token = runner.invoke(args=["tokens", "create", "new@example.org", "ci"])
@@ -127,7 +128,7 @@ def test_cli_changes_are_recorded_without_secrets(app, create_user, db_url):
     assert runner.invoke(args=["users", "deactivate", "new@example.org"]).exit_code == 0
 
     user_row = _one(db_url, "user.created")
-    assert user_row["details"] == {"email": "new@example.org", "role": "editor", "via": "cli"}
+    assert user_row["details"] == {"email": "new@example.org", "admin": False, "via": "cli"}
     user_id = user_row["target_id"]
     token_row = _one(db_url, "token.created")
     assert token_row["target_type"] == "api_token"

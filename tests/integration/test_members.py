@@ -17,7 +17,7 @@ def people(app, tmp_path, create_user, api_token):
     assert run_import(app, tmp_path, TREE).exit_code == 0
     found = {}
     for name in ("manager", "editor", "plain"):
-        user = create_user("viewer", email=f"{name}@example.org")
+        user = create_user("viewer", email=f"{name}@example.org", unit=None)
         found[name] = ApiClient(app.test_client(), api_token(user))
     runner = app.test_cli_runner()
     for email, unit, role in (("manager@example.org", "I-10", "manager"),
@@ -55,21 +55,24 @@ def test_a_manager_manages_the_members_of_the_units_below(people, db_url):
     assert actions == ["member.set", "member.set", "member.set", "member.removed"]
 
 
-@pytest.mark.parametrize(("who", "unit"), [
-    ("manager", "I-20"),  # a sibling institute: not below the one they manage
-    ("manager", "S-1"),  # above it
-    ("editor", "L-101"),  # an editor, not a manager
-    ("plain", "L-101"),  # no role at all
+@pytest.mark.parametrize(("who", "unit", "status"), [
+    ("manager", "I-20", 404),  # a sibling institute: out of the manager's sight
+    ("manager", "S-1", 404),  # the school above it: out of sight too
+    ("editor", "L-101", 403),  # an editor sees the lab, but is no manager
+    ("plain", "L-101", 404),  # no role at all: sees nothing
 ])
-def test_only_the_units_managers_manage_its_members(people, who, unit):
+def test_only_the_units_managers_manage_its_members(people, who, unit, status):
     client = people[who]
     listed = client.get(f"/units/{unit}/members")
-    assert listed.status_code == 403
-    assert f"managing the members of {unit} needs the manager role" in \
-        listed.get_json()["message"]
+    assert listed.status_code == status
+    if status == 403:
+        assert f"managing the members of {unit} needs the manager role" in \
+            listed.get_json()["message"]
+    else:
+        assert listed.get_json()["message"] == f"no unit has the code '{unit}'"
     put = client.client.put(f"/api/v1/units/{unit}/members/plain@example.org",
                             headers=client.headers, json={"role": "viewer"})
-    assert put.status_code == 403
+    assert put.status_code == status
 
 
 def test_refusals_name_what_is_wrong(people, admin_api):

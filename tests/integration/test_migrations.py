@@ -182,3 +182,8 @@ def test_the_organisation_migration_keeps_the_existing_university(migrations_app
         assert conn.execute("SELECT u.email, m.role FROM memberships m JOIN users u "
                             "ON u.id = m.user_id ORDER BY 1").fetchall() == [
             ("e@example.org", "editor"), ("v@example.org", "viewer")]
+        # Migration 0009: the global role keeps one meaning, admin, as a flag.
+        assert conn.execute("SELECT email, admin FROM users ORDER BY email").fetchall() == [
+            ("a@example.org", True), ("e@example.org", False), ("v@example.org", False)]
+        assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE "
+                            "table_name = 'users' AND column_name = 'role'").fetchone()[0] == 0

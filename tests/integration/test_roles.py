@@ -1,6 +1,6 @@
-"""One role decorator, two uses: a fixed role, or a resolver for what the view acts on.
-A factors job is reference data (SPEC §8): only admins may cancel or retry it, on the API
-and on the pages, and an editor's panel of such a job offers no button."""
+"""The role acting on a job needs is its target's: a factors job is reference data
+(SPEC §8), so only admins may cancel or retry it, on the API and on the pages, and an
+editor's panel of such a job offers no button."""
 
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ def test_the_job_role_is_the_targets_role(app, api, admin_api, create_user,
     refused = api.post(f"/sync/cancel/{job_id}")  # an editor
     assert refused.status_code == 403
     assert refused.get_json() == {"error": "forbidden",
-                                  "message": "this action needs the admin role"}
+                                  "message": "cancelling this job needs an admin"}
 
     editor = logged_in_client(app, create_user("editor"))
     page = editor.post(f"/jobs/{job_id}/cancel", data={"csrf_token": csrf_token(editor)})
-    assert page.status_code == 403 and "needs the admin role" in page.text
+    assert page.status_code == 403 and "needs an admin" in page.text
     module_page = editor.get(f"/modules/{TRAVEL}").text
     assert f'id="job-{job_id}"' in module_page and ">Cancel<" not in module_page
 

@@ -60,7 +60,7 @@ def test_first_login_creates_a_viewer_with_the_claimed_memberships(
     assert _logged_in(client)
 
     [user] = _users(sso_app)
-    assert (user.email, user.name, user.role) == ("ada@uni.example", "Ada Lovelace", "viewer")
+    assert (user.email, user.name, user.admin) == ("ada@uni.example", "Ada Lovelace", False)
     assert (user.oidc_issuer, user.oidc_subject) == (oidc_provider.issuer, "u-ada")
     assert user.password_hash is None
     assert _memberships(sso_app, user.id) == {"F0001": ("editor", "sso")}

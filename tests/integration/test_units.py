@@ -120,7 +120,8 @@ def test_flask_units_import_as_an_operator_runs_it(app, db_url, tmp_path):
     assert set(units(db_url)) == {"S-1", "I-10", "I-20", "L-101", "L-201"}
 
 
-def test_the_units_api_searches_pages_and_walks_the_tree(app, api, tmp_path):
+def test_the_units_api_searches_pages_and_walks_the_tree(app, admin_api, tmp_path):
+    api = admin_api  # who sees every unit (scoped listings: test_unit_access.py)
     assert run_import(app, tmp_path, TREE).exit_code == 0
     roots = api.get("/units?parent=").get_json()
     assert [u["code"] for u in roots["items"]] == ["F0892", "S-1"]

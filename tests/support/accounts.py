@@ -14,15 +14,23 @@ from tests.support.polling import wait_for
 FINAL_STATES = ("completed", "failed", "cancelled")
 
 
+DEMO_UNIT = "F0892"  # the seeded demo's unit, which holds modules 1-4
+
+
 @pytest.fixture
 def create_user(app):
-    """Factory: create_user("editor") -> the user's id and email (password 'pw-<role>')."""
+    """Factory: create_user("editor") -> the user's id and email (password 'pw-<role>'):
+    "admin", or a member of `unit` (the demo's; None: of no unit) with that role."""
     from webapp.cli import create_user as make
+    from webapp.organisation.units import get_unit
 
-    def factory(role: str = "editor", email: str | None = None):
+    def factory(role: str = "editor", email: str | None = None,
+                unit: str | None = DEMO_UNIT):
         email = email or f"{role}-{time.monotonic_ns()}@example.org"
         with app.app_context():
-            user = make(email, role, f"pw-{role}")
+            admin = role == "admin"
+            user = make(email, f"pw-{role}", admin=admin,
+                        unit=None if admin or unit is None else get_unit(unit), role=role)
             return {"id": user.id, "email": email, "password": f"pw-{role}", "role": role}
 
     return factory

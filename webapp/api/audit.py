@@ -7,11 +7,11 @@ from flask import request
 from webapp import audit
 from webapp.api import api_bp
 from webapp.api.params import listing, page_args
-from webapp.auth import requires_role
+from webapp.auth import requires_admin
 
 
 @api_bp.get("/audit")
-@requires_role("admin")
+@requires_admin
 def audit_list():
     limit, offset = page_args(50)
     rows, total = audit.search(**audit.parse_filters(request.args), limit=limit,

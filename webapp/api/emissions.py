@@ -7,7 +7,6 @@ from flask_login import current_user
 
 from webapp.api import api_bp
 from webapp.api.params import accepted
-from webapp.auth import requires_role
 from webapp.emissions.figures import inventory_figures, module_figures
 from webapp.emissions.job import request_recalculation
 from webapp.jobs.states import JobStatus
@@ -24,7 +23,6 @@ def inventory_emissions(inventory_id: int):
 
 
 @api_bp.post("/sync/emissions/<id:module_id>")
-@requires_role("editor")
 def sync_emissions(module_id: int):
     """202 with the job that will reflect the module's data as it is now: a new one, the
     one already pending, or the running one, which then runs once more

@@ -5,27 +5,22 @@ from __future__ import annotations
 
 from flask import request
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from webapp.api import api_bp
 from webapp.api.params import expect_type, json_object, listing, page_args
-from webapp.auth import requires_role
+from webapp.auth import requires_admin
 from webapp.extensions import db
-from webapp.models import Inventory, InventoryYear
 from webapp.organisation import members, units, years
 
 
 @api_bp.get("/years")
 def years_list():
-    counts = dict(db.session.execute(
-        select(Inventory.year, func.count()).group_by(Inventory.year)).all())
-    rows = db.session.execute(select(InventoryYear).order_by(InventoryYear.year)).scalars()
-    items = [years.year_body(row, counts.get(row.year, 0)) for row in rows]
+    items = years.year_list()
     return listing(items, len(items))
 
 
 @api_bp.post("/years/<id:year>")
-@requires_role("admin")
+@requires_admin
 def years_create(year: int):
     created = years.create_year(year)
     db.session.commit()
@@ -34,7 +29,7 @@ def years_create(year: int):
 
 
 @api_bp.post("/years/<id:year>/open")
-@requires_role("admin")
+@requires_admin
 def years_open(year: int):
     row = years.open_year(year)
     db.session.commit()
@@ -54,14 +49,14 @@ def units_list():
 
 @api_bp.get("/me")
 def me():
-    return {"email": current_user.email, "admin": current_user.can("admin"),
+    return {"email": current_user.email, "admin": current_user.is_admin,
             "memberships": members.memberships_of(current_user)}
 
 
 @api_bp.get("/units/<code>/members")
 def unit_members(code: str):
     unit = units.get_unit(code)
-    members.require_manager(current_user, unit)
+    members.require_manager(unit)
     items = members.members_of(unit)
     return listing(items, len(items))
 
@@ -69,7 +64,7 @@ def unit_members(code: str):
 @api_bp.put("/units/<code>/members/<email>")
 def unit_member_set(code: str, email: str):
     unit = units.get_unit(code)
-    members.require_manager(current_user, unit)
+    members.require_manager(unit)
     role = expect_type(json_object().get("role"), "role", str)
     user = members.get_user(email)
     membership = members.set_member(unit, user, role)
@@ -80,7 +75,7 @@ def unit_member_set(code: str, email: str):
 @api_bp.delete("/units/<code>/members/<email>")
 def unit_member_remove(code: str, email: str):
     unit = units.get_unit(code)
-    members.require_manager(current_user, unit)
+    members.require_manager(unit)
     members.remove_member(unit, members.get_user(email))
     db.session.commit()
     return "", 204

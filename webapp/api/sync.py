@@ -11,7 +11,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from webapp.api import api_bp
 from webapp.api.params import accepted, json_body, json_field, json_value, listing, page_args
-from webapp.auth import job_role, requires_role
+from webapp.auth import requires_admin
 from webapp.errors import BadRequest
 from webapp.extensions import db
 from webapp.ingestion import undo
@@ -54,13 +54,12 @@ def _create(module_id: int, target_type: str, factor_type_id: int | None = None)
 
 
 @api_bp.post("/sync/data-entries/<id:module_id>")
-@requires_role("editor")
 def sync_data_entries(module_id: int):
     return _create(module_id, TargetType.DATA_ENTRIES)
 
 
 @api_bp.post("/sync/factors/<id:module_id>/<id:factor_type_id>")
-@requires_role("admin")
+@requires_admin
 def sync_factors(module_id: int, factor_type_id: int):
     return _create(module_id, TargetType.FACTORS, factor_type_id)
 
@@ -80,7 +79,6 @@ def sync_history(module_id: int):
 
 
 @api_bp.post("/sync/retry/<id:job_id>")
-@requires_role(job_role)
 def sync_retry(job_id: int):
     # An optional body {"confirm_replace": true} confirms what a 409 refused to replace.
     body = json_body({"confirm_replace": (bool,)}) if request.get_data(cache=True) else {}
@@ -90,7 +88,6 @@ def sync_retry(job_id: int):
 
 
 @api_bp.post("/sync/cancel/<id:job_id>")
-@requires_role(job_role)
 def sync_cancel(job_id: int):
     return queries.status_body(service.cancel_job(job_id, current_user))
 
@@ -104,14 +101,12 @@ def sync_errors_csv(job_id: int):
 
 
 @api_bp.post("/sync/apply/<id:job_id>")
-@requires_role(job_role)
 def sync_apply(job_id: int):
     job = apply_preview(job_id, current_user)
     return accepted(job, preview_of=job_id)
 
 
 @api_bp.post("/sync/undo/<id:job_id>")
-@requires_role(job_role)
 def sync_undo(job_id: int):
     job = undo.request_undo(job_id, current_user)
     return accepted(job, undo_of=job_id)

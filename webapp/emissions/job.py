@@ -19,7 +19,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from webapp import audit
+from webapp import access, audit
 from webapp.emissions.recalculation import recalculate_module
 from webapp.errors import Conflict, Invalid, JobCancelled, JobFailure
 from webapp.extensions import db
@@ -131,9 +131,11 @@ def request_recalculation(module_id: int, user: User | None, *,
     processing one, flagged to run once more when it ends.
 
     Raises:
-        NotFound, Unavailable (the queue is unreachable).
+        NotFound, Forbidden, Unavailable (the queue is unreachable).
     """
     module = get_module(module_id)
+    access.require(module.inventory.unit, access.role_to_change(TargetType.EMISSIONS),
+                   "recalculating its emissions")
     for _ in range(5):  # each lap loses a race to another request; one more always wins
         active = db.session.execute(
             select(DataIngestionJob).where(

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp import access
 from webapp.errors import NotFound
 from webapp.extensions import db
 from webapp.models import Inventory, Module
@@ -42,9 +43,11 @@ def module_emissions(module_id: int) -> dict[str, Any]:
         .join(Inventory, Inventory.id == Module.inventory_id)
         .outerjoin(ModuleEmissionSummary, ModuleEmissionSummary.module_id == Module.id)
         .where(Module.id == module_id)).one_or_none()
+    missing = f"module {module_id} does not exist"
     if row is None:
-        raise NotFound(f"module {module_id} does not exist")
+        raise NotFound(missing)
     module, year, summary = row
+    access.check_visible(module.inventory.unit, year, missing)
     return {
         "module_id": module.id, "year": year, **_figures(summary),
         "by_entry_type": summary.by_entry_type if summary else [],
@@ -62,9 +65,11 @@ def inventory_emissions(inventory_id: int) -> dict[str, Any]:
     Raises:
         NotFound: no inventory has this id.
     """
+    missing = f"inventory {inventory_id} does not exist"
     inventory = db.session.get(Inventory, inventory_id)
     if inventory is None:
-        raise NotFound(f"inventory {inventory_id} does not exist")
+        raise NotFound(missing)
+    access.check_visible(inventory.unit, inventory.year, missing)
     rows = db.session.execute(
         select(Module, ModuleEmissionSummary)
         .outerjoin(ModuleEmissionSummary, ModuleEmissionSummary.module_id == Module.id)

@@ -26,7 +26,8 @@ from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.base import ProviderContext
 from webapp.ingestion.providers.filters import clean_filters, scope_of
 from webapp.ingestion.tracker import Tracker
-from webapp.jobs import kinds, lifecycle
+from webapp.jobs import kinds, lifecycle, service
+from webapp.jobs.queries import get_job
 from webapp.jobs.requests import (
     Checked,
     SyncRequest,
@@ -157,9 +158,8 @@ def apply_preview(job_id: int, user: User | None) -> DataIngestionJob:
         NotFound, Conflict (not a completed preview, or already applied), and what
         create_job raises (e.g. 409 while another load of the slice runs).
     """
-    old = db.session.get(DataIngestionJob, job_id)
-    if old is None:
-        raise NotFound(f"job {job_id} does not exist")
+    old = get_job(job_id)
+    service.require_change(old, "loading this preview")
     if not old.info.dry_run or old.status != JobStatus.COMPLETED:
         raise Conflict(f"job {job_id} is not a completed preview; only those can be loaded",
                        status=str(old.status))

@@ -19,12 +19,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import text
 
-from webapp.errors import Conflict, NotFound
+from webapp.errors import Conflict
 from webapp.extensions import db
 from webapp.ingestion.kinds import LoadKind
 from webapp.ingestion.loading.sinks import EntrySink, adjust_entry_counts
 from webapp.ingestion.tracker import Tracker
 from webapp.jobs import kinds, lifecycle, service, signals
+from webapp.jobs.queries import get_job
 from webapp.jobs.requests import SyncRequest
 from webapp.jobs.states import JobStatus
 from webapp.models import DataIngestionJob, User
@@ -95,9 +96,8 @@ def request_undo(job_id: int, user: User | None) -> DataIngestionJob:
     Raises:
         NotFound, Conflict (the reason undo_refusal gives, or the slice is busy).
     """
-    job = db.session.get(DataIngestionJob, job_id)
-    if job is None:
-        raise NotFound(f"job {job_id} does not exist")
+    job = get_job(job_id)
+    service.require_change(job, "undoing this load")
     reason = undo_refusal(job)
     if reason is not None:
         raise Conflict(reason, status=str(job.status))

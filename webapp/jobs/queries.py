@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from webapp import access
 from webapp.errors import NotFound
 from webapp.extensions import db
 from webapp.jobs.requests import get_module
@@ -22,9 +23,16 @@ def iso(value) -> str | None:
 
 
 def get_job(job_id: int) -> DataIngestionJob:
+    """The job, if the caller may see its module (a job of no module: admins only).
+
+    Raises:
+        NotFound: no such job, or one out of the caller's sight (the same sentence).
+    """
+    missing = f"job {job_id} does not exist"
     job = db.session.get(DataIngestionJob, job_id)
     if job is None:
-        raise NotFound(f"job {job_id} does not exist")
+        raise NotFound(missing)
+    access.check_visible(access.unit_of(job.module), job.year, missing)
     return job
 
 
@@ -118,7 +126,10 @@ def history(module_id: int, *, provider_type: str | None = None, status: str | N
 
 
 def active_jobs(module_id: int | None = None) -> list[DataIngestionJob]:
-    query = select(DataIngestionJob).where(DataIngestionJob.status.in_(list(ACTIVE)))
+    """The pending and running jobs (of one module), those the caller may see."""
+    query = select(DataIngestionJob).where(
+        DataIngestionJob.status.in_(list(ACTIVE)),
+        access.of_visible_inventory(DataIngestionJob.inventory_id))
     if module_id is not None:
         query = query.where(DataIngestionJob.module_id == module_id)
     return list(db.session.execute(query.order_by(DataIngestionJob.id)).scalars())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from webapp import access
 from webapp.errors import Invalid, NotFound
 from webapp.extensions import db
 from webapp.models import DataIngestionJob, FactorType, Module
@@ -69,9 +70,16 @@ class Checked:
 
 
 def get_module(module_id: int) -> Module:
+    """The module, if the caller may see it (webapp/access.py).
+
+    Raises:
+        NotFound: no such module, or one out of the caller's sight (the same sentence).
+    """
+    missing = f"module {module_id} does not exist"
     module = db.session.get(Module, module_id)
     if module is None:
-        raise NotFound(f"module {module_id} does not exist")
+        raise NotFound(missing)
+    access.check_visible(module.inventory.unit, module.inventory.year, missing)
     return module
 
 

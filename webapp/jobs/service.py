@@ -19,11 +19,12 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from webapp import audit
+from webapp import access, audit
 from webapp.errors import Conflict, NotFound, Unavailable
 from webapp.extensions import db, ingestion_queue, redis_connection
 from webapp.jobs import kinds
-from webapp.jobs.requests import Checked, SyncRequest
+from webapp.jobs.queries import get_job
+from webapp.jobs.requests import Checked, SyncRequest, get_module
 from webapp.jobs.states import ACTIVE, RETRYABLE, STATUS_CODES, JobStatus, check_transition
 from webapp.models import DataIngestionJob, FactorType, User
 from webapp.text import clip_message
@@ -48,6 +49,7 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
     Raises:
         NotFound, BadRequest, Invalid, Conflict (an active job exists), Unavailable.
     """
+    require_change_of(request)
     kind = kinds.for_request(request)
     checked = kind.check(request)
     if checked.exclusive:
@@ -77,6 +79,19 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
     log.info("job %s created: %s %s for module %s", job.id, job.provider_type,
              job.target_type, job.module_id, extra={"job_id": job.id})
     return job
+
+
+def require_change_of(request: SyncRequest) -> None:
+    """Whether the caller may ask for this job, before anything else is checked: who may
+    not change the module hears that, not what is wrong with the request.
+
+    Raises:
+        NotFound (the module is out of the caller's sight), Forbidden.
+    """
+    module = get_module(request.module_id) if request.module_id is not None else None
+    target = str(request.target_type)
+    access.require(access.unit_of(module), access.role_to_change(target),
+                   f"a {target.replace('_', ' ')} job")
 
 
 def check_request(request: SyncRequest) -> Checked:
@@ -178,12 +193,29 @@ def enqueue(job_id: int) -> None:
 # -- transitions -----------------------------------------------------------------------
 
 def lock(job_id: int) -> DataIngestionJob:
+    """The job, locked for a state change, if the caller may see it.
+
+    Raises:
+        NotFound: no such job, or one out of the caller's sight (the same sentence).
+    """
+    missing = f"job {job_id} does not exist"
     job = db.session.execute(
         db.select(DataIngestionJob).where(DataIngestionJob.id == job_id).with_for_update()
         .execution_options(populate_existing=True)).scalar_one_or_none()
     if job is None:
-        raise NotFound(f"job {job_id} does not exist")
+        raise NotFound(missing)
+    access.check_visible(access.unit_of(job.module), job.year, missing)
     return job
+
+
+def require_change(job: DataIngestionJob, action: str) -> None:
+    """Acting on a job (cancel, retry, load a preview, undo) needs what creating it did.
+
+    Raises:
+        Forbidden (403).
+    """
+    access.require(access.unit_of(job.module), access.role_to_change(job.target_type),
+                   action)
 
 
 def transition(job: DataIngestionJob, status: JobStatus, *, message: str,
@@ -222,9 +254,10 @@ def cancel_job(job_id: int, user: User | None) -> DataIngestionJob:
     at its next batch and writes nothing.
 
     Raises:
-        NotFound, Conflict (the job already ended).
+        NotFound, Forbidden, Conflict (the job already ended).
     """
     job = lock(job_id)
+    require_change(job, "cancelling this job")
     if job.status not in ACTIVE:
         db.session.rollback()
         raise Conflict(f"job {job_id} is {job.status}; only pending or processing jobs "
@@ -255,9 +288,8 @@ def retry_job(job_id: int, user: User | None, *,
     Raises:
         NotFound, Conflict (the job is not failed/cancelled, or was already retried).
     """
-    old = db.session.get(DataIngestionJob, job_id)
-    if old is None:
-        raise NotFound(f"job {job_id} does not exist")
+    old = get_job(job_id)
+    require_change(old, "retrying this job")
     if old.status not in RETRYABLE:
         raise Conflict(f"job {job_id} is {old.status}; only failed or cancelled jobs can be "
                        "retried", status=str(old.status))

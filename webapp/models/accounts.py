@@ -1,4 +1,5 @@
-"""People and programs that may use the app: users with roles, and API tokens."""
+"""People and programs that may use the app: users (admins or members of units), and
+API tokens."""
 
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
 
-ROLES = ("viewer", "editor", "admin")  # each role can do what the ones before it can
-
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
@@ -43,7 +42,9 @@ class User(UserMixin, db.Model):
     # 0008). Never matched by email alone, which a provider may change or reassign.
     oidc_issuer: Mapped[str | None] = mapped_column(String(500))
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default="viewer")
+    # Admins may do everything everywhere; anyone else, what their memberships give
+    # them (webapp/access.py).
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # Part of the session's user id (get_id): bumping it ends every session of this user.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -75,11 +76,7 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         """Admins may do everything, in every unit (SPEC §13)."""
-        return self.role == "admin"
-
-    def can(self, role: str) -> bool:
-        """True when this user's role is at least `role`."""
-        return ROLES.index(self.role) >= ROLES.index(role)
+        return bool(self.admin)
 
 
 class ApiToken(db.Model):

@@ -1,6 +1,6 @@
 """Who belongs to which unit, with which role (SPEC §13): a membership holds for its
 unit and every unit below it, so a user's role in a unit is the highest role of their
-memberships in it and its ancestors. Admins (the global role) may do everything.
+memberships in it and its ancestors (access.role_in). Admins may do everything.
 
 Managers manage the members of their units: `require_manager` is the check the members
 API and pages share.
@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
-
-from webapp import audit
-from webapp.errors import Forbidden, Invalid, NotFound
+from webapp import access, audit
+from webapp.errors import Invalid, NotFound
 from webapp.extensions import db
 from webapp.models import UNIT_ROLES, Membership, Unit, User
 
@@ -31,28 +29,14 @@ def get_user(email: str) -> User:
     return user
 
 
-def role_in(user: User, unit: Unit) -> str | None:
-    """The user's highest role in `unit` through their memberships in it or above it."""
-    roles = db.session.execute(text(
-        "SELECT m.role FROM memberships m JOIN units held ON held.id = m.unit_id "
-        "WHERE m.user_id = :user AND :path LIKE held.path || '%'"),
-        {"user": user.id, "path": unit.path}).scalars().all()
-    return max(roles, key=UNIT_ROLES.index, default=None)
-
-
-def require_manager(user: User, unit: Unit) -> None:
-    """Admins and the unit's managers may see and change its members.
+def require_manager(unit: Unit) -> None:
+    """Admins and the unit's managers (of it or a unit above it) may see and change its
+    members.
 
     Raises:
-        Forbidden (403): anyone else. (Every user still sees every unit: per-unit
-            visibility, with 404 for units out of sight, comes with the access layer.)
+        Forbidden (403): anyone else who sees the unit.
     """
-    if user.can("admin"):
-        return
-    role = role_in(user, unit)
-    if role != "manager":
-        raise Forbidden(f"managing the members of {unit.code} needs the manager role "
-                        f"there (yours: {role or 'none'})")
+    access.require(unit, "manager", f"managing the members of {unit.code}")
 
 
 def member_body(membership: Membership, email: str) -> dict[str, Any]:

@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from sqlalchemy import select, text
+from sqlalchemy import case, func, select, text
+from sqlalchemy.orm import aliased
 
+from webapp import access
 from webapp.errors import InvalidFile, NotFound
 from webapp.extensions import db
 from webapp.ingestion.providers.base import RowError
@@ -180,49 +182,49 @@ def import_units_file(stream: BinaryIO) -> UnitImport:
 
 
 def get_unit(code: str) -> Unit:
-    """The unit with this code.
+    """The unit with this code, if the caller may see it.
 
     Raises:
-        NotFound (404): no unit has it.
+        NotFound (404): no unit has it, or the caller may not see it (the same sentence).
     """
+    missing = f"no unit has the code {code!r}"
     unit = db.session.execute(select(Unit).filter_by(code=code)).scalar()
     if unit is None:
-        raise NotFound(f"no unit has the code {code!r}")
+        raise NotFound(missing)
+    access.check_visible(unit, None, missing)
     return unit
 
 
 def unit_page(*, parent: str | None = None, query: str | None = None, limit: int = 100,
               offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Units (code order) with their parent's code and how many children they have:
-    the children of `parent` (a code; "" for the roots) and/or those whose code or name
-    holds `query`. (The page of units and its total.)
+    """The units the caller may see (code order), with their parent's code and how many
+    children they have: the children of `parent` (a code; "" for the top: the roots, or
+    for a member the highest units they see) and/or those whose code or name holds
+    `query`. (The page of units and its total.)
 
     Raises:
-        NotFound: `parent` names no unit.
+        NotFound: `parent` names no unit the caller sees.
     """
-    where, params = ["true"], {"limit": limit, "offset": offset}
+    above, child = aliased(Unit), aliased(Unit)
+    where = [access.visible_units()]
     if parent == "":
-        where.append("u.parent_id IS NULL")
+        where.append(Unit.parent_id.is_(None) if access.sees_everything()
+                     else ~access.visible_units(unit=above))
     elif parent is not None:
-        where.append("u.parent_id = :parent")
-        params["parent"] = get_unit(parent).id
+        where.append(Unit.parent_id == get_unit(parent).id)
     if query:
-        where.append("(u.code ILIKE :like OR u.name ILIKE :like)")
-        params["like"] = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace(
-            "_", "\\_") + "%"
-    rows = db.session.execute(text(f"""
-        SELECT u.code, u.name, p.code AS parent_code, u.active,
-               (SELECT count(*) FROM units c WHERE c.parent_id = u.id) AS children,
-               count(*) OVER () AS total
-        FROM units u LEFT JOIN units p ON p.id = u.parent_id
-        WHERE {' AND '.join(where)}
-        ORDER BY u.code LIMIT :limit OFFSET :offset"""), params).mappings().all()
-    total = rows[0]["total"] if rows else _count(where, params)
+        where.append(Unit.code.icontains(query, autoescape=True)
+                     | Unit.name.icontains(query, autoescape=True))
+    children = select(func.count()).where(child.parent_id == Unit.id).scalar_subquery()
+    # A member's highest units have a parent out of their sight: its code is not shown.
+    parent_code = case((access.visible_units(unit=above), above.code), else_=None)
+    rows = db.session.execute(
+        select(Unit.code, Unit.name, parent_code.label("parent_code"), Unit.active,
+               children.label("children"), func.count().over().label("total"))
+        .outerjoin(above, above.id == Unit.parent_id).where(*where)
+        .order_by(Unit.code).limit(limit).offset(offset)).mappings().all()
+    total = rows[0]["total"] if rows else db.session.execute(
+        select(func.count()).select_from(Unit).outerjoin(above, above.id == Unit.parent_id)
+        .where(*where)).scalar()  # past the end, no row carries the total
     return [{key: row[key] for key in ("code", "name", "parent_code", "active", "children")}
             for row in rows], total
-
-
-def _count(where: list[str], params: dict[str, Any]) -> int:
-    """The total when the page is past the end (no row carries it)."""
-    return db.session.execute(text(
-        f"SELECT count(*) FROM units u WHERE {' AND '.join(where)}"), params).scalar()

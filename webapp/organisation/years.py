@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
-from webapp import audit
+from webapp import access, audit
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.extensions import db
-from webapp.models import InventoryYear
+from webapp.models import Inventory, InventoryYear
 from webapp.models.inventory import MODULE_TYPES
 
 FIRST_YEAR, LAST_YEAR = 1990, 2100  # what a carbon inventory can be about
@@ -76,3 +76,16 @@ def year_body(row: InventoryYear, inventories: int | None = None) -> dict:
     if inventories is not None:
         body["inventories"] = inventories
     return body
+
+
+def year_list() -> list[dict]:
+    """The years the caller may see (all for admins; the open ones for anyone else),
+    each with how many of the caller's inventories it holds."""
+    counts = dict(db.session.execute(
+        select(Inventory.year, func.count()).where(access.visible_inventories())
+        .group_by(Inventory.year)).all())
+    query = select(InventoryYear).order_by(InventoryYear.year)
+    if not access.sees_everything():
+        query = query.where(InventoryYear.open)
+    return [year_body(row, counts.get(row.year, 0))
+            for row in db.session.execute(query).scalars()]

@@ -64,6 +64,9 @@ def run_now(schedule: SyncSchedule, user: User | None) -> DataIngestionJob:
     Raises:
         Conflict (recorded as skipped), or the service's other refusals (recorded).
     """
+    from webapp.schedules.service import require_change
+
+    require_change(schedule)  # before a run is recorded: a refusal of the caller is no run
     run_id = _claim(schedule.id, jobs.now(), manual=True)
     db.session.commit()
     job, error = _start(run_id, user)

@@ -11,12 +11,12 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from webapp import audit
+from webapp import access, audit
 from webapp.errors import BadRequest, Invalid, NotFound
 from webapp.extensions import db
 from webapp.ingestion.providers import registry
 from webapp.jobs import service as jobs
-from webapp.jobs.requests import SyncRequest
+from webapp.jobs.requests import SyncRequest, get_module
 from webapp.models import Module, SyncSchedule, User
 from webapp.models.jobs import TargetType
 from webapp.schedules import cron, webhook
@@ -49,15 +49,41 @@ def body(schedule: SyncSchedule, *, full_webhook: bool) -> dict[str, Any]:
 
 
 def get(schedule_id: int) -> SyncSchedule:
+    """The schedule, if the caller may see its module.
+
+    Raises:
+        NotFound: no such schedule, or one out of the caller's sight (the same sentence).
+    """
+    missing = f"schedule {schedule_id} does not exist"
     schedule = db.session.get(SyncSchedule, schedule_id) if schedule_id <= INT4_MAX else None
     if schedule is None:
-        raise NotFound(f"schedule {schedule_id} does not exist")
+        raise NotFound(missing)
+    access.check_visible(access.unit_of(schedule.module), schedule.year, missing)
     return schedule
+
+
+def may_change(schedule: SyncSchedule) -> bool:
+    """Whether the caller may change `schedule`: only they see its full webhook URL
+    (SPEC §12 continued)."""
+    return access.may(access.unit_of(schedule.module),
+                      access.role_to_change(schedule.target_type))
+
+
+def require_change(schedule: SyncSchedule) -> None:
+    """Changing, deleting or running a schedule needs what its syncs need.
+
+    Raises:
+        Forbidden (403).
+    """
+    access.require(access.unit_of(schedule.module), access.role_to_change(
+        schedule.target_type), "changing this schedule")
 
 
 def for_module(module_id: int | None, *, limit: int = 100, offset: int = 0
                ) -> tuple[list[SyncSchedule], int]:
-    query = select(SyncSchedule)
+    query = select(SyncSchedule).where(access.of_visible_inventory(
+        select(Module.inventory_id).where(Module.id == SyncSchedule.module_id)
+        .scalar_subquery()))
     if module_id is not None:
         query = query.where(SyncSchedule.module_id == module_id)
     total = db.session.execute(select(db.func.count()).select_from(query.subquery())
@@ -112,13 +138,13 @@ def create(payload: dict[str, Any], user: User | None) -> SyncSchedule:
     module_id = _int_field(payload, "module_id", required=True)
     factor_type_id = _int_field(payload, "factor_type_id", required=False)
     target_type, provider_type = target_of(payload), payload.get("provider_type")
-    module = db.session.get(Module, module_id)
-    if module is None:
-        raise NotFound(f"module {module_id} does not exist")
-    if not isinstance(provider_type, str) or not provider_type:
-        raise BadRequest("provider_type is required (a string)")
+    module = get_module(module_id)
     if not isinstance(target_type, str):
         raise BadRequest("target_type must be 'data_entries' or 'factors'")
+    access.require(module.inventory.unit, access.role_to_change(target_type),
+                   "scheduling its syncs")
+    if not isinstance(provider_type, str) or not provider_type:
+        raise BadRequest("provider_type is required (a string)")
     if target_type in (TargetType.DATA_ENTRIES, TargetType.FACTORS) and registry.resolve(
             module.module_type, provider_type, target_type).needs_upload:
         raise Invalid(f"{provider_type} needs a file for every load, so it cannot be "
@@ -148,6 +174,7 @@ def update(schedule_id: int, payload: dict[str, Any], user: User | None) -> Sync
     enabling again, counts the next due time from now (no catch-up of the paused time)."""
     _unknown_fields(payload, PATCH_FIELDS)
     schedule = get(schedule_id)
+    require_change(schedule)
     changed = sorted(payload)
     if "filters" in payload or "config" in payload:
         checked = jobs.check_request(SyncRequest(
@@ -177,6 +204,7 @@ def update(schedule_id: int, payload: dict[str, Any], user: User | None) -> Sync
 def delete(schedule_id: int, user: User | None) -> None:
     """Delete a schedule (and its run records); a job it already started runs on."""
     schedule = get(schedule_id)
+    require_change(schedule)
     _audit("schedule.deleted", schedule, user)
     db.session.delete(schedule)
     db.session.commit()

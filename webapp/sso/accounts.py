@@ -1,5 +1,5 @@
 """The account behind a single sign-on login: found by (issuer, subject), created on the
-first login with the global role viewer, its memberships re-read from the groups claim."""
+first login (never an admin), its memberships re-read from the groups claim."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from webapp.extensions import db
 from webapp.models import User
 from webapp.organisation.sso_memberships import replace_sso_memberships
 from webapp.sso.provider import LoginRefused
-
-NEW_USER_ROLE = "viewer"  # units' roles come from the groups claim; the global one stays low
 
 
 def log_in_from_claims(issuer: str, claims: dict[str, Any]) -> User:
@@ -55,7 +53,7 @@ def _create(issuer: str, subject: str, claims: dict[str, Any]) -> User:
                        "linked to your university login. Ask an administrator.")
     name = claims.get("name") if isinstance(claims.get("name"), str) else ""
     user = User(email=email, name=(name or email.split("@")[0])[:200],
-                role=NEW_USER_ROLE, password_hash=None, oidc_issuer=issuer,
+                password_hash=None, oidc_issuer=issuer,
                 oidc_subject=subject)
     db.session.add(user)
     try:
@@ -65,5 +63,5 @@ def _create(issuer: str, subject: str, claims: dict[str, Any]) -> User:
         raise Conflict("Your account was being created by another login at the same "
                        "moment. Log in again.") from None
     audit.record("user.created", target_type="user", target_id=user.id, user=user,
-                 details={"email": email, "role": NEW_USER_ROLE, "via": "sso"})
+                 details={"email": email, "admin": False, "via": "sso"})
     return user

@@ -92,11 +92,11 @@ def _prepare_database() -> str | None:
         if user is not None:
             if password:  # the operator asked for this password: make it true
                 user.set_password(password)
-                user.role, user.active = "admin", True
+                user.admin, user.active = True, True
                 db.session.commit()
             return None
         generated = None if password else secrets.token_urlsafe(12)
-        create_user(email, "admin", password or generated, "Administrator")
+        create_user(email, password or generated, "Administrator", admin=True)
         return generated
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from webapp import audit
-from webapp.auth import requires_role
+from webapp.auth import requires_admin
 from webapp.errors import Refusal
 
 audit_bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -21,7 +21,7 @@ def bad_filter(error: Refusal):
 
 
 @audit_bp.get("")
-@requires_role("admin")
+@requires_admin
 def index():
     filters = audit.parse_filters(request.args)
     page = request.args.get("page", 1, type=int)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
-from webapp.auth import job_role, requires_role, role_for_target
+from webapp import access
 from webapp.errors import Refusal
 from webapp.extensions import db
 from webapp.ingestion import undo
@@ -56,7 +56,8 @@ def _error_limit() -> int:
 def job_context(job: DataIngestionJob, error_limit: int = PANEL_ERRORS, **extra) -> dict:
     """What `jobs/_panel.html` needs; the module page uses it for its panels too."""
     return {"job": job, "status": queries.status_body(job), "error_limit": error_limit,
-            "can_edit": current_user.can(role_for_target(job.target_type)),
+            "can_edit": access.may(access.unit_of(job.module),
+                                   access.role_to_change(job.target_type)),
             "undo_refusal": _undo_refusal(job), **extra}
 
 
@@ -112,7 +113,6 @@ def live(job_id: int):
 
 
 @jobs_bp.post("/<id:job_id>/retry")
-@requires_role(job_role)
 def retry(job_id: int):
     """Retry; with `confirm_replace` ("Replace them"), the load a 409 stopped."""
     confirmed = bool(request.form.get("confirm_replace"))
@@ -123,14 +123,12 @@ def retry(job_id: int):
 
 
 @jobs_bp.post("/<id:job_id>/cancel")
-@requires_role(job_role)
 def cancel(job_id: int):
     return _act(job_id, "Cancel", service.cancel_job, JOB_FINISHED,
                 lambda job: f"Job #{job.id} is cancelled.")
 
 
 @jobs_bp.post("/<id:job_id>/apply")
-@requires_role(job_role)
 def apply(job_id: int):
     """Load it: the previewed request and file, loaded for real by a new job."""
     return _act(job_id, "Load it", apply_preview, JOB_STARTED,
@@ -138,16 +136,15 @@ def apply(job_id: int):
 
 
 @jobs_bp.get("/<id:job_id>/undo")
-@requires_role(job_role)
 def confirm_undo(job_id: int):
     """What an undo will restore, with the button that does it (a page, no script)."""
     job = _job(job_id)
+    service.require_change(job, "undoing this load")
     return page_or_fragment("jobs/undo.html", "jobs/_undo_confirm.html",
                             **job_context(job, refusal_text=undo.undo_refusal(job)))
 
 
 @jobs_bp.post("/<id:job_id>/undo")
-@requires_role(job_role)
 def undo_load(job_id: int):
     return _act(job_id, "Undo", undo.request_undo, JOB_STARTED,
                 lambda job: f"Undoing job #{job_id} as job #{job.id}.")

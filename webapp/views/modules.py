@@ -12,15 +12,16 @@ panel then polls the new job). When the service refuses (409 a job is already ru
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from webapp import catalog
+from webapp import access, catalog
 from webapp.api.params import json_field
-from webapp.auth import requires_role
+from webapp.auth import requires_admin
 from webapp.emissions.figures import chart_bars, module_figures
 from webapp.emissions.job import request_recalculation
 from webapp.errors import BadRequest, Refusal
@@ -144,11 +145,15 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         "factor_types": [stored["factor_type"] for stored in parts["stored_factors"]],
         "stored_slices": replacing.by_source(entry_counts),
         "confirm_replace_from": replacing.CONFIRM_FROM_ROWS,
-        "can_manage_factors": current_user.can("admin"),
+        "can_manage_factors": access.sees_everything(),
         "form": request.form if request.method == "POST" else {},
         "form_error": None,
         **extra,
     }
+
+
+def _can_edit(module: Module) -> bool:
+    return access.may(module.inventory.unit, "editor")
 
 
 # One builder per fragment: the context its template names, and nothing else.
@@ -175,7 +180,7 @@ def _history_context(module: Module) -> dict[str, Any]:
 def _stored_entries_context(module: Module, entry_counts: list[dict[str, Any]] | None = None
                             ) -> dict[str, Any]:
     """modules/_entries.html."""
-    return {"module": module, "can_edit": current_user.can("editor"),
+    return {"module": module, "can_edit": _can_edit(module),
             "entry_counts": catalog.entry_counts(module.id) if entry_counts is None
             else entry_counts,
             "entry_types": schemas.entry_types_for(module.module_type)}
@@ -184,7 +189,7 @@ def _stored_entries_context(module: Module, entry_counts: list[dict[str, Any]] |
 def _emissions_context(module: Module) -> dict[str, Any]:
     """emissions/_summary.html."""
     figures = module_figures(module.id)
-    return {"module": module, "emissions": figures, "can_edit": current_user.can("editor"),
+    return {"module": module, "emissions": figures, "can_edit": _can_edit(module),
             "type_bars": chart_bars(figures["by_entry_type"], "entry_type")}
 
 
@@ -276,7 +281,6 @@ def _panel_jobs(module_id: int) -> list[DataIngestionJob]:
 # -- acting -------------------------------------------------------------------------------
 
 @modules_bp.post("/<id:module_id>/recalculate")
-@requires_role("editor")
 def recalculate(module_id: int):
     """Recalculate the module's emissions (or run the current recalculation once more)."""
     try:
@@ -293,18 +297,18 @@ def recalculate(module_id: int):
 
 
 @modules_bp.post("/<id:module_id>/sync")
-@requires_role("editor")
 def sync(module_id: int):
     """Sync now from an API provider (Tableau, ...)."""
     form = request.form
     provider_type = form.get("provider_type", "")
+    sync = SyncRequest(module_id=module_id, provider_type=provider_type,
+                       target_type=TargetType.DATA_ENTRIES, year=form.get("year"))
     try:
+        service.require_change_of(sync)  # who may not sync hears that first
         if not provider_type:
             raise BadRequest("Choose a provider to sync from.")
-        job = service.create_job(SyncRequest(
-            module_id=module_id, provider_type=provider_type,
-            target_type=TargetType.DATA_ENTRIES, year=form.get("year"),
-            filters=filters_from_form(module_id, provider_type, form),
+        job = service.create_job(replace(
+            sync, filters=filters_from_form(module_id, provider_type, form),
             config=_with_form_flags(json_field(form.get("config"), "Config"), form)),
             current_user)
     except Refusal as error:
@@ -313,14 +317,13 @@ def sync(module_id: int):
 
 
 @modules_bp.post("/<id:module_id>/upload")
-@requires_role("editor")
 def upload(module_id: int):
     """Upload a CSV file of data entries."""
     return _upload(module_id, TargetType.DATA_ENTRIES, None, "upload")
 
 
 @modules_bp.post("/<id:module_id>/factors/<id:factor_type_id>/upload")
-@requires_role("admin")
+@requires_admin
 def upload_factors(module_id: int, factor_type_id: int):
     """Upload a CSV file of emission factors for one factor type."""
     return _upload(module_id, TargetType.FACTORS, factor_type_id, f"factors-{factor_type_id}")
@@ -332,13 +335,15 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     if form.get("entry_type"):
         config["entry_type"] = form["entry_type"]
     config = _with_form_flags(config, form)
+    sync = SyncRequest(module_id=module_id, provider_type="csv_upload",
+                       target_type=target_type, year=form.get("year"), config=config,
+                       factor_type_id=factor_type_id)
     try:
+        service.require_change_of(sync)
         if file is None or not file.filename:
             raise BadRequest("Choose a CSV file to upload.")
-        job = service.create_job(SyncRequest(
-            module_id=module_id, provider_type="csv_upload", target_type=target_type,
-            year=form.get("year"), config=config, factor_type_id=factor_type_id,
-            new_file=(file.stream, file.filename, file.mimetype)), current_user)
+        job = service.create_job(replace(sync, new_file=(file.stream, file.filename,
+                                                         file.mimetype)), current_user)
     except Refusal as error:
         return refused_page(module_id, form_id, error)
     except RequestEntityTooLarge as error:

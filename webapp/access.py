@@ -1,0 +1,163 @@
+"""Who may see and change what (SPEC §13): the one place every read and every change
+asks.
+
+A membership gives its role in its unit and every unit below it; a user sees the units
+under their memberships, and only in open years. Admins, and the system itself (workers,
+schedules, the command line: no request, no caller), see and change everything.
+
+- Reads: `visible_units()` and `visible_inventories()` are conditions the list queries
+  add; `check_visible(unit, year, ...)` guards a lookup by id (catalog.get_module,
+  queries.get_job, schedules.get): what the caller may not see does not exist for them
+  (404, with the same sentence as a missing row, so ids reveal nothing).
+- Changes: `require(unit, role)` raises Forbidden (403) when the caller sees the unit
+  but holds less than `role` there; `may(unit, role)` answers the same for a page's
+  buttons. Tokens act with their owner's memberships: the caller is the token's owner.
+"""
+
+from __future__ import annotations
+
+from flask import g, has_request_context
+from flask_login import current_user
+from sqlalchemy import ColumnElement, Select, exists, func, select, text, true
+from sqlalchemy.orm import aliased
+
+from webapp.errors import Forbidden, NotFound
+from webapp.extensions import db
+from webapp.models import UNIT_ROLES, Inventory, InventoryYear, Membership, Unit, User
+
+ADMIN = "admin"  # not a unit role: only admins hold it
+
+
+def caller() -> User | None:
+    """The user the current request acts for; None for the system (no request, or a
+    public route such as the health check, which reads nothing scoped)."""
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None
+
+
+def sees_everything(user: User | None = None) -> bool:
+    user = user or caller()
+    return user is None or user.is_admin
+
+
+# -- reads ------------------------------------------------------------------------------
+
+def visible_units(user: User | None = None, unit=Unit) -> ColumnElement[bool]:
+    """A condition on `unit` (`Unit` or an alias of it): the units under the caller's
+    memberships (a subtree is one prefix of the path, migration 0007)."""
+    user = user or caller()
+    if sees_everything(user):
+        return true()
+    held = aliased(Unit)
+    return exists().where(Membership.user_id == user.id, Membership.unit_id == held.id,
+                          func.starts_with(unit.path, held.path))
+
+
+def visible_unit_ids(user: User | None = None) -> Select:
+    return select(Unit.id).where(visible_units(user))
+
+
+def visible_inventories(user: User | None = None) -> ColumnElement[bool]:
+    """A condition on `Inventory`: of a visible unit, in an open year."""
+    user = user or caller()
+    if sees_everything(user):
+        return true()
+    return Inventory.unit_id.in_(visible_unit_ids(user)) & Inventory.year.in_(
+        select(InventoryYear.year).where(InventoryYear.open))
+
+
+def visible_inventory_ids(user: User | None = None) -> Select:
+    return select(Inventory.id).where(visible_inventories(user))
+
+
+def of_visible_inventory(column) -> ColumnElement[bool]:
+    """A condition on a column holding an inventory id (a job's, a module's): true for
+    those who see everything, so records of no inventory stay theirs alone."""
+    if sees_everything():
+        return true()
+    return column.in_(visible_inventory_ids())
+
+
+def role_in(user: User, unit: Unit | None) -> str | None:
+    """The user's highest role in `unit` through their memberships in it or above it
+    ("admin" for admins; None: the unit is out of their sight)."""
+    if user.is_admin:
+        return ADMIN
+    if unit is None:  # an inventory from before units (none after migration 0007)
+        return None
+    cache = g.setdefault("unit_roles", {}) if has_request_context() else {}
+    key = (user.id, unit.path)
+    if key not in cache:
+        roles = db.session.execute(text(
+            "SELECT m.role FROM memberships m JOIN units held ON held.id = m.unit_id "
+            "WHERE m.user_id = :user AND starts_with(:path, held.path)"),
+            {"user": user.id, "path": unit.path}).scalars().all()
+        cache[key] = max(roles, key=UNIT_ROLES.index, default=None)
+    return cache[key]
+
+
+def _year_open(year: int) -> bool:
+    return bool(db.session.execute(
+        select(InventoryYear.open).where(InventoryYear.year == year)).scalar())
+
+
+def check_visible(unit: Unit | None, year: int | None, missing: str) -> None:
+    """Raise NotFound(`missing`) unless the caller may see `unit` in `year` (None: a
+    record of no unit or year, e.g. a job of the unit tree, which only admins see).
+
+    Raises:
+        NotFound: worded as the lookup's own "does not exist".
+    """
+    user = caller()
+    if sees_everything(user):
+        return
+    if unit is None or role_in(user, unit) is None or (year is not None
+                                                       and not _year_open(year)):
+        raise NotFound(missing)
+
+
+# -- changes ----------------------------------------------------------------------------
+
+def _rank(role: str | None) -> int:
+    if role == ADMIN:
+        return len(UNIT_ROLES)
+    return UNIT_ROLES.index(role) if role in UNIT_ROLES else -1
+
+
+def may(unit: Unit | None, role: str, user: User | None = None) -> bool:
+    """Whether the caller holds at least `role` in `unit` ("admin": is an admin)."""
+    user = user or caller()
+    if sees_everything(user):
+        return True
+    return _rank(role_in(user, unit)) >= _rank(role)
+
+
+def require(unit: Unit | None, role: str, action: str = "this") -> None:
+    """Let the caller change something of `unit` only with at least `role` there.
+
+    Raises:
+        Forbidden (403): naming the role needed and the caller's own.
+    """
+    user = caller()
+    if may(unit, role, user):
+        return
+    if role == ADMIN:
+        raise Forbidden(f"{action} needs an admin")
+    held = role_in(user, unit) if user else None
+    where = f" in {unit.code}" if unit is not None else ""
+    raise Forbidden(f"{action} needs the {role} role{where} (yours: {held or 'none'})")
+
+
+def require_admin(action: str = "this") -> None:
+    require(None, ADMIN, action)
+
+
+def role_to_change(target_type: str) -> str:
+    """Factors are reference data SPEC §8 gives to admins, and so is the unit tree; a
+    unit's own data is for its editors."""
+    return ADMIN if target_type in ("factors", "units") else "editor"
+
+
+def unit_of(module) -> Unit | None:
+    return module.inventory.unit if module is not None else None
