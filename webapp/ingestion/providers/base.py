@@ -62,7 +62,8 @@ StoredValues = Callable[[str], list[str]]
 
 @dataclass
 class ProviderContext:
-    """Everything a provider may know about its job. No database handles, no job rows."""
+    """Everything a provider may know about its job. No job rows, and no handle on the
+    job's database session: a provider that reads stored data opens its own connection."""
 
     job_id: int
     module_id: int
