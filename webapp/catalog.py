@@ -177,14 +177,17 @@ def factor_body(factor: EmissionFactor) -> dict[str, Any]:
 
 
 def providers(module: Module) -> list[dict[str, Any]]:
-    """Providers registered for a module, with availability on this server."""
+    """Providers registered for a module, with availability on this server; those that
+    copy stored data come after the outside sources, so no form picks them first."""
     found = []
     for (provider_type, target_type), cls in sorted(
-            registry.providers_for(module.module_type).items()):
+            registry.providers_for(module.module_type).items(),
+            key=lambda item: (item[1].copies_stored_data, item[0])):
         reason = cls.unavailable_reason(current_app.config)
         found.append({"provider_type": provider_type, "target_type": target_type,
                       "label": cls.label or provider_type, "needs_upload": cls.needs_upload,
                       "default_on_error": cls.default_on_error,
+                      "copies_stored_data": cls.copies_stored_data,
                       "filters": [f.describe() for f in cls.filters],
                       "available": reason is None, "unavailable_reason": reason})
     return found

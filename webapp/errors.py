@@ -112,6 +112,13 @@ class ProviderUnavailable(JobFailure):
     status_code = 503
 
 
+class NothingToCopy(JobFailure):
+    """A copy forward's source year holds nothing to copy (no inventory, module, entries
+    or factors of that year); nothing is written, the stored rows are kept."""
+
+    status_code = 422
+
+
 class ReplaceNotConfirmed(JobFailure):
     """The load would take away more than half of a slice, and nobody confirmed it."""
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.copying import plant_previous_year
 from webapp.ingestion.providers.base import DataIngestionProvider
 from webapp.ingestion.providers.registry import GENERIC_MODULE, REGISTRY, resolve
 
@@ -50,6 +51,8 @@ def _request(provider_type, module_type, target, slug):
         return {"filters": {"centre_financier": "F0892"}}
     if provider_type == "synthetic":
         return {"config": {"rows": 5}}
+    if provider_type == "copy_previous_year":
+        return {}  # copies what plant_previous_year wrote into 2024
     raise AssertionError(f"new provider type {provider_type!r}: add a sample request to "
                          "tests/integration/test_provider_contract.py")
 
@@ -57,7 +60,7 @@ def _request(provider_type, module_type, target, slug):
 @pytest.mark.parametrize("module_type,provider_type,target,factor_type_id,slug,cls",
                          list(_cases()))
 def test_registered_provider_honours_the_contract(admin_api, worker, tableau_standin,
-                                                  module_type,
+                                                  db_url, module_type,
                                                   provider_type, target, factor_type_id,
                                                   slug, cls):
     assert issubclass(cls, DataIngestionProvider)
@@ -73,6 +76,8 @@ def test_registered_provider_honours_the_contract(admin_api, worker, tableau_sta
 
     api = admin_api  # factors need the admin role
     tableau_standin.reset()
+    if provider_type == "copy_previous_year":
+        plant_previous_year(db_url, api)
     response = api.sync(MODULE_IDS[module_type], provider_type, factor_type_id=factor_type_id,
                         **_request(provider_type, module_type, target, slug))
     assert response.status_code == 202, response.get_json()

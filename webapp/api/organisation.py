@@ -7,10 +7,10 @@ from flask import request
 from flask_login import current_user
 
 from webapp.api import api_bp
-from webapp.api.params import expect_type, json_object, listing, page_args
+from webapp.api.params import expect_type, json_body, json_object, listing, page_args
 from webapp.auth import requires_admin
 from webapp.extensions import db
-from webapp.organisation import members, units, years
+from webapp.organisation import members, units, year_copy, years
 
 
 @api_bp.get("/years")
@@ -22,6 +22,10 @@ def years_list():
 @api_bp.post("/years/<id:year>")
 @requires_admin
 def years_create(year: int):
+    # An optional body {"copy_from": YEAR} copies that year's factors and schedules.
+    body = json_body({"copy_from": (int,)}) if request.get_data(cache=True) else {}
+    if body.get("copy_from") is not None:
+        return year_copy.create_year_from(year, body["copy_from"], current_user).body(), 201
     created = years.create_year(year)
     db.session.commit()
     return {"year": created.year, "open": False, "inventories": created.inventories,

@@ -220,6 +220,7 @@ def _context(job: DataIngestionJob, job_log: logging.LoggerAdapter) -> ProviderC
         factor_type_slug=job.factor_type.slug if job.factor_type else None,
         settings=current_app.config,
         open_upload=(lambda: uploads.open_upload(upload["id"])) if upload else None,
+        open_database=_connector(),
         log=job_log)
 
 

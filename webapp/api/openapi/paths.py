@@ -60,6 +60,15 @@ RETRY_BODY = {"required": False, "content": {"application/json": {"schema": {
     "type": "object", "properties": {"confirm_replace": {"type": "boolean"}}}}}}
 
 
+# Optional: {"copy_from": 2024} copies that year's factors and schedules into the new one.
+YEAR_BODY = {"required": False, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"copy_from": {
+        "type": ["integer", "null"], "examples": [2024],
+        "description": "An existing year (else 422) whose emission factors (a copy job "
+        "per factor type, undoable) and schedules (disabled, onto the same unit's "
+        "module of the same type) the new year gets"}}}}}}
+
+
 def _operation(summary: str, responses: dict[str, Any], *, params=None, body=None,
                tag: str = "sync") -> dict[str, Any]:
     # Any request may be refused as malformed (SPEC §12: a NUL byte in any parameter).
@@ -155,10 +164,12 @@ def path_items() -> dict[str, Any]:
             "The years of inventories, open or closed, with their inventory counts",
             {"200": _json(_list_of("Year"), "Years"), **_errors(401)}, tag="organisation")},
         "/years/{year}": {"post": _operation(
-            "Create a year: the inventory and modules of every active unit (admin)",
+            "Create a year: the inventory and modules of every active unit (admin); "
+            "with copy_from, also that year's factors (one undoable copy job per factor "
+            "type) and schedules (disabled)",
             {"201": _json(ref("YearCreated"), "The year, closed until opened"),
              **_errors(401, 403, 404, 409, 422)}, params=[_param("year")],
-            tag="organisation")},
+            body=YEAR_BODY, tag="organisation")},
         "/years/{year}/open": {"post": _operation(
             "Open a year to the units' members (admin)",
             {"200": _json(ref("Year"), "The year"), **_errors(401, 403, 404)},

@@ -40,7 +40,9 @@ SCHEMAS: dict[str, Any] = {
                         "write nothing, show the counts and the first 20 rows"},
             "confirm_replace": {"type": "boolean", "description": "Load even when more "
                                 "than half of a slice of 100+ stored rows would go (else "
-                                "the job fails 409 naming the counts)"}}}}},
+                                "the job fails 409 naming the counts)"},
+            "copy_from": {"type": "integer", "description": "copy_previous_year: the year "
+                          "to copy (default: the year before the job's)"}}}}},
     "Accepted": {"type": "object", "required": ["job_id", "status", "status_code", "message"],
                  "properties": {"job_id": {"type": "integer"}, "status": {"type": "string"},
                                 "status_code": {"type": "integer"},
@@ -67,7 +69,18 @@ SCHEMAS: dict[str, Any] = {
     "YearCreated": {"type": "object", "required": ["year", "open", "inventories", "modules"],
                     "properties": {"year": {"type": "integer"}, "open": {"type": "boolean"},
                                    "inventories": {"type": "integer"},
-                                   "modules": {"type": "integer"}}},
+                                   "modules": {"type": "integer"},
+                                   # The rest only with copy_from.
+                                   "copy_from": {"type": "integer"},
+                                   "schedules_copied": {"type": "integer"},
+                                   "factor_jobs": {
+                                       "type": "array", "items": {"type": "integer"},
+                                       "description": "The factor copy jobs, one per "
+                                       "factor type with factors in copy_from"},
+                                   "factors_not_copied": {"type": "array", "items": {
+                                       "type": "object", "properties": {
+                                           "factor_type": {"type": "string"},
+                                           "message": {"type": "string"}}}}}},
     "RowError": {"type": "object", "properties": {
         "row": {"type": "integer"}, "column": {"type": "string"},
         "value": {"type": "string"}, "reason": {"type": "string"}}},
@@ -159,6 +172,8 @@ SCHEMAS: dict[str, Any] = {
         "provider_type": {"type": "string"}, "target_type": {"type": "string"},
         "label": {"type": "string"}, "needs_upload": {"type": "boolean"},
         "default_on_error": {"type": "string"}, "available": {"type": "boolean"},
+        "copies_stored_data": {"type": "boolean", "description": "the source is this "
+                               "app's own earlier data (copy_previous_year)"},
         "unavailable_reason": NULLABLE_STR,
         "filters": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "type": {"type": "string"},

@@ -13,11 +13,14 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
 
 from webapp.errors import InvalidRows, JobCancelled, JobFailure
 from webapp.ingestion.providers.filters import ProviderFilter, outside_scope, scope_of
 from webapp.text import clip_cell
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ StoredValues = Callable[[str], list[str]]
 
 @dataclass
 class ProviderContext:
-    """Everything a provider may know about its job. No database handles, no job rows."""
+    """Everything a provider may know about its job. No job rows, and no handle on the
+    job's database session: a provider that reads stored data opens its own connection."""
 
     job_id: int
     module_id: int
@@ -75,6 +79,10 @@ class ProviderContext:
     settings: Mapping[str, Any] = field(default_factory=dict)
     # Opens the uploaded file as a binary stream (CSV providers); None for API providers.
     open_upload: Callable[[], BinaryIO] | None = None
+    # Opens a connection of its own to this app's database, for providers whose source
+    # is data stored here earlier (copy forward). Never the job's connection: the job's
+    # transaction and its writes stay the sink's.
+    open_database: Callable[[], psycopg.Connection] | None = None
     log: logging.LoggerAdapter | logging.Logger = field(
         default_factory=lambda: logging.getLogger("webapp.ingestion")
     )
@@ -91,6 +99,9 @@ class DataIngestionProvider(ABC):
     default_on_error: ClassVar[str] = "abort"
     # What a request may narrow (see filters.py); a filtered load replaces only its scope.
     filters: ClassVar[tuple[ProviderFilter, ...]] = ()
+    # The source is this app's own earlier data, not an outside system: forms list such
+    # a provider after the outside sources and never pick it for the user.
+    copies_stored_data: ClassVar[bool] = False
 
     def __init__(self, ctx: ProviderContext, tracker: JobTracker | None = None,
                  sink: RowSink | None = None):

@@ -23,6 +23,12 @@ GENERIC_MODULE = "generic"
 
 
 def _register_builtin_providers() -> None:
+    from webapp.ingestion.providers.copy_previous_year.entries import (
+        CopyPreviousYearEntriesProvider,
+    )
+    from webapp.ingestion.providers.copy_previous_year.factors import (
+        CopyPreviousYearFactorsProvider,
+    )
     from webapp.ingestion.providers.csv_upload.entries import CSVDataEntriesProvider
     from webapp.ingestion.providers.csv_upload.factors import CSVFactorsProvider
     from webapp.ingestion.providers.tableau.provider import TableauFlightsProvider
@@ -34,6 +40,12 @@ def _register_builtin_providers() -> None:
         ("equipment", "csv_upload", "data_entries"): CSVDataEntriesProvider,
         ("purchases", "csv_upload", "data_entries"): CSVDataEntriesProvider,
         (GENERIC_MODULE, "csv_upload", "factors"): CSVFactorsProvider,
+        # Copy forward (SPEC §13): every module type with entries, and every factor type.
+        ("travel", "copy_previous_year", "data_entries"): CopyPreviousYearEntriesProvider,
+        ("headcount", "copy_previous_year", "data_entries"): CopyPreviousYearEntriesProvider,
+        ("equipment", "copy_previous_year", "data_entries"): CopyPreviousYearEntriesProvider,
+        ("purchases", "copy_previous_year", "data_entries"): CopyPreviousYearEntriesProvider,
+        (GENERIC_MODULE, "copy_previous_year", "factors"): CopyPreviousYearFactorsProvider,
     })
 
 
