@@ -86,8 +86,9 @@ def forbidden(role: str):
 
 
 def role_for_target(target_type: str) -> str:
-    """Factors are reference data that SPEC §8 gives to admins; data entries to editors."""
-    return "admin" if target_type == "factors" else "editor"
+    """Factors are reference data that SPEC §8 gives to admins, and so is the unit tree
+    (SPEC §13); data entries to editors."""
+    return "admin" if target_type in ("factors", "units") else "editor"
 
 
 def job_role(job_id: int, **_) -> str:
