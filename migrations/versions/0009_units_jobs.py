@@ -46,6 +46,7 @@ def upgrade():
     sa.Column('name', sa.String(length=200), nullable=True),
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('kept_at', sa.DateTime(timezone=True), server_default=sa.text('now()'),
               nullable=False),
     sa.PrimaryKeyConstraint('replaced_by', 'unit_id'),

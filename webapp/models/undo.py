@@ -68,4 +68,5 @@ class ReplacedUnit(db.Model):
     name: Mapped[str | None] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     kept_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

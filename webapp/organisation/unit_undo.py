@@ -4,10 +4,12 @@ The import keeps, in its own transaction, each unit it changed as it was (name, 
 active) and each unit it created (`replaced_units`). Its undo, a job like any other
 (`POST /api/v1/sync/undo/{id}`), in one transaction:
 
-- refuses (409, nothing changed) when a unit the import wrote has changed since (a later
-  `flask units import`: a later units *job* is refused before the undo is created, as for
-  loads): putting it back would silently throw that change away;
-- gives the changed units their previous name, parent and active flag;
+- refuses (409, nothing changed) when a unit the import wrote has changed since (its
+  `updated_at` is after the import's: a later `flask units import`; a later units *job*
+  is refused before the undo is created, as for loads): putting it back would silently
+  throw that change away;
+- gives the changed units their previous name, parent and active flag, and their
+  previous `updated_at`, so a unit an undo put back does not count as changed later;
 - removes the units the import created, unless something refers to them by then (an
   inventory, a member, a unit the undo does not remove): those stay, made inactive, and
   the undo's message names them; removing them would take data or memberships along;
@@ -31,7 +33,7 @@ from webapp.models import DataIngestionJob, TargetType
 from webapp.organisation.units import store_paths
 from webapp.text import clip_message
 
-UnitState = tuple[int, str, int | None, bool]  # id, name, parent id, active
+UnitState = tuple  # id, name, parent id, active, updated_at
 NAMED_IN_MESSAGE = 10  # units a message names before "and N more"
 PURGE_EVERY_S = 3600
 _last_purge = 0.0
@@ -39,24 +41,25 @@ _last_purge = 0.0
 
 def unit_states() -> dict[str, UnitState]:
     """Every unit's state by code (the import's caller locks the table first)."""
-    return {code: (unit_id, name, parent_id, active) for unit_id, code, name, parent_id, active
-            in db.session.execute(text("SELECT id, code, name, parent_id, active FROM units"))}
+    return {row[1]: (row[0], *row[2:]) for row in db.session.execute(text(
+        "SELECT id, code, name, parent_id, active, updated_at FROM units"))}
 
 
 def keep_replaced(job_id: int, before: dict[str, UnitState], codes: list[str]) -> int:
     """Keep, for undo, each of `codes` (the units the import named) that the import created
     or changed, as it was before. In the import's transaction; returns how many."""
     after = unit_states()
-    kept = [(after[code][0], code, code not in before, *(before.get(code, (None,) * 4)[1:]))
-            for code in codes if code in after and before.get(code) != after[code]]
+    kept = [(after[code][0], code, code not in before, *(before.get(code) or (None,) * 5)[1:])
+            for code in codes if code in after and (before.get(code) or ())[:4] != after[code][:4]]
     if kept:
         db.session.execute(text(
             "INSERT INTO replaced_units (replaced_by, unit_id, code, inserted, name, "
-            "parent_id, active) SELECT :j, * FROM unnest(CAST(:ids AS int[]), "
+            "parent_id, active, updated_at) SELECT :j, * FROM unnest(CAST(:ids AS int[]), "
             "CAST(:codes AS text[]), CAST(:inserted AS boolean[]), CAST(:names AS text[]), "
-            "CAST(:parents AS int[]), CAST(:actives AS boolean[]))"),
+            "CAST(:parents AS int[]), CAST(:actives AS boolean[]), "
+            "CAST(:times AS timestamptz[]))"),
             {"j": job_id, **dict(zip(("ids", "codes", "inserted", "names", "parents",
-                                      "actives"), map(list, zip(*kept, strict=True)),
+                                      "actives", "times"), map(list, zip(*kept, strict=True)),
                                      strict=True))})
     return len(kept)
 
@@ -117,7 +120,7 @@ def restore_units(undone: int) -> tuple[dict[str, int], list[str]]:
                           "undoing it would throw that away, so nothing was changed")
     restored = db.session.execute(text(
         "UPDATE units u SET name = r.name, parent_id = r.parent_id, active = r.active, "
-        "updated_at = now() FROM replaced_units r WHERE r.replaced_by = :j "
+        "updated_at = r.updated_at FROM replaced_units r WHERE r.replaced_by = :j "
         "AND NOT r.inserted AND u.id = r.unit_id"), {"j": undone}).rowcount
     removed = 0
     while True:  # leaves first: a created unit goes once nothing is below it
