@@ -194,3 +194,20 @@ def test_the_job_page_of_a_units_job(admin_api, pages, worker):
     confirm = pages("admin").get(f"/jobs/{job['job_id']}/undo")
     assert confirm.status_code == 200
     assert "puts the unit tree back" in confirm.get_data(as_text=True)
+
+
+def test_a_file_without_the_columns_fails_400(admin_api, worker):
+    failed = _run(admin_api, "unit,label\nA,Alpha\n")
+    assert failed["status"] == "failed" and failed["status_code"] == 400, failed
+    assert "A units file needs the columns code, name" in failed["message"]
+
+
+def test_a_retry_of_a_failed_import_reads_the_same_file(admin_api, db_url, worker):
+    failed = _run(admin_api, "code,name,parent_code\nA,Alpha,\nB,Beta,NOPE\n")
+    assert failed["status"] == "failed"
+    answer = admin_api.post(f"/sync/retry/{failed['job_id']}")  # same file, same policy
+    assert answer.status_code == 202
+    again = admin_api.wait(answer.get_json()["job_id"])
+    assert again["status"] == "failed" and again["retry_of"] == failed["job_id"]
+    assert again["request"]["upload"]["filename"] == "units.csv"
+    assert units(db_url) == {}

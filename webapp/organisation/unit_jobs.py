@@ -125,8 +125,8 @@ def run_units_import(job: DataIngestionJob, attempt: str, log: logging.LoggerAda
         rows, errors, fetched = _validated(provider.fetch_units())
         lifecycle.ensure_owned(job_id, attempt)
         _progress(job_id, attempt, "loading", fetched, started)
-        # Concurrent writers of the tree (the CLI) wait for this import: the snapshot
-        # undo keeps and the tree the checks ran on stay the tree the import wrote.
+        # As import_units does, before the snapshot: what undo keeps is the tree as this
+        # import found it, whatever the CLI does meanwhile (it waits).
         db.session.execute(text("LOCK TABLE units IN SHARE ROW EXCLUSIVE MODE"))
         before = unit_undo.unit_states()
         counts, errors = _import(rows, errors, on_error)
