@@ -211,3 +211,19 @@ def test_a_retry_of_a_failed_import_reads_the_same_file(admin_api, db_url, worke
     assert again["status"] == "failed" and again["retry_of"] == failed["job_id"]
     assert again["request"]["upload"]["filename"] == "units.csv"
     assert units(db_url) == {}
+
+
+def test_the_pages_of_a_failed_units_job_and_of_its_undo(admin_api, pages, worker):
+    failed = _run(admin_api, "code,name,parent_code\nB,Beta,NOPE\n")
+    client = pages("admin")
+    page = client.get(f"/jobs/{failed['job_id']}")
+    assert page.status_code == 200
+    assert "is not a unit of this file or of the tree" in page.get_data(as_text=True)
+    panel = client.get(f"/jobs/{failed['job_id']}/panel", headers={"HX-Request": "true"})
+    assert panel.status_code == 200 and "NOPE" in panel.get_data(as_text=True)
+    done = _run(admin_api, TREE)
+    undo = admin_api.wait(admin_api.post(f"/sync/undo/{done['job_id']}").get_json()["job_id"])
+    page = client.get(f"/jobs/{undo['job_id']}")
+    assert page.status_code == 200
+    assert f"Undid job #{done['job_id']}: restored 0 units, removed 5" in page.get_data(
+        as_text=True)
