@@ -70,6 +70,15 @@ def test_skip_imports_the_valid_rows_and_a_child_of_a_skipped_row_is_skipped(adm
     assert {"A", "D"} == set(units(db_url))
 
 
+def test_skip_keeps_the_first_of_repeated_rows_and_undo_removes_it(admin_api, db_url,
+                                                                   worker):
+    done = _run(admin_api, "code,name\nA,Alpha\nA,Again\n", on_error="skip")
+    assert done["counts"]["skipped"] == 1 and done["errors"][0]["reason"] == "repeats row 2"
+    assert units(db_url)["A"][0] == "Alpha"
+    undo = admin_api.wait(admin_api.post(f"/sync/undo/{done['job_id']}").get_json()["job_id"])
+    assert undo["counts"]["removed"] == 1 and units(db_url) == {}
+
+
 def test_an_all_invalid_file_under_skip_writes_nothing_and_fails(admin_api, db_url, worker):
     failed = _run(admin_api, "code,name,parent_code\nA,,\nB,Beta,NOPE\n", on_error="skip")
     assert failed["status"] == "failed" and failed["status_code"] == 422, failed
@@ -131,9 +140,12 @@ def test_undo_refuses_when_a_later_import_changed_the_same_units(admin_api, db_u
     assert set(units(db_url)) == set(before)
 
 
-def test_units_jobs_are_for_admins(api, worker):
+def test_units_jobs_are_for_admins(api, admin_api, worker):
     assert _import(api, TREE).status_code == 403
     assert api.post("/units/sync", json={"provider_type": "units_file"}).status_code == 403
+    done = _run(admin_api, TREE)
+    assert api.post(f"/sync/undo/{done['job_id']}").status_code == 403  # the target's role
+    assert api.get(f"/sync/status/{done['job_id']}").status_code == 200  # as any job
 
 
 def test_requests_the_units_job_refuses(admin_api, idle_queue):

@@ -132,7 +132,7 @@ def run_units_import(job: DataIngestionJob, attempt: str, log: logging.LoggerAda
         counts, errors = _import(rows, errors, on_error)
         if errors:
             lifecycle.record_row_errors(job_id, [e.as_dict() for e in errors], attempt)
-        unit_undo.keep_replaced(job_id, before, [row["code"] for _, row in rows])
+        unit_undo.keep_replaced(job_id, before, list({row["code"]: None for _, row in rows}))
         days = current_app.config["UNDO_KEEP_DAYS"]
         until = (service.now() + timedelta(days=days)).isoformat(timespec="seconds")
         progress = {"phase": "done", "fetched": fetched, "processed": fetched,
@@ -176,20 +176,27 @@ def _provider(job: DataIngestionJob):
 def _validated(units) -> tuple[list[tuple[int, dict[str, Any]]], list, int]:
     """The provider's rows through units.validate_rows, in batches: (valid rows with their
     numbers, row errors, rows read)."""
-    rows, errors, fetched = [], [], 0
+    rows: list[tuple[int, dict[str, Any]]] = []
+    errors: list = []
     numbers: list[int] = []
     cells: list[list[str]] = []
+    fetched = 0
+
+    def validate() -> None:
+        clean, found = validate_rows(numbers, cells, list(UNIT_FIELDS))
+        rows.extend(clean)
+        errors.extend(found)
+        numbers.clear()
+        cells.clear()
+
     for unit in units:
         fetched += 1
         numbers.append(unit.get("_row") or fetched)
         cells.append([_cell(unit.get(name)) for name in UNIT_FIELDS])
         if len(numbers) >= BATCH_ROWS:
-            clean, found = validate_rows(numbers, cells, list(UNIT_FIELDS))
-            rows, errors = rows + clean, errors + found
-            numbers, cells = [], []
+            validate()
     if numbers:
-        clean, found = validate_rows(numbers, cells, list(UNIT_FIELDS))
-        rows, errors = rows + clean, errors + found
+        validate()
     if not fetched:
         raise InvalidRows("the source has no units; nothing was imported")
     return rows, errors, fetched
