@@ -130,8 +130,10 @@ def run_units_import(job: DataIngestionJob, attempt: str, log: logging.LoggerAda
         db.session.execute(text("LOCK TABLE units IN SHARE ROW EXCLUSIVE MODE"))
         before = unit_undo.unit_states()
         counts, errors = _import(rows, errors, on_error)
-        if errors:
+        if errors:  # on their own connection: kept whether the import commits or not
             lifecycle.record_row_errors(job_id, [e.as_dict() for e in errors], attempt)
+        if counts is None:
+            raise _invalid(errors)
         unit_undo.keep_replaced(job_id, before, list({row["code"]: None for _, row in rows}))
         days = current_app.config["UNDO_KEEP_DAYS"]
         until = (service.now() + timedelta(days=days)).isoformat(timespec="seconds")
@@ -144,20 +146,9 @@ def run_units_import(job: DataIngestionJob, attempt: str, log: logging.LoggerAda
         lifecycle.rollback()
         if not isinstance(error, JobCancelled | JobFailure):
             log.exception("units import crashed")
-        _end_with(job_id, error, attempt, log)
+        lifecycle.end_with(job_id, error, attempt, log)
         return
     log.info("units import completed: %s", counts)
-
-
-def _end_with(job_id: int, error: BaseException, attempt: str,
-              log: logging.LoggerAdapter) -> None:
-    """Fail the job; refused rows are recorded first, so the job and its report name them."""
-    if isinstance(error, RowsRefused):
-        try:
-            lifecycle.record_row_errors(job_id, [e.as_dict() for e in error.errors], attempt)
-        except JobCancelled as stopped:  # cancelled (or lost) meanwhile: say nothing more
-            error = stopped
-    lifecycle.end_with(job_id, error, attempt, log)
 
 
 def _provider(job: DataIngestionJob):
@@ -212,16 +203,15 @@ def _cell(value: Any) -> str:
 
 
 def _import(rows: list[tuple[int, dict[str, Any]]], errors: list,
-            on_error: str) -> tuple[dict[str, int], list]:
-    """Import under the job's policy: (counts, the row errors to report).
+            on_error: str) -> tuple[dict[str, int] | None, list]:
+    """Import under the job's policy: (counts, the row errors to report, by row); counts
+    are None when nothing was written.
 
     abort: any bad row (a bad cell, or a repeat, unknown parent or cycle found by
-    import_units) fails the job and nothing is written. skip: the rows import_units
-    refuses are set aside and it is asked again, until what is left imports; a row whose
-    parent was set aside is refused in turn, so the tree written is always whole.
-
-    Raises:
-        InvalidRows (422): abort with errors, or no row left to import.
+    import_units) and nothing is written. skip: the rows import_units refuses are set
+    aside and it is asked again, until what is left imports; a row whose parent was set
+    aside is refused in turn, so the tree written is always whole. Every row refused:
+    nothing is written either (a failure, not a success with nothing in it).
     """
     refused = list(errors)
     while True:
@@ -230,29 +220,21 @@ def _import(rows: list[tuple[int, dict[str, Any]]], errors: list,
         if not result.errors:
             break
         if on_error == "abort":
-            raise _invalid(result.errors)
+            return None, result.errors
         bad = {error.row for error in result.errors}
         refused += result.errors
         rows = [(number, row) for number, row in rows if number not in bad]
-    if refused and not rows:  # skip, and every row is bad: a failure, not a success
-        raise _invalid(sorted(refused, key=lambda error: error.row))
+    refused.sort(key=lambda error: error.row)  # stable: a row's columns keep their order
+    if refused and not rows:
+        return None, refused
     skipped = len({error.row for error in refused})
     return {**result.counts, "skipped": skipped} if skipped else result.counts, refused
 
 
-class RowsRefused(InvalidRows):
-    """InvalidRows carrying the row errors to record before the job fails."""
-
-    def __init__(self, message: str, errors: list):
-        super().__init__(message)
-        self.errors = errors
-
-
 def _invalid(errors: list) -> InvalidRows:
     rows = len({error.row for error in errors})
-    return RowsRefused(f"{rows:,} row{'s' if rows != 1 else ''} of the units file "
-                        f"{'are' if rows != 1 else 'is'} invalid; no unit was changed",
-                        errors)
+    return InvalidRows(f"{rows:,} row{'s' if rows != 1 else ''} of the units file "
+                       f"{'are' if rows != 1 else 'is'} invalid; no unit was changed")
 
 
 def _progress(job_id: int, attempt: str, phase: str, fetched: int, started: float) -> None:
