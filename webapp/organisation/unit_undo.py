@@ -20,47 +20,64 @@ active) and each unit it created (`replaced_units`). Its undo, a job like any ot
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from webapp.errors import TreeChanged
 from webapp.extensions import db
 from webapp.jobs import kinds, lifecycle, signals
 from webapp.jobs.requests import Checked, SyncRequest
-from webapp.models import DataIngestionJob, TargetType
+from webapp.models import DataIngestionJob, ReplacedUnit, TargetType
 from webapp.organisation.units import store_paths
 from webapp.text import clip_message
 
-UnitState = tuple  # id, name, parent id, active, updated_at
 NAMED_IN_MESSAGE = 10  # units a message names before "and N more"
 PURGE_EVERY_S = 3600
 _last_purge = 0.0
 
 
+@dataclass(frozen=True)
+class UnitState:
+    """A unit as an import may change it, and when it last changed."""
+
+    id: int
+    name: str
+    parent_id: int | None
+    active: bool
+    updated_at: datetime
+
+    @property
+    def place(self) -> tuple:
+        """What an import writes: the same place in the tree means unchanged."""
+        return self.name, self.parent_id, self.active
+
+
 def unit_states() -> dict[str, UnitState]:
     """Every unit's state by code (the import's caller locks the table first)."""
-    return {row[1]: (row[0], *row[2:]) for row in db.session.execute(text(
-        "SELECT id, code, name, parent_id, active, updated_at FROM units"))}
+    return {code: UnitState(unit_id, *rest) for unit_id, code, *rest in db.session.execute(
+        text("SELECT id, code, name, parent_id, active, updated_at FROM units"))}
 
 
 def keep_replaced(job_id: int, before: dict[str, UnitState], codes: list[str]) -> int:
-    """Keep, for undo, each of `codes` (the units the import named) that the import created
-    or changed, as it was before. In the import's transaction; returns how many."""
+    """Keep, for undo, each of `codes` (the units the import named, once each) that the
+    import created or changed, as it was before. In the import's transaction, so the
+    kept rows' `kept_at` is the import's `updated_at`; returns how many."""
     after = unit_states()
-    kept = [(after[code][0], code, code not in before, *(before.get(code) or (None,) * 5)[1:])
-            for code in codes if code in after and (before.get(code) or ())[:4] != after[code][:4]]
+    kept = []
+    for code in codes:
+        was, now = before.get(code), after.get(code)
+        if now is None or (was is not None and was.place == now.place):
+            continue  # refused (skip), or unchanged
+        kept.append({"replaced_by": job_id, "unit_id": now.id, "code": code,
+                     "inserted": was is None, "name": was and was.name,
+                     "parent_id": was and was.parent_id, "active": was and was.active,
+                     "updated_at": was and was.updated_at})
     if kept:
-        db.session.execute(text(
-            "INSERT INTO replaced_units (replaced_by, unit_id, code, inserted, name, "
-            "parent_id, active, updated_at) SELECT :j, * FROM unnest(CAST(:ids AS int[]), "
-            "CAST(:codes AS text[]), CAST(:inserted AS boolean[]), CAST(:names AS text[]), "
-            "CAST(:parents AS int[]), CAST(:actives AS boolean[]), "
-            "CAST(:times AS timestamptz[]))"),
-            {"j": job_id, **dict(zip(("ids", "codes", "inserted", "names", "parents",
-                                      "actives", "times"), map(list, zip(*kept, strict=True)),
-                                     strict=True))})
+        db.session.execute(insert(ReplacedUnit), kept)
     return len(kept)
 
 
