@@ -40,6 +40,10 @@ def test_an_import_job_completes_with_its_counts(admin_api, db_url, worker):
     assert second["counts"] == {"inserted": 0, "updated": 1, "unchanged": 4}
     history = admin_api.get("/units/jobs").get_json()
     assert [job["job_id"] for job in history["items"]] == [second["job_id"], first["job_id"]]
+    with psycopg.connect(db_url) as conn:
+        audited = conn.execute("SELECT target_id FROM audit_log WHERE action = 'units.import' "
+                               "ORDER BY id").fetchall()
+    assert audited == [(first["job_id"],), (second["job_id"],)]
 
 
 def test_a_bad_file_fails_with_its_rows_named_and_changes_nothing(admin_api, db_url, worker):
