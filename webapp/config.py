@@ -184,6 +184,8 @@ def load_config(env: dict | None = None) -> dict:
         # CSV uploads: widest row and longest cell, enforced while reading (SPEC §12).
         "CSV_MAX_COLUMNS": _int(env, "CSV_MAX_COLUMNS", 500),
         "CSV_MAX_FIELD_KB": _int(env, "CSV_MAX_FIELD_KB", 64),
+        # The unit directory's CSV export that `units_file` syncs read (SPEC §13).
+        "UNITS_DIRECTORY_FILE": env.get("UNITS_DIRECTORY_FILE") or None,
         # Extra provider modules to import (comma-separated); each registers on import.
         "PROVIDER_PLUGINS": env.get("PROVIDER_PLUGINS", ""),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),

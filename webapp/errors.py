@@ -125,6 +125,12 @@ class ReplaceNotConfirmed(JobFailure):
     status_code = 409
 
 
+class TreeChanged(JobFailure):
+    """An undo of a units import would overwrite what changed since, or break the tree."""
+
+    status_code = 409
+
+
 # -- not errors: a running job stops --------------------------------------------------------
 
 class JobCancelled(Exception):

@@ -64,6 +64,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.unit_member_remove": {"DELETE": EDITOR},
     "api.years_create": {"POST": ADMIN},  # SPEC §13: admins create and open years
     "api.years_open": {"POST": ADMIN},
+    "api.units_import": {"POST": ADMIN},  # SPEC §13: the unit tree is the admins'
+    "api.units_sync": {"POST": ADMIN},
+    "api.units_jobs_list": {"GET": VIEWER},  # like a module's history
 }
 UNIT_MANAGED = {"api.unit_members", "api.unit_member_set", "api.unit_member_remove"}
 # EDITOR, VIEWER: the role needed in the unit the route acts on; ADMIN: an admin.
@@ -156,6 +159,13 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
         # The role passed: module 1 is busy (409, recorded as skipped); the demo's year
         # exists already.
         editor_status = 409
+    elif endpoint == "api.units_import":
+        body, editor_status = (lambda: {"data": {"file": (io.BytesIO(
+            b"code,name\nU-1,Unit\n"), "units.csv")},
+            "content_type": "multipart/form-data"}), 202
+    elif endpoint == "api.units_sync":
+        # The role passed: no directory file is configured here.
+        body, editor_status = (lambda: {"json": {"provider_type": "units_file"}}), 503
     elif endpoint == "api.schedules_create":
         body, editor_status = (lambda: {"json": {
             "module_id": 1, "provider_type": "synthetic", "year": 2025, "cron": "daily"}}), 201

@@ -16,14 +16,16 @@ DB_NAME = "carbonsync_migrations"
 
 # The plan's data_ingestion_jobs, in order:
 # (column, data type, varchar length, nullable, default (None = no default))
+# One departure (0009): inventory_id and year are nullable, because a units job (the
+# import of the unit tree, SPEC §13) belongs to no inventory and no year.
 JOB_COLUMNS = [
     ("id", "integer", None, "NO", "nextval"),
-    ("inventory_id", "integer", None, "NO", None),
+    ("inventory_id", "integer", None, "YES", None),
     ("module_id", "integer", None, "YES", None),
     ("factor_type_id", "integer", None, "YES", None),
     ("provider_type", "character varying", 50, "NO", None),
     ("target_type", "character varying", 20, "NO", None),
-    ("year", "integer", None, "NO", None),
+    ("year", "integer", None, "YES", None),
     ("status", "character varying", 20, "NO", "'pending'::character varying"),
     ("status_code", "integer", None, "YES", None),
     ("message", "text", None, "YES", None),

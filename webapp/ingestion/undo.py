@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from webapp.errors import Conflict
 from webapp.extensions import db
-from webapp.ingestion.kinds import LoadKind
+from webapp.ingestion.kinds import LOAD_TARGETS, LoadKind
 from webapp.ingestion.loading.sinks import EntrySink, adjust_entry_counts
 from webapp.ingestion.tracker import Tracker
 from webapp.jobs import kinds, lifecycle, service, signals
@@ -72,11 +72,15 @@ def undo_note(job: DataIngestionJob) -> str | None:
 
 
 def later_load(job: DataIngestionJob) -> int | None:
-    """The newest completed, not undone load of the same slice after `job`."""
+    """The newest completed, not undone load of the same slice after `job`. A slice of
+    data entries is one provider's; factors, or the unit tree (a job of no module or
+    year), are written by any provider alike."""
+    module = "l.module_id = :m" if job.module_id is not None else "l.module_id IS NULL"
+    year = "l.year = :y" if job.year is not None else "l.year IS NULL"
     return db.session.execute(text(
-        "SELECT l.id FROM data_ingestion_jobs l WHERE l.module_id = :m "
-        "AND l.target_type = :t AND COALESCE(l.factor_type_id, 0) = :f AND l.year = :y "
-        "AND (l.target_type = 'factors' OR l.provider_type = :p) AND l.id > :j "
+        f"SELECT l.id FROM data_ingestion_jobs l WHERE {module} "
+        f"AND l.target_type = :t AND COALESCE(l.factor_type_id, 0) = :f AND {year} "
+        "AND (l.target_type <> 'data_entries' OR l.provider_type = :p) AND l.id > :j "
         "AND l.status = 'completed' AND (l.metadata->>'dry_run') IS NULL "
         "AND (l.metadata->>'undo_of') IS NULL AND NOT EXISTS (SELECT 1 FROM "
         "data_ingestion_jobs u WHERE u.id = CAST(l.metadata->>'undone_by' AS int) "
@@ -112,7 +116,7 @@ class UndoKind(LoadKind):
     audit_action = "job.undo"
 
     def claims(self, request: SyncRequest) -> bool:
-        return request.undo_of is not None
+        return request.undo_of is not None and request.target_type in LOAD_TARGETS
 
     def run(self, job: DataIngestionJob, attempt: str, log) -> None:
         run_undo(job, Tracker(job.id, log, attempt),

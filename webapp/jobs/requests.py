@@ -26,7 +26,7 @@ class SyncRequest:
     """A request for a job. `new_file` (stream, filename, content type) is an upload to
     store once the request is known valid; a retry passes the stored file's `upload_id`."""
 
-    module_id: int
+    module_id: int | None  # None for a job of no module (a units import)
     provider_type: Any
     target_type: str
     year: Any
@@ -62,9 +62,9 @@ class Checked:
     `exclusive`: the one-active-job rule applies (a preview writes nothing, so it never
     waits for the slice)."""
 
-    module: Module
+    module: Module | None  # None: the job belongs to no module (a units job)
     factor_type: FactorType | None
-    year: int
+    year: int | None
     stored_request: dict[str, Any]
     exclusive: bool = True
 

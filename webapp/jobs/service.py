@@ -53,7 +53,7 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
     kind = kinds.for_request(request)
     checked = kind.check(request)
     if checked.exclusive:
-        _refuse_if_busy(checked.module.id, request.target_type, checked.factor_type)
+        _refuse_if_busy(_module_id(checked), request.target_type, checked.factor_type)
     _ensure_queue_reachable()
     checked = kind.prepare(request, checked, user)
     job = insert_job(kind, request, checked, user)
@@ -113,7 +113,7 @@ def insert_job(kind: kinds.JobKind, request: SyncRequest, checked: Checked,
         db.session.rollback()
         if "uq_jobs_one_active" not in str(error.orig):
             raise
-        active = _active_job_id(checked.module.id, job.target_type, checked.factor_type)
+        active = _active_job_id(_module_id(checked), job.target_type, checked.factor_type)
         raise _busy(active) from None
     update_badge(job)
     return job
@@ -130,7 +130,8 @@ def _new_job(kind: kinds.JobKind, request: SyncRequest, checked: Checked,
             meta[key] = getattr(request, key)
     module, factor_type = checked.module, checked.factor_type
     return DataIngestionJob(
-        inventory_id=module.inventory_id, module_id=module.id,
+        inventory_id=module.inventory_id if module else None,
+        module_id=module.id if module else None,
         factor_type_id=factor_type.id if factor_type else None,
         provider_type=request.provider_type, target_type=request.target_type,
         year=checked.year, status=JobStatus.PENDING,
@@ -139,7 +140,12 @@ def _new_job(kind: kinds.JobKind, request: SyncRequest, checked: Checked,
         started_at=now())  # the plan's column: when the job was created
 
 
-def _refuse_if_busy(module_id: int, target_type: str, factor_type: FactorType | None) -> None:
+def _module_id(checked: Checked) -> int | None:
+    return checked.module.id if checked.module else None
+
+
+def _refuse_if_busy(module_id: int | None, target_type: str,
+                    factor_type: FactorType | None) -> None:
     """The 409 before anything is stored, so a large upload is not written only to be
     refused. The one-active-job index still settles two requests that race past here."""
     active = _active_job_id(module_id, target_type, factor_type)
@@ -149,8 +155,8 @@ def _refuse_if_busy(module_id: int, target_type: str, factor_type: FactorType | 
 
 def _busy(active: int | None) -> Conflict:
     if active is None:  # it ended between the refused insert and this look
-        return Conflict("another job was just started for this module; try again")
-    return Conflict(f"job {active} is already {_status_of(active)} for this module; "
+        return Conflict("another job was just started for this target; try again")
+    return Conflict(f"job {active} is already {_status_of(active)} for this target; "
                     "wait for it or cancel it", active_job_id=active)
 
 
@@ -161,13 +167,15 @@ def _ensure_queue_reachable() -> None:
         raise Unavailable("the job queue (Redis) is unreachable; try again shortly") from None
 
 
-def _active_job_id(module_id: int, target_type: str, factor_type: FactorType | None
-                   ) -> int | None:
+def _active_job_id(module_id: int | None, target_type: str,
+                   factor_type: FactorType | None) -> int | None:
+    # COALESCE as in the one-active index: a job without a module is module 0.
     return db.session.execute(text(
-        "SELECT id FROM data_ingestion_jobs WHERE module_id = :m AND target_type = :t "
+        "SELECT id FROM data_ingestion_jobs WHERE COALESCE(module_id, 0) = :m "
+        "AND target_type = :t "
         "AND COALESCE(factor_type_id, 0) = :f AND status IN ('pending', 'processing') "
         "AND (metadata->>'dry_run') IS NULL ORDER BY id LIMIT 1"),
-        {"m": module_id, "t": target_type, "f": factor_type.id if factor_type else 0}
+        {"m": module_id or 0, "t": target_type, "f": factor_type.id if factor_type else 0}
     ).scalar()
 
 
@@ -234,8 +242,9 @@ def transition(job: DataIngestionJob, status: JobStatus, *, message: str,
 
 def update_badge(job: DataIngestionJob) -> None:
     """modules.last_sync_status[key] := this job's state, so badges need no history query.
-    Previews leave it alone: they sync nothing (and so never lock the module's row)."""
-    if job.info.dry_run:
+    Previews leave it alone: they sync nothing (and so never lock the module's row); so
+    do jobs of no module (a units import)."""
+    if job.info.dry_run or job.module_id is None:
         return
     factor_slug = job.factor_type.slug if job.factor_type_id and job.factor_type else None
     key = ":".join(filter(None, [job.provider_type, job.target_type, factor_slug]))

@@ -20,6 +20,7 @@ class TargetType(StrEnum):
     DATA_ENTRIES = "data_entries"
     FACTORS = "factors"
     EMISSIONS = "emissions"  # a recalculation of a module's figures (webapp/emissions)
+    UNITS = "units"  # the unit tree: an import or a directory sync (webapp/organisation)
 
 
 class DataIngestionJob(db.Model):
@@ -27,7 +28,8 @@ class DataIngestionJob(db.Model):
     __table_args__ = (
         Index("idx_jobs_module", "module_id"),
         Index("idx_jobs_status", "status"),
-        Index("uq_jobs_one_active", "module_id", "target_type",
+        # A job without a module (a units job) counts as module 0: one at a time.
+        Index("uq_jobs_one_active", text("COALESCE(module_id, 0)"), "target_type",
               text("COALESCE(factor_type_id, 0)"), unique=True,
               # Previews (metadata.dry_run) write nothing, so they never keep a load off.
               postgresql_where=text("status IN ('pending', 'processing') "
@@ -35,13 +37,14 @@ class DataIngestionJob(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    inventory_id: Mapped[int] = mapped_column(ForeignKey("inventories.id"))
+    # Both null for a units job, which belongs to no inventory or year (0009).
+    inventory_id: Mapped[int | None] = mapped_column(ForeignKey("inventories.id"))
     module_id: Mapped[int | None] = mapped_column(ForeignKey("modules.id"))
     factor_type_id: Mapped[int | None] = mapped_column(ForeignKey("factor_types.id"))
 
     provider_type: Mapped[str] = mapped_column(String(50))
     target_type: Mapped[str] = mapped_column(String(20))
-    year: Mapped[int]
+    year: Mapped[int | None]
 
     status: Mapped[str] = mapped_column(String(20), server_default="pending")
     status_code: Mapped[int | None]

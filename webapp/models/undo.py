@@ -1,4 +1,5 @@
-"""What a completed load replaced, kept so an undo can put it back (SPEC §11).
+"""What a completed load or units import replaced, kept so an undo can put it back
+(SPEC §11, §13).
 
 Copies of rows as they were, keyed by the job that replaced them (`replaced_by`); no
 foreign keys, so the live tables never wait on them. Purged after UNDO_KEEP_DAYS.
@@ -50,5 +51,22 @@ class ReplacedFactor(db.Model):
     inserted: Mapped[bool] = mapped_column(Boolean)
     values: Mapped[dict | None] = mapped_column(JSONB)
     job_id: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kept_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ReplacedUnit(db.Model):
+    """A unit an import created (`inserted`), or changed (its previous name, parent and
+    active flag): what an undo of the import puts back."""
+
+    __tablename__ = "replaced_units"
+
+    replaced_by: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(50))
+    inserted: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str | None] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool | None] = mapped_column(Boolean)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     kept_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -68,6 +68,9 @@ def import_units(rows: Iterable[tuple[int, dict[str, Any]]],
     transaction, unless the file has errors (those given, and those found here): then
     nothing is written and the result lists them all, by row."""
     result = UnitImport(errors=list(errors or []))
+    # Other imports (the CLI, a units job) wait until this one commits, so the tree the
+    # checks below read is the tree this import writes over; readers are not held up.
+    db.session.execute(text("LOCK TABLE units IN SHARE ROW EXCLUSIVE MODE"))
     existing = {code: (unit_id, parent_id, name, active) for unit_id, code, parent_id, name, active
                 in db.session.execute(text(
                     "SELECT id, code, parent_id, name, active FROM units"))}

@@ -54,7 +54,8 @@ def provider_label(provider_type: str) -> str:
 
 
 def target_label(target_type: str) -> str:
-    return {"data_entries": "data entries", "factors": "emission factors"}.get(
+    return {"data_entries": "data entries", "factors": "emission factors",
+            "units": "the unit tree"}.get(
         target_type, target_type)
 
 

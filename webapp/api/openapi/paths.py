@@ -56,6 +56,18 @@ SYNC_BODY = {
 }
 
 # Optional: {"confirm_replace": true} retries a load refused 409 for what it would replace.
+UNITS_IMPORT_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "contentMediaType": "text/csv",
+                 "description": "columns code, name, parent_code, active"},
+        "on_error": {"enum": ["abort", "skip"], "description": "abort (default): any bad "
+                     "row changes nothing; skip: import the other rows"}}}}}}
+UNITS_SYNC_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["provider_type"], "properties": {
+        "provider_type": {"type": "string", "description": "a directory provider, e.g. "
+                          "units_file (the file UNITS_DIRECTORY_FILE names)"},
+        "on_error": {"enum": ["abort", "skip"]}}}}}}
+
 RETRY_BODY = {"required": False, "content": {"application/json": {"schema": {
     "type": "object", "properties": {"confirm_replace": {"type": "boolean"}}}}}}
 
@@ -137,6 +149,18 @@ def path_items() -> dict[str, Any]:
                     _param("q", "query", {"type": "string"},
                            "part of a code or a name, in any case"), *PAGE],
             tag="organisation")},
+        "/units/import": {"post": _operation(
+            "Import the unit tree from a CSV file as a job (target units; admin)",
+            {**accepted, **_errors(401, 403, 409, 413, 415, 422, 503)},
+            body=UNITS_IMPORT_BODY, tag="organisation")},
+        "/units/sync": {"post": _operation(
+            "Sync the unit tree from a directory provider as a job (target units; admin)",
+            {**accepted, **_errors(401, 403, 409, 415, 422, 503)},
+            body=UNITS_SYNC_BODY, tag="organisation")},
+        "/units/jobs": {"get": _operation(
+            "The unit tree's jobs (imports, syncs, their undos), newest first",
+            {"200": _json(_list_of("JobStatus"), "Jobs"), **_errors(401)},
+            params=PAGE, tag="organisation")},
         "/units/{code}/members": {"get": _operation(
             "A unit's own members (admins, and managers of the unit or above it)",
             {"200": _json(_list_of("Member"), "Members"), **_errors(401, 403, 404)},
