@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask
 
@@ -59,9 +60,21 @@ def target_label(target_type: str) -> str:
         target_type, target_type)
 
 
+def tonnes(kg) -> str:
+    """A total in kg CO2eq as tonnes, rounded half up (not truncated, not to even):
+    6719951.4 -> '6,719.95', 1235 -> '1.24'."""
+    try:
+        value = Decimal(str(kg)) / 1000
+    except (TypeError, ValueError, ArithmeticError):
+        return "–"
+    if not value.is_finite():
+        return "–"
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
+
+
 def register(app: Flask) -> None:
     """Make these available to every template."""
-    app.jinja_env.filters.update(thousands=thousands, duration=duration, timestamp=timestamp,
-                                 provider_label=provider_label, target_label=target_label,
-                                 json_text=json_text)
+    app.jinja_env.filters.update(tonnes=tonnes, thousands=thousands, duration=duration,
+                                 timestamp=timestamp, provider_label=provider_label,
+                                 target_label=target_label, json_text=json_text)
     app.jinja_env.globals.update(elapsed=elapsed, PHASES=PHASES, preview_table=preview_table)
