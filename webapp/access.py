@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from flask import g, has_request_context
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, exists, func, select, text, true
+from sqlalchemy import ColumnElement, Select, and_, select, text, true
 from sqlalchemy.orm import aliased
 
 from webapp.errors import Forbidden, NotFound
@@ -43,15 +43,25 @@ def sees_everything(user: User | None = None) -> bool:
 
 # -- reads ------------------------------------------------------------------------------
 
+def in_subtree(path, top) -> ColumnElement[bool]:
+    """A condition: `path` (a units.path column) is `top`'s path or below it. A subtree
+    is a path prefix (migration 0007); written as a byte-wise range (paths hold digits
+    and '/', all before '~') so the text_pattern_ops index serves it even when `top` is
+    a column, where a LIKE pattern could not use it."""
+    upper = (top + "~").self_group() if hasattr(top, "self_group") else top + "~"
+    return and_(path.op("~>=~", is_comparison=True)(top),
+                path.op("~<~", is_comparison=True)(upper))
+
+
 def visible_units(user: User | None = None, unit=Unit) -> ColumnElement[bool]:
     """A condition on `unit` (`Unit` or an alias of it): the units under the caller's
-    memberships (a subtree is one prefix of the path, migration 0007)."""
+    memberships."""
     user = user or caller()
     if sees_everything(user):
         return true()
-    held = aliased(Unit)
-    return exists().where(Membership.user_id == user.id, Membership.unit_id == held.id,
-                          func.starts_with(unit.path, held.path))
+    held, below = aliased(Unit), aliased(Unit)
+    return unit.id.in_(select(below.id).join(held, in_subtree(below.path, held.path)).join(
+        Membership, Membership.unit_id == held.id).where(Membership.user_id == user.id))
 
 
 def visible_unit_ids(user: User | None = None) -> Select:

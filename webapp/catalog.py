@@ -65,7 +65,7 @@ def module_page(*, unit: str | None = None, year: int | None = None,
     query = (select(Module).join(Inventory).outerjoin(Unit, Unit.id == Inventory.unit_id)
              .where(access.visible_inventories()))
     if unit is not None:
-        query = query.where(Unit.path.startswith(get_unit(unit).path, autoescape=True))
+        query = query.where(access.in_subtree(Unit.path, get_unit(unit).path))
     if year is not None:
         query = query.where(Inventory.year == year)
     if module_type:

@@ -91,16 +91,27 @@ def subtree_totals(codes: list[str], year: int | None) -> dict[str, dict[str, An
     below it, from the stored summaries. Units with no inventory that year are left out."""
     if not codes or year is None:
         return {}
+    # The units below the page's units are found once (page units may hold each other:
+    # a unit and its children), their inventories' summaries summed once per unit, and
+    # those sums added up for each page unit: index range scans, no unit compared with
+    # every other.
     rows = db.session.execute(text("""
-        SELECT u.code, coalesce(sum(s.total_kg_co2eq), 0) AS kg,
-               coalesce(sum(s.entries), 0) AS entries, count(DISTINCT i.id) AS inventories
-        FROM units u
-        JOIN units below ON starts_with(below.path, u.path)
-        JOIN inventories i ON i.unit_id = below.id AND i.year = :year
-        JOIN modules m ON m.inventory_id = i.id
-        LEFT JOIN module_emission_summaries s ON s.module_id = m.id
-        WHERE u.code = ANY(CAST(:codes AS text[]))
-        GROUP BY u.code"""), {"codes": codes, "year": year}).mappings()
+        WITH page AS (SELECT code, path FROM units WHERE code = ANY(CAST(:codes AS text[]))),
+        below AS (
+            SELECT DISTINCT b.id, b.path FROM page
+            JOIN units b ON b.path ~>=~ page.path AND b.path ~<~ (page.path || '~')),
+        per_unit AS (
+            SELECT below.path, coalesce(sum(s.total_kg_co2eq), 0) AS kg,
+                   coalesce(sum(s.entries), 0) AS entries
+            FROM below
+            JOIN inventories i ON i.unit_id = below.id AND i.year = :year
+            JOIN modules m ON m.inventory_id = i.id
+            LEFT JOIN module_emission_summaries s ON s.module_id = m.id
+            GROUP BY below.path)
+        SELECT page.code, sum(p.kg) AS kg, sum(p.entries) AS entries,
+               count(*) AS inventories
+        FROM page JOIN per_unit p ON p.path ~>=~ page.path AND p.path ~<~ (page.path || '~')
+        GROUP BY page.code"""), {"codes": codes, "year": year}).mappings()
     return {row["code"]: {"kg": float(row["kg"]), "entries": int(row["entries"]),
                           "inventories": int(row["inventories"])} for row in rows}
 
