@@ -187,9 +187,11 @@ def page_reads(app, module_id: int, inventory_id: int) -> dict:
     from webapp.cli import create_user
     from webapp.extensions import db
     from webapp.models import ApiToken
+    from webapp.organisation.units import get_unit
 
     with app.app_context():
-        user = create_user(f"bench-{os.getpid()}@example.org", "editor", "bench-password")
+        user = create_user(f"bench-{os.getpid()}@example.org", "bench-password",
+                           unit=get_unit("F0892"), role="editor")
         token_row, token = ApiToken.issue(user, "bench")
         db.session.add(token_row)
         db.session.commit()

@@ -372,6 +372,7 @@ def main() -> None:
         from webapp.cli import create_user, seed_demo
         from webapp.extensions import db
         from webapp.models import ApiToken, User
+        from webapp.organisation.units import get_unit
 
         app = create_app({"MAX_CONTENT_LENGTH": 2**30})
         with app.app_context():
@@ -379,7 +380,7 @@ def main() -> None:
             seed_demo(2025)
             user = db.session.execute(db.select(User).filter_by(
                 email="bench@example.org")).scalar() or create_user(
-                "bench@example.org", "editor", "bench")
+                "bench@example.org", "bench", unit=get_unit("F0892"), role="editor")
             token_row, token = ApiToken.issue(user, "bench")
             db.session.add(token_row)
             db.session.commit()

@@ -102,12 +102,14 @@ def main() -> None:
         from webapp.cli import create_user, seed_demo
         from webapp.extensions import db
         from webapp.models import ApiToken
+        from webapp.organisation.units import get_unit
 
         app = create_app()
         with app.app_context():
             upgrade()
             seed_demo(2025)
-            user = create_user(f"poll-{os.getpid()}@example.org", "editor", "bench")
+            user = create_user(f"poll-{os.getpid()}@example.org", "bench", unit=get_unit("F0892"),
+                               role="editor")
             token_row, token = ApiToken.issue(user, "bench")
             db.session.add(token_row)
             db.session.commit()

@@ -202,7 +202,7 @@ def test_an_enqueue_failure_after_commit_answers_202_and_the_reaper_queues_it(
         url = f"redis://pinger:pinger-pw@127.0.0.1:{chaos_servers.redis_port}/0"
         app = create_extra_app(chaos_config(chaos_servers, REDIS_URL=url))
         with app.app_context():
-            user = create_user(f"chaos-{time.monotonic_ns()}@example.org", "editor", "pw")
+            user = create_user(f"chaos-{time.monotonic_ns()}@example.org", "pw", admin=True)
             token_row, token = ApiToken.issue(user, "chaos")
             db.session.add(token_row)
             db.session.commit()

@@ -81,6 +81,9 @@ def test_a_member_sees_only_their_units(app, school, create_user):
     assert lab_viewer.get("/?unit=S-1").status_code == 404
     assert lab_viewer.get("/?unit=L-3").status_code == 404
     assert "Lab of rivers" not in lab_viewer.get("/?q=Lab").get_data(as_text=True)
+    school_viewer = logged_in_client(app, create_user("viewer", unit="S-1"))
+    school = school_viewer.get("/?year=2026").get_data(as_text=True)  # a root unit
+    assert "unit S-1" in school and "Units below School of engineering" in school
     nobody = logged_in_client(app, create_user("viewer", unit=None))
     assert "You are not a member of any unit yet" in nobody.get("/").get_data(as_text=True)
 

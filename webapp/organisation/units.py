@@ -212,7 +212,7 @@ def unit_page(*, parent: str | None = None, query: str | None = None, limit: int
     where = [access.visible_units()]
     if parent == "":
         where.append(Unit.parent_id.is_(None) if access.sees_everything()
-                     else ~access.visible_units(unit=above))
+                     else Unit.parent_id.is_(None) | ~access.visible_units(unit=above))
     elif parent is not None:
         where.append(Unit.parent_id == get_unit(parent).id)
     if query:
