@@ -14,4 +14,5 @@ from webapp.api import (  # noqa: E402,F401  (routes register on import)
     organisation,
     schedules,
     sync,
+    users,
 )
