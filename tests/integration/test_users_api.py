@@ -168,3 +168,56 @@ def test_deactivating_ends_sessions_and_tokens(app, people, api_of, api_token, d
     myself = admin.post(f"/users/{people['admin']['email']}/deactivate")
     assert myself.status_code == 409
     assert myself.get_json()["message"] == "you cannot deactivate your own account"
+
+
+# -- the first single sign-on login of a created user -----------------------------------
+
+def test_a_created_user_logs_in_with_single_sign_on_and_keeps_their_roles(
+        sso_app, oidc_provider, create_user, api_token, db_url):
+    from tests.support.sso import sso_login
+
+    manager = create_user("manager")  # of the demo's unit
+    client = ApiClient(sso_app.test_client(), api_token(manager))
+    assert client.post("/users", json={"email": "kim@uni.example"}).status_code == 201
+    assert client.client.put("/api/v1/units/F0892/members/kim@uni.example",
+                             headers=client.headers, json={"role": "editor"}
+                             ).status_code == 200
+    oidc_provider.set_user("u-kim", email="Kim@Uni.example")
+    browser = sso_app.test_client()
+    assert sso_login(browser, "u-kim").status_code == 302
+    assert browser.get("/").status_code == 200  # logged in
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*), min(oidc_subject) FROM users WHERE email = "
+                            "'kim@uni.example'").fetchone() == (1, "u-kim")
+    assert [row["details"] for row in _audit(db_url, "user.linked")] == [
+        {"email": "kim@uni.example", "via": "sso"}]
+    me = browser.get("/api/v1/me").get_json()
+    assert me["memberships"] == [{"unit_code": "F0892", "role": "editor",
+                                  "source": "manual"}]
+    # The provider's identity finds them from now on; another identity with the same
+    # email takes nothing over.
+    oidc_provider.set_user("u-other", email="kim@uni.example")
+    refused = sso_login(sso_app.test_client(), "u-other")
+    assert refused.status_code == 409 and "not linked" in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("account", ["with a password", "admin", "deactivated"])
+def test_only_a_plain_password_less_account_is_linked(sso_app, oidc_provider, db_url,
+                                                       account):
+    from tests.support.sso import sso_login
+    from webapp.extensions import db
+    from webapp.organisation import users
+
+    with sso_app.app_context():
+        user = users.create_user("lin@uni.example", admin=account == "admin",
+                                 password="pw-lin" if account == "with a password" else None)
+        if account == "deactivated":
+            users.deactivate_user(user, via="test")
+        db.session.commit()
+    oidc_provider.set_user("u-lin", email="lin@uni.example")
+    answer = sso_login(sso_app.test_client(), "u-lin")
+    assert answer.status_code == (401 if account == "deactivated" else 409)
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT oidc_subject FROM users WHERE email = "
+                            "'lin@uni.example'").fetchone() == (None,)
+    assert _audit(db_url, "user.linked") == []
