@@ -119,8 +119,12 @@ def test_the_user_page_gives_and_removes_roles_in_the_managers_units(page_of, db
     assert removed.status_code == 303 and removed.location == f"/admin/users/{lab}"
     assert _memberships(db_url, lab) == [("I-10", "editor")]
     assert [row["details"]["unit_code"] for row in _audit(db_url, "member.set")][-1] == "I-10"
-    assert _audit(db_url, "member.removed")[-1]["details"] == {"unit_code": "L-101",
-                                                               "email": lab}
+    # Their last role in the manager's units gone, they are out of the manager's sight.
+    last = manager.post(f"/admin/units/I-10/members/{lab}/remove", {"back": "user"})
+    assert last.status_code == 303 and last.location == "/admin/users"
+    assert manager.get(f"/admin/users/{lab}").status_code == 404
+    assert [row["details"] for row in _audit(db_url, "member.removed")] == [
+        {"unit_code": "L-101", "email": lab}, {"unit_code": "I-10", "email": lab}]
 
 
 def test_an_admin_deactivates_a_user_on_the_page(app, page_of, people, db_url):
@@ -137,6 +141,8 @@ def test_an_admin_deactivates_a_user_on_the_page(app, page_of, people, db_url):
     assert session.get("/").status_code == 302
     assert _audit(db_url, "user.deactivated")[-1]["details"] == {
         "email": lab["email"], "via": "page"}
+    no_token = admin.post(f"/users/{lab['email']}/tokens", {"name": "late"})
+    assert no_token.status_code == 409 and "is deactivated" in no_token.text
 
 
 # -- API tokens -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from webapp import access, audit
-from webapp.errors import Invalid, NotFound
+from webapp.errors import Conflict, Invalid, NotFound
 from webapp.extensions import db
 from webapp.models import ApiToken, User
 from webapp.organisation import members
@@ -42,8 +42,11 @@ def create_token(owner: User, name: str, via: str) -> tuple[ApiToken, str]:
     shown once: nothing keeps it. Audited with its name, never its value.
 
     Raises:
+        Conflict (409): the owner is deactivated (the token could not work).
         Invalid (422): a blank or too long name.
     """
+    if not owner.active:
+        raise Conflict(f"{owner.email} is deactivated: a token of theirs would not work")
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
         raise Invalid(f"the token needs a name of 1 to {MAX_NAME} characters "

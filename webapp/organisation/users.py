@@ -140,6 +140,13 @@ def get_visible_user(email: str) -> User:
     return user
 
 
+def sees_user(email: str) -> bool:
+    """Whether the caller may still see the user with this email (after taking a role
+    away, a manager may no longer)."""
+    return db.session.execute(select(User.id).where(
+        User.email == email.strip().lower(), access.visible_users())).scalar() is not None
+
+
 def user_detail(email: str) -> dict[str, Any]:
     """What the user's page shows: the user, their memberships in the caller's sight,
     and what the caller may do there."""

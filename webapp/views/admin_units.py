@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from webapp.errors import Forbidden, Refusal
 from webapp.extensions import db
 from webapp.models import UNIT_ROLES
-from webapp.organisation import unit_admin
+from webapp.organisation import unit_admin, users
 from webapp.views.paging import page_number
 
 units_admin_bp = Blueprint("units_admin", __name__, url_prefix="/admin/units")
@@ -61,7 +61,10 @@ def member_remove(code: str, email: str):
     unit_admin.remove_member(code, email)
     db.session.commit()
     flash(f"{email} is no longer a member of {code}.")
-    # The user's page removes memberships with this form too, and goes back there.
+    # The user's page removes memberships with this form too, and goes back there, or
+    # to the list when that was the caller's last sight of the user.
     if request.form.get("back") == "user":
-        return redirect(url_for("users_admin.user", email=email), 303)
+        if users.sees_user(email):
+            return redirect(url_for("users_admin.user", email=email), 303)
+        return redirect(url_for("users_admin.index"), 303)
     return redirect(url_for("units_admin.members", code=code), 303)

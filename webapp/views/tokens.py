@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 
-from webapp.errors import Invalid
+from webapp.errors import Conflict, Invalid
 from webapp.extensions import db
 from webapp.organisation import tokens
 
@@ -31,7 +31,7 @@ def create(email: str):
     owner = tokens.token_owner(email)
     try:
         token, clear = tokens.create_token(owner, request.form.get("name", ""), via="page")
-    except Invalid as refused:
+    except (Invalid, Conflict) as refused:
         db.session.rollback()
         return _page(email, refused.status_code, form_error=refused)
     db.session.commit()
