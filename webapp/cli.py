@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from webapp import audit
-from webapp.errors import Invalid, InvalidFile, NotFound
+from webapp.errors import InvalidFile, NotFound, Refusal
 from webapp.extensions import db
 from webapp.ingestion.loading.sinks import recount_entries
 from webapp.ingestion.providers.base import describe_row_error
@@ -78,7 +78,7 @@ def users_create(email: str, admin: bool, unit_code: str | None, role: str, name
     password = password or secrets.token_urlsafe(12)
     try:
         create_user(email, password, name, admin=admin, unit=unit, role=role)
-    except Invalid as refusal:
+    except Refusal as refusal:
         raise click.ClickException(refusal.message) from None
     what = "admin" if admin else f"{role} of {unit.code}" if unit else "user (no unit yet)"
     click.echo(f"created {what} {email}")
@@ -132,7 +132,7 @@ def tokens_create(email: str, name: str) -> None:
     """Create an API token for EMAIL named NAME; prints only the token."""
     try:
         _, clear = tokens.create_token(_user(email), name, via="cli")
-    except Invalid as refusal:
+    except Refusal as refusal:
         raise click.ClickException(refusal.message) from None
     db.session.commit()
     click.echo(clear)

@@ -221,3 +221,18 @@ def test_only_a_plain_password_less_account_is_linked(sso_app, oidc_provider, db
         assert conn.execute("SELECT oidc_subject FROM users WHERE email = "
                             "'lin@uni.example'").fetchone() == (None,)
     assert _audit(db_url, "user.linked") == []
+
+
+def test_the_command_line_shares_the_rules(app, db_url):
+    runner = app.test_cli_runner()
+    bad = runner.invoke(args=["users", "create", "not-an-address", "--password", "x"])
+    assert bad.exit_code == 1
+    assert "email must be an address like name@example.org" in bad.output
+    assert _audit(db_url, "user.created") == []
+    assert runner.invoke(args=["users", "create", "ok@example.org"]).exit_code == 0
+    nameless = runner.invoke(args=["tokens", "create", "ok@example.org", " "])
+    assert nameless.exit_code == 1 and "the token needs a name" in nameless.output
+    assert runner.invoke(args=["users", "deactivate", "ok@example.org"]).exit_code == 0
+    late = runner.invoke(args=["tokens", "create", "ok@example.org", "ci"])
+    assert late.exit_code == 1 and "ok@example.org is deactivated" in late.output
+    assert _audit(db_url, "token.created") == []
