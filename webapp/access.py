@@ -12,6 +12,9 @@ schedules, the command line: no request, no caller), see and change everything.
 - Changes: `require(unit, role)` raises Forbidden (403) when the caller sees the unit
   but holds less than `role` there; `may(unit, role)` answers the same for a page's
   buttons. Tokens act with their owner's memberships: the caller is the token's owner.
+- People: managers see the users who are members of the units they manage
+  (`visible_users()`); who manages no unit may not manage users (`require_user_manager`,
+  403); a user's API tokens are theirs and the admins' alone (`require_self_or_admin`).
 """
 
 from __future__ import annotations
@@ -161,6 +164,66 @@ def require(unit: Unit | None, role: str, action: str = "this") -> None:
 
 def require_admin(action: str = "this") -> None:
     require(None, ADMIN, action)
+
+
+# -- people ----------------------------------------------------------------------------
+
+def managed_units(user: User | None = None, unit=Unit) -> ColumnElement[bool]:
+    """A condition on `unit` (`Unit` or an alias): the units under the caller's manager
+    memberships."""
+    user = user or caller()
+    if sees_everything(user):
+        return true()
+    # Aliases of their own: a query of memberships around this one must not correlate.
+    held, holding = aliased(Unit), aliased(Membership)
+    return exists().where(holding.user_id == user.id, holding.role == "manager",
+                          holding.unit_id == held.id, func.starts_with(unit.path, held.path))
+
+
+def manages_units(user: User | None = None) -> bool:
+    """Whether the caller is an admin or the manager of some unit."""
+    user = user or caller()
+    if sees_everything(user):
+        return True
+    return bool(db.session.execute(select(exists().where(
+        Membership.user_id == user.id, Membership.role == "manager"))).scalar())
+
+
+def require_user_manager(action: str = "managing users") -> None:
+    """Users are managed by admins and by managers (for their units' members).
+
+    Raises:
+        Forbidden (403): the caller manages no unit.
+    """
+    if not manages_units():
+        raise Forbidden(f"{action} needs an admin or the manager role in a unit")
+
+
+def visible_users(user: User | None = None) -> ColumnElement[bool]:
+    """A condition on `User`: everyone for admins; for a manager, themself and the
+    members of the units they manage (a member of a unit above theirs is not theirs to
+    see: that membership is its own unit's managers' business)."""
+    user = user or caller()
+    if sees_everything(user):
+        return true()
+    membership, unit = aliased(Membership), aliased(Unit)
+    return (User.id == user.id) | exists().where(
+        membership.user_id == User.id, membership.unit_id == unit.id,
+        managed_units(user, unit))
+
+
+def require_self_or_admin(email: str, action: str) -> None:
+    """A user's API tokens act with all their memberships, beyond any one manager's
+    units: only the user and admins may see, create or revoke them.
+
+    Raises:
+        Forbidden (403): anyone else (decided before any lookup, so it tells nothing of
+        whether `email` exists).
+    """
+    user = caller()
+    if sees_everything(user) or user.email == email.strip().lower():
+        return
+    raise Forbidden(f"{action} needs an admin, or to be {email}")
 
 
 def role_to_change(target_type: str) -> str:

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import secrets
 import sys
-from datetime import UTC, datetime
 
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from webapp import audit
-from webapp.errors import InvalidFile, NotFound
+from webapp.errors import InvalidFile, NotFound, Refusal
 from webapp.extensions import db
 from webapp.ingestion.loading.sinks import recount_entries
 from webapp.ingestion.providers.base import describe_row_error
-from webapp.models import ApiToken, FactorType, Inventory, InventoryYear, Module, Unit, User
+from webapp.models import FactorType, Inventory, InventoryYear, Module, Unit, User
 from webapp.models.inventory import MODULE_TYPES
 from webapp.models.organisation import UNIT_ROLES
-from webapp.organisation import members
+from webapp.organisation import members, tokens, users
 from webapp.organisation.units import get_unit, import_units_file, store_paths
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -39,15 +38,9 @@ def create_user(email: str, password: str | None, name: str = "", *, admin: bool
                 unit: Unit | None = None, role: str | None = None) -> User:
     """A user with a password (None: single sign-on only), an admin or, with `unit` and
     `role`, a member of that unit. Audited, committed."""
-    user = User(email=email.strip().lower(), name=name or email.split("@")[0], admin=admin)
-    if password is not None:
-        user.set_password(password)
-    db.session.add(user)
-    db.session.flush()
-    audit.record("user.created", target_type="user", target_id=user.id,
-                 details={"email": user.email, "admin": admin, "via": "cli"})
-    if unit is not None and role is not None:
-        members.set_member(unit, user, role)
+    user = users.create_user(email, name, admin=admin, password=password,
+                             unit_code=unit.code if unit is not None else None, role=role,
+                             via="cli")
     db.session.commit()
     return user
 
@@ -83,7 +76,10 @@ def users_create(email: str, admin: bool, unit_code: str | None, role: str, name
     role = role or "viewer"
     generated = password is None
     password = password or secrets.token_urlsafe(12)
-    create_user(email, password, name, admin=admin, unit=unit, role=role)
+    try:
+        create_user(email, password, name, admin=admin, unit=unit, role=role)
+    except Refusal as refusal:
+        raise click.ClickException(refusal.message) from None
     what = "admin" if admin else f"{role} of {unit.code}" if unit else "user (no unit yet)"
     click.echo(f"created {what} {email}")
     if generated:
@@ -101,11 +97,7 @@ def users_list() -> None:
 @click.argument("email")
 def users_deactivate(email: str) -> None:
     """Deactivate EMAIL: its sessions end and its API tokens stop working."""
-    user = _user(email)
-    user.active = False
-    user.end_sessions()
-    audit.record("user.deactivated", target_type="user", target_id=user.id,
-                 details={"email": user.email, "via": "cli"})
+    user = users.deactivate_user(_user(email), via="cli")
     db.session.commit()
     click.echo(f"deactivated {user.email}")
 
@@ -138,12 +130,10 @@ def users_set_password(email: str, password_stdin: bool) -> None:
 @click.argument("name")
 def tokens_create(email: str, name: str) -> None:
     """Create an API token for EMAIL named NAME; prints only the token."""
-    user = _user(email)
-    token, clear = ApiToken.issue(user, name)
-    db.session.add(token)
-    db.session.flush()
-    audit.record("token.created", target_type="api_token", target_id=token.id,
-                 details={"email": user.email, "name": name, "via": "cli"})
+    try:
+        _, clear = tokens.create_token(_user(email), name, via="cli")
+    except Refusal as refusal:
+        raise click.ClickException(refusal.message) from None
     db.session.commit()
     click.echo(clear)
 
@@ -153,15 +143,9 @@ def tokens_create(email: str, name: str) -> None:
 @click.argument("name")
 def tokens_revoke(email: str, name: str) -> None:
     """Revoke EMAIL's tokens named NAME."""
-    rows = db.session.execute(
-        db.select(ApiToken).join(User).where(User.email == email.lower(), ApiToken.name == name,
-                                             ApiToken.revoked_at.is_(None))).scalars().all()
-    for row in rows:
-        row.revoked_at = datetime.now(UTC)
-        audit.record("token.revoked", target_type="api_token", target_id=row.id,
-                     details={"email": email.lower(), "name": name, "via": "cli"})
+    revoked = tokens.revoke_tokens_named(_user(email), name, via="cli")
     db.session.commit()
-    click.echo(f"revoked {len(rows)} token(s)")
+    click.echo(f"revoked {revoked} token(s)")
 
 
 def seed_demo(year: int = 2025) -> Inventory:

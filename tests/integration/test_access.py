@@ -15,6 +15,10 @@ import pytest
 from tests.support.web import csrf_token, logged_in_client, login
 
 PUBLIC, ANY_USER, VIEWER, EDITOR, ADMIN = "public", "any user", "viewer", "editor", "admin"
+# People rather than one unit: MANAGER routes are for admins and the managers of any unit
+# (each sees the users of the units they manage); OWNER routes (a user's API tokens) for
+# the user themself and admins.
+MANAGER, OWNER = "manager of some unit", "the user or an admin"
 EXPECTED: dict[str, dict[str, str]] = {
     "static": {"GET": PUBLIC},
     "favicon": {"GET": PUBLIC},
@@ -67,8 +71,28 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.units_import": {"POST": ADMIN},  # SPEC §13: the unit tree is the admins'
     "api.units_sync": {"POST": ADMIN},
     "api.units_jobs_list": {"GET": VIEWER},  # like a module's history
+    "api.users_list": {"GET": MANAGER},
+    "api.users_create": {"POST": MANAGER},  # only admins create admins (test_users_api.py)
+    "api.users_deactivate": {"POST": ADMIN},
+    "users_admin.index": {"GET": MANAGER},
+    "users_admin.create": {"POST": MANAGER},
+    "users_admin.user": {"GET": MANAGER},
+    "users_admin.membership_add": {"POST": MANAGER},
+    "users_admin.deactivate": {"POST": ADMIN},
+    "units_admin.tree": {"GET": MANAGER},
+    "units_admin.members": {"GET": EDITOR},
+    "units_admin.member_set": {"POST": EDITOR},
+    "units_admin.member_remove": {"POST": EDITOR},
+    "tokens.index": {"GET": OWNER},
+    "tokens.create": {"POST": OWNER},
+    "tokens.revoke": {"POST": OWNER},
 }
-UNIT_MANAGED = {"api.unit_members", "api.unit_member_set", "api.unit_member_remove"}
+UNIT_MANAGED = {"api.unit_members", "api.unit_member_set", "api.unit_member_remove",
+                "units_admin.members", "units_admin.member_set", "units_admin.member_remove"}
+# MANAGER routes about one user, MEMBER (of F0892): a manager of another school does not
+# see them (404).
+USER_BOUND = {"users_admin.user", "users_admin.membership_add"}
+MEMBER = "member@example.org"
 # EDITOR, VIEWER: the role needed in the unit the route acts on; ADMIN: an admin.
 # Page blueprints still being written: any GET page is for viewers, anything else for editors.
 GENERIC_PAGE_BLUEPRINTS = ("modules", "jobs", "schedules")
@@ -140,7 +164,7 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     non-4xx-auth answer) for this route, built from real ids."""
     values = {"module_id": 1, "factor_type_id": 1, "job_id": jobs["pending"],
               "inventory_id": 1, "filename": "app.css", "schedule_id": jobs["schedule"],
-              "year": 2025, "code": "F0892", "email": "nobody@example.org"}
+              "year": 2025, "code": "F0892", "email": "nobody@example.org", "token_id": 1}
     body, query, editor_status = (lambda: {}), "", 200
     if endpoint == "api.providers_list":
         query = "?module_id=1"
@@ -173,6 +197,19 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
         body = lambda: {"json": {"timezone": "Europe/Zurich"}}  # noqa: E731
     elif endpoint in ("api.unit_member_set", "api.unit_member_remove"):
         editor_status = None  # the admin passes; nobody@example.org is no user: 404
+    elif endpoint in ("api.users_deactivate", "users_admin.deactivate",
+                      "units_admin.member_set", "units_admin.member_remove"):
+        editor_status = 404  # the role passed; nobody@example.org (or no email) is no user
+    elif endpoint == "users_admin.create":
+        editor_status = 422  # the manager passes; the empty form has no email
+    elif endpoint == "api.users_create":  # the first allowed caller creates it, then 409
+        body, editor_status = (lambda: {"json": {"email": "walked@example.org"}}), None
+    elif endpoint in USER_BOUND or endpoint.startswith("tokens."):
+        # The role passed: the empty forms name no unit, no token name; MEMBER has no
+        # token 1 (it is a walker's).
+        values["email"] = MEMBER
+        editor_status = {"users_admin.membership_add": 404, "tokens.create": 422,
+                         "tokens.revoke": 404}.get(endpoint, 200)
     elif endpoint in ("api.schedules_delete", "schedules.delete"):
         values["schedule_id"] = jobs["doomed" if endpoint.startswith("api.") else "doomed_page"]
         editor_status = None
@@ -250,6 +287,7 @@ def _people(app, tmp_path, create_user, api_token) -> dict[str, tuple]:
     from tests.support.accounts import ApiClient
 
     assert run_import(app, tmp_path, TREE).exit_code == 0
+    create_user("viewer", email=MEMBER)  # whom the routes about one user act on
     found = {}
     for name, role, unit in (
             ("viewer", "viewer", "F0892"), ("editor", "editor", "F0892"),
@@ -302,6 +340,9 @@ def test_every_route_by_unit_and_role(app, tmp_path, create_user, api_token, job
             continue
         url, body, editor_status = _request(endpoint, rule, jobs)
         where = f"{method} {url} ({endpoint})"
+        if access in (MANAGER, OWNER):
+            _walk_people_route(people, endpoint, access, method, url, body, editor_status)
+            continue
         bound = bool(set(rule.arguments) & UNIT_ARGS) or "module_id=" in url
         for name in BLIND:
             for via, response in _both(people, name, method, url, body):
@@ -335,6 +376,42 @@ def test_every_route_by_unit_and_role(app, tmp_path, create_user, api_token, job
         if access == EDITOR and endpoint not in UNIT_MANAGED:  # may be 409: one went first
             client, token, _ = people["university editor"]
             _assert_allowed(_call(client, method, url, body(), token), f"above {where}")
+
+
+def _people_answer(endpoint: str, access: str, name: str) -> int | None:
+    """The refusal `name` must get on a MANAGER or OWNER route (None: let through)."""
+    if name == "admin":
+        return None
+    if access == OWNER:
+        return 403  # MEMBER's tokens: not even a manager of their unit
+    if name == "manager":
+        return None
+    if name == "other manager":
+        return 404 if endpoint in USER_BOUND else None
+    return 403  # manages no unit
+
+
+def _walk_people_route(people, endpoint, access, method, url, body, editor_status):
+    """Each person on a route about people: refused as _people_answer says, or let
+    through, and then shown nothing of F0892 unless they manage it (or are an admin)."""
+    allowed = "admin" if access == OWNER else "manager"
+    for name in people:
+        refusal = _people_answer(endpoint, access, name)
+        for via, response in _both(people, name, method, url, body):
+            where = (name, via, f"{method} {url} ({endpoint})")
+            if refusal is not None:
+                assert response.status_code == refusal, where
+                if url.startswith("/api/"):
+                    assert response.get_json()["error"] == ERROR_WORDS[refusal], where
+            elif name == allowed and via == "session" and editor_status is not None:
+                assert response.status_code == editor_status, where
+            else:
+                _assert_allowed(response, where)
+                if name not in ("admin", "manager") and method == "GET":
+                    assert not _leaks(response), (where, _leaks(response))
+
+
+ERROR_WORDS = {403: "forbidden", 404: "not_found"}
 
 
 def test_the_openapi_document_names_only_routes_the_walk_covers(app, create_user,

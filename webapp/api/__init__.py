@@ -15,4 +15,5 @@ from webapp.api import (  # noqa: E402,F401  (routes register on import)
     schedules,
     sync,
     unit_jobs,
+    users,
 )

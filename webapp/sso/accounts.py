@@ -17,7 +17,8 @@ from webapp.sso.provider import LoginRefused
 
 
 def log_in_from_claims(issuer: str, claims: dict[str, Any]) -> User:
-    """The user these verified claims name, created if new, memberships replaced and the
+    """The user these verified claims name, created if new (or, the first time, the
+    account an admin or a manager created for this email), memberships replaced and the
     login audited, all in one transaction (committed here). A refusal stores nothing.
 
     Raises:
@@ -28,8 +29,8 @@ def log_in_from_claims(issuer: str, claims: dict[str, Any]) -> User:
     user = db.session.execute(db.select(User).filter_by(
         oidc_issuer=issuer, oidc_subject=subject)).scalar()
     if user is None:
-        user = _create(issuer, subject, claims)
-    elif not user.active:
+        user = _first_login(issuer, subject, claims)
+    if not user.active:
         raise LoginRefused("Your Carbon Sync account is deactivated. Ask an "
                            "administrator if you need it again.")
     groups = claims.get(current_app.config["OIDC_GROUPS_CLAIM"])
@@ -40,17 +41,15 @@ def log_in_from_claims(issuer: str, claims: dict[str, Any]) -> User:
     return user
 
 
-def _create(issuer: str, subject: str, claims: dict[str, Any]) -> User:
+def _first_login(issuer: str, subject: str, claims: dict[str, Any]) -> User:
     email = claims.get("email")
     if not isinstance(email, str) or "@" not in email or len(email) > 255:
         raise LoginRefused("The university login did not give an email address, so no "
                            "account could be created. Ask the IT service desk.")
     email = email.strip().lower()
-    # Linking by email would let whoever controls an address at the provider take over
-    # a local account (an admin's): an administrator links such accounts deliberately.
-    if db.session.execute(db.select(User.id).filter_by(email=email)).scalar() is not None:
-        raise Conflict(f"An account with the email {email} already exists but is not "
-                       "linked to your university login. Ask an administrator.")
+    existing = db.session.execute(db.select(User).filter_by(email=email)).scalar()
+    if existing is not None:
+        return _link(existing, issuer, subject)
     name = claims.get("name") if isinstance(claims.get("name"), str) else ""
     user = User(email=email, name=(name or email.split("@")[0])[:200],
                 password_hash=None, oidc_issuer=issuer,
@@ -64,4 +63,24 @@ def _create(issuer: str, subject: str, claims: dict[str, Any]) -> User:
                        "moment. Log in again.") from None
     audit.record("user.created", target_type="user", target_id=user.id, user=user,
                  details={"email": email, "admin": False, "via": "sso"})
+    return user
+
+
+def _link(user: User, issuer: str, subject: str) -> User:
+    """The first login of a user an admin or a manager created for this address (POST
+    /api/v1/users, /admin/users): no password, no provider identity yet, not an admin.
+    From now on the provider's identity, not the email, finds them.
+
+    Raises:
+        Conflict: any other account with the email. Linking it by email would let
+            whoever controls the address at the provider take over an account that
+            logs in otherwise (with a password, or another identity), or an admin's:
+            an administrator links such accounts deliberately.
+    """
+    if user.password_hash is not None or user.oidc_subject is not None or user.is_admin:
+        raise Conflict(f"An account with the email {user.email} already exists but is not "
+                       "linked to your university login. Ask an administrator.")
+    user.oidc_issuer, user.oidc_subject = issuer, subject
+    audit.record("user.linked", target_type="user", target_id=user.id, user=user,
+                 details={"email": user.email, "via": "sso"})
     return user

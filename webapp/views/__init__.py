@@ -2,12 +2,15 @@
 
 from flask import Flask, Response, current_app, send_from_directory
 
+from webapp import access
 from webapp.jobs.states import ACTIVE, RETRYABLE, JobStatus
 
 
 def register_views(app: Flask) -> None:
     from webapp.sso import provider as sso_provider
     from webapp.views import formatting
+    from webapp.views.admin_units import units_admin_bp
+    from webapp.views.admin_users import users_admin_bp
     from webapp.views.audit import audit_bp
     from webapp.views.auth import auth_bp
     from webapp.views.dashboard import dashboard_bp
@@ -21,6 +24,7 @@ def register_views(app: Flask) -> None:
     from webapp.views.modules import modules_bp
     from webapp.views.schedules import schedules_bp
     from webapp.views.sso import sso_bp
+    from webapp.views.tokens import tokens_bp
 
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
@@ -28,6 +32,9 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(modules_bp)
     app.register_blueprint(schedules_bp)
+    app.register_blueprint(tokens_bp)
+    app.register_blueprint(units_admin_bp)
+    app.register_blueprint(users_admin_bp)
     if sso_provider.configured(app):  # no single sign-on routes without a provider
         app.register_blueprint(sso_bp)
     formatting.register(app)
@@ -39,7 +46,8 @@ def register_views(app: Flask) -> None:
                                  replace_needs_confirmation=replace_needs_confirmation,
                                  corrected_upload_url=corrected_upload_url)
     app.context_processor(lambda: {"is_htmx": is_htmx(),
-                                   "sso_configured": sso_provider.configured(app)})
+                                   "sso_configured": sso_provider.configured(app),
+                                   "manages_units": access.manages_units})
     app.add_url_rule("/favicon.ico", "favicon", favicon)
 
 

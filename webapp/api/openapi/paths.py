@@ -72,6 +72,13 @@ RETRY_BODY = {"required": False, "content": {"application/json": {"schema": {
     "type": "object", "properties": {"confirm_replace": {"type": "boolean"}}}}}}
 
 
+USER_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["email"], "properties": {
+        "email": {"type": "string", "examples": ["ada@example.org"]},
+        "name": {"type": "string", "maxLength": 200},
+        "admin": {"type": "boolean", "description": "Only admins may create admins"}}}}}}
+
+
 # Optional: {"copy_from": 2024} copies that year's factors and schedules into the new one.
 YEAR_BODY = {"required": False, "content": {"application/json": {"schema": {
     "type": "object", "properties": {"copy_from": {
@@ -181,6 +188,24 @@ def path_items() -> dict[str, Any]:
                 {"204": {"description": "Removed"}, **_errors(401, 403, 404)},
                 params=[_param("code", schema={"type": "string"}),
                         _param("email", schema={"type": "string"})], tag="organisation")},
+        "/users": {
+            "get": _operation(
+                "Users: all for admins; for a manager, the members of the units they "
+                "manage (with only those memberships). Searchable, paginated",
+                {"200": _json(_list_of("User"), "Users"), **_errors(401, 403)},
+                params=[_param("q", "query", {"type": "string"},
+                               "part of an email or a name, in any case"), *PAGE],
+                tag="organisation"),
+            "post": _operation(
+                "Create a user, without a password (single sign-on, or `flask users "
+                "set-password`). Admins and managers; only admins create admins. A "
+                "plain user then needs a membership (PUT /units/{code}/members/{email})",
+                {"201": _json(ref("User"), "The new user"),
+                 **_errors(401, 403, 409, 422)}, body=USER_BODY, tag="organisation")},
+        "/users/{email}/deactivate": {"post": _operation(
+            "Deactivate a user (admin): their sessions end, their API tokens stop working",
+            {"200": _json(ref("User"), "The user"), **_errors(401, 403, 404, 409)},
+            params=[_param("email", schema={"type": "string"})], tag="organisation")},
         "/me": {"get": _operation(
             "Who the caller is: email, admin, memberships",
             {"200": _json(ref("Me"), "The caller"), **_errors(401)}, tag="organisation")},
@@ -308,7 +333,8 @@ def _schedule_paths() -> dict[str, Any]:
 
 
 ERROR_TEXT = {400: "Malformed request", 401: "Not authenticated", 403: "Role not allowed",
-              404: "Unknown id", 409: "Conflict with the job's state or an active job",
+              404: "Unknown id", 409: "Conflict with the job's state, an active job or "
+              "an existing row",
               413: "File too large", 415: "Unsupported media type",
               422: "Invalid request", 503: "Service or provider unavailable"}
 

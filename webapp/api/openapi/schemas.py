@@ -58,6 +58,19 @@ SCHEMAS: dict[str, Any] = {
                "properties": {"email": {"type": "string"}, "unit_code": {"type": "string"},
                               "role": {"enum": ["viewer", "editor", "manager"]},
                               "source": {"enum": ["manual", "sso"]}}},
+    "User": {"type": "object", "required": [
+        "email", "name", "admin", "active", "sso", "created_at", "memberships"],
+        "properties": {
+            "email": {"type": "string"}, "name": {"type": "string"},
+            "admin": {"type": "boolean"}, "active": {"type": "boolean"},
+            "sso": {"type": "boolean", "description": "Created by a single sign-on login"},
+            "created_at": NULLABLE_STR,
+            "memberships": {"type": "array", "description": "Those in the caller's sight: "
+                            "all for admins, in the units they manage for a manager",
+                            "items": {"type": "object", "properties": {
+                                "unit_code": {"type": "string"},
+                                "role": {"enum": ["viewer", "editor", "manager"]},
+                                "source": {"enum": ["manual", "sso"]}}}}}},
     "Me": {"type": "object", "required": ["email", "admin", "memberships"], "properties": {
         "email": {"type": "string"}, "admin": {"type": "boolean"},
         "memberships": {"type": "array", "items": {"type": "object", "properties": {
