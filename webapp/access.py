@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from flask import g, has_request_context
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, and_, select, text, true
+from sqlalchemy import ColumnElement, Select, and_, exists, select, text, true
 from sqlalchemy.orm import aliased
 
 from webapp.errors import Forbidden, NotFound
@@ -175,9 +175,10 @@ def managed_units(user: User | None = None, unit=Unit) -> ColumnElement[bool]:
     if sees_everything(user):
         return true()
     # Aliases of their own: a query of memberships around this one must not correlate.
-    held, holding = aliased(Unit), aliased(Membership)
-    return exists().where(holding.user_id == user.id, holding.role == "manager",
-                          holding.unit_id == held.id, func.starts_with(unit.path, held.path))
+    held, below, holding = aliased(Unit), aliased(Unit), aliased(Membership)
+    return unit.id.in_(select(below.id).join(held, in_subtree(below.path, held.path)).join(
+        holding, holding.unit_id == held.id).where(holding.user_id == user.id,
+                                                    holding.role == "manager"))
 
 
 def manages_units(user: User | None = None) -> bool:
