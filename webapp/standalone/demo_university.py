@@ -47,7 +47,7 @@ class DemoAccount:
     role: str
 
     def described(self) -> str:
-        return f"{self.email} / {self.password}   ({self.role} of {self.unit_code})"
+        return f"{self.email} / {self.password}   {self.role} of {self.unit_code}"
 
 
 # Known passwords, printed in `make demo`'s banner: for a demo on one's own machine only,
