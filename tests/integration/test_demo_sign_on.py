@@ -9,7 +9,7 @@ import requests
 
 from tests.support.app import create_extra_app
 from tests.support.sso import sso_login, start
-from webapp.standalone.demo_university import seed_demo_university
+from webapp.organisation.demo_university import seed_demo_university
 from webapp.standalone.sign_on import DEMO_PEOPLE, SignOnProvider
 
 

@@ -1,16 +1,14 @@
-"""The demo university of `make run` / `make demo` (webapp/standalone/demo_university.py):
-built on the minimal seed without disturbing it, its labs the Tableau stand-in's
-centres, and idempotent (the launcher runs it at every start)."""
+"""The demo university of `make run` and `make demo` (webapp/organisation/
+demo_university.py) and `make demo`'s accounts (webapp/standalone/demo_accounts.py): built
+on the minimal seed without disturbing it, its labs the Tableau stand-in's centres, and
+idempotent (the launcher runs it at every start)."""
 
 from __future__ import annotations
 
 import psycopg
 
-from webapp.standalone.demo_university import (
-    DEMO_ACCOUNTS,
-    seed_demo_accounts,
-    seed_demo_university,
-)
+from webapp.organisation.demo_university import LABS, seed_demo_university
+from webapp.standalone.demo_accounts import DEMO_ACCOUNTS, seed_demo_accounts
 from webapp.standalone.tableau_standin.dataset import CENTRES
 
 # Everything the seed may write, each table read in a fixed order.
@@ -49,7 +47,8 @@ def test_the_university_is_a_school_three_institutes_and_twelve_labs(ctx, db_url
     labs = sorted(code for code, parent in parents.items() if parent in institutes)
     assert parents["SCI"] is None and len(parents) == 16
     assert institutes == ["SCI-CHEM", "SCI-ENV", "SCI-PHYS"]
-    assert labs == sorted(CENTRES[:12])  # an institution-wide sync reaches real labs
+    # An institution-wide sync from the stand-in reaches real labs.
+    assert labs == sorted(LABS) == sorted(CENTRES[:12])
     assert parents["F0892"] == "SCI-ENV"  # the minimal seed's unit became a lab
     assert years == [(2024, True), (2025, True)]
     assert per_year == [(2024, 16, 64), (2025, 16, 64)]  # every unit, four modules each
@@ -67,6 +66,16 @@ def test_seeding_twice_changes_nothing(ctx, db_url):
     assert snapshot(db_url) == first
     assert len(first["users"]) == len(DEMO_ACCOUNTS)
     assert len(first["audit"]) > 0  # the first run was audited; the second added nothing
+
+
+def test_flask_seed_demo_university(app, db_url):
+    runner = app.test_cli_runner()
+    for _ in range(2):  # the second run finds everything made
+        result = runner.invoke(args=["seed-demo", "--university"])
+        assert result.exit_code == 0, result.output
+        assert "demo university: 16 units, open years 2024, 2025" in result.output
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM inventories").fetchone() == (32,)
 
 
 def test_the_demo_accounts_see_their_units_only(app, api_token):

@@ -163,7 +163,7 @@ def test_a_taken_sso_port_asked_for_is_refused_with_a_sentence(monkeypatch):
 
 
 def test_the_demo_banner_shows_who_a_visitor_can_be(monkeypatch, capsys):
-    from webapp.standalone.demo_university import DEMO_ACCOUNTS
+    from webapp.standalone.demo_accounts import DEMO_ACCOUNTS
     from webapp.standalone.sign_on import DEMO_PEOPLE, SignOnProvider
 
     provider = SignOnProvider(port=8766)  # not started: the banner reads its settings only

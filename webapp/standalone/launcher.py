@@ -87,7 +87,8 @@ def _prepare_database(demo_accounts: bool = False) -> str | None:
     from webapp.cli import create_user, seed_demo
     from webapp.extensions import db
     from webapp.models import User
-    from webapp.standalone.demo_university import seed_demo_accounts, seed_demo_university
+    from webapp.organisation.demo_university import seed_demo_university
+    from webapp.standalone.demo_accounts import seed_demo_accounts
 
     app = create_app()
     with app.app_context():
@@ -340,7 +341,7 @@ def _banner(port: str, urls: dict[str, str], generated: str | None,
 def _demo_lines(sign_on: SignOnProvider) -> list[str]:
     """Who a visitor can be in `make demo`: the demo accounts (password login), and the
     people of the sign-on provider ("Log in with your university account")."""
-    from webapp.standalone.demo_university import DEMO_ACCOUNTS
+    from webapp.standalone.demo_accounts import DEMO_ACCOUNTS
     from webapp.standalone.sign_on import DEMO_PEOPLE
 
     lines = [f"  Sign-on:    {sign_on.issuer}, a local OpenID Connect provider: "

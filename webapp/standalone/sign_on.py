@@ -17,9 +17,6 @@ from dataclasses import dataclass
 
 from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
 
-from webapp.standalone.demo_university import INSTITUTES, SCHOOL
-from webapp.standalone.tableau_standin.dataset import CENTRES
-
 CLIENT_ID = "carbon-sync-demo"
 GROUPS_CLAIM = "groups"
 
@@ -40,16 +37,18 @@ class DemoPerson:
         return {"email": self.email, "name": self.name, "groups": list(self.groups)}
 
 
-# Not the local demo accounts' emails: a sign-on whose email belongs to a local account
-# is refused (it would take that account over), and the demo shows sign-on working.
+# Their groups name units of the demo university (webapp/organisation/demo_university.py):
+# an unknown unit would be ignored at login, which tests/integration/test_demo_sign_on.py
+# would see. Their emails are not the local demo accounts': a sign-on whose email belongs
+# to a local account is refused (it would take that account over).
 DEMO_PEOPLE = (
     DemoPerson("lab-editor", "lab.editor@university.example.org", "Lea Lab-Editor",
                # Another application's group is ignored, as a real directory's would be.
-               (f"carbon:editor:{CENTRES[5]}", "wiki:readers")),
+               ("carbon:editor:F1150", "wiki:readers")),
     DemoPerson("institute-manager", "institute.manager@university.example.org",
-               "Ivan Institute-Manager", (f"carbon:manager:{list(INSTITUTES)[2]}",)),
+               "Ivan Institute-Manager", ("carbon:manager:SCI-PHYS",)),
     DemoPerson("school-viewer", "school.viewer@university.example.org",
-               "Sara School-Viewer", (f"carbon:viewer:{SCHOOL[0]}",)),
+               "Sara School-Viewer", ("carbon:viewer:SCI",)),
 )
 
 

@@ -1,10 +1,12 @@
-"""A small, realistic university for `make run` and `make demo`: a school, three
-institutes and twelve labs, with the inventories of 2024 and 2025 (both open), and, for
-`make demo`, two local accounts that show what a member of one unit sees.
+"""A small, realistic university for `make run` and `make demo` (and `flask seed-demo
+--university`): a school, three institutes and twelve labs, with the inventories of 2024
+and 2025, both open. (`make demo`'s accounts are in webapp/standalone/demo_accounts.py.)
 
-The labs' codes are the Tableau stand-in's centres financiers, so an institution-wide
-sync routes its flights to real labs; the stand-in's last centres are left out on
-purpose, to show the rows of an unknown centre refused.
+The labs' codes are the Tableau stand-in's centres financiers (its dataset's CENTRES; a
+test holds them equal), so an institution-wide sync routes its flights to real labs; the
+stand-in's last two centres are left out on purpose, to show an unknown centre's rows
+refused. They are written out here rather than imported: the organisation does not
+depend on the standalone mode.
 
 It is built on the minimal seed (`webapp.cli.seed_demo`: unit F0892 with the 2025
 modules 1-4, which the tests rely on), through the same functions an operator uses: the
@@ -14,48 +16,28 @@ nothing, so the launcher runs it at each start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from webapp import audit
 from webapp.extensions import db
-from webapp.models import Inventory, InventoryYear, Module, Unit, User
+from webapp.models import Inventory, InventoryYear, Module, Unit
 from webapp.models.inventory import MODULE_TYPES
 from webapp.organisation.units import import_units
 from webapp.organisation.years import create_year, open_year
-from webapp.standalone.tableau_standin.dataset import CENTRES
 
 SCHOOL = ("SCI", "School of Natural Sciences")
 INSTITUTES = {  # code: (name, its labs as (code, name))
     "SCI-ENV": ("Institute of Environmental Engineering", (
-        (CENTRES[0], "Atmospheric Chemistry Lab"), (CENTRES[1], "Hydrology Lab"),
-        (CENTRES[2], "Soil Mechanics Lab"), (CENTRES[3], "Urban Ecology Lab"))),
+        ("F0892", "Atmospheric Chemistry Lab"), ("F0901", "Hydrology Lab"),
+        ("F0915", "Soil Mechanics Lab"), ("F1023", "Urban Ecology Lab"))),
     "SCI-CHEM": ("Institute of Chemical Sciences", (
-        (CENTRES[4], "Catalysis Lab"), (CENTRES[5], "Polymer Lab"),
-        (CENTRES[6], "Organic Synthesis Lab"), (CENTRES[7], "Electrochemistry Lab"))),
+        ("F1107", "Catalysis Lab"), ("F1150", "Polymer Lab"),
+        ("F1234", "Organic Synthesis Lab"), ("F1310", "Electrochemistry Lab"))),
     "SCI-PHYS": ("Institute of Physics", (
-        (CENTRES[8], "Quantum Optics Lab"), (CENTRES[9], "Plasma Physics Lab"),
-        (CENTRES[10], "Condensed Matter Lab"), (CENTRES[11], "Astrophysics Lab"))),
+        ("F1402", "Quantum Optics Lab"), ("F1488", "Plasma Physics Lab"),
+        ("F1561", "Condensed Matter Lab"), ("F1620", "Astrophysics Lab"))),
 }
+LABS = tuple(code for _, labs in INSTITUTES.values() for code, _ in labs)
+SEED_UNIT = "F0892"  # seed_demo's unit, with the modules 1-4: one of the labs
 YEARS = (2024, 2025)
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    email: str
-    password: str
-    unit_code: str
-    role: str
-
-    def described(self) -> str:
-        return f"{self.email} / {self.password}   {self.role} of {self.unit_code}"
-
-
-# Known passwords, printed in `make demo`'s banner: for a demo on one's own machine only,
-# which is why `make run` does not create them.
-DEMO_ACCOUNTS = (
-    DemoAccount("manager@demo.example.org", "demo-manager-password", "SCI-ENV", "manager"),
-    DemoAccount("editor@demo.example.org", "demo-editor-password", CENTRES[0], "editor"),
-)
 
 
 def university_rows() -> list[dict[str, object]]:
@@ -112,22 +94,7 @@ def _add_missing_inventories(year: int) -> None:
 
 def _rename_seed_inventory() -> None:
     """seed_demo named F0892's inventory after the whole demo; it is one lab's now."""
-    unit = db.session.execute(db.select(Unit).filter_by(code=CENTRES[0])).scalar_one()
+    unit = db.session.execute(db.select(Unit).filter_by(code=SEED_UNIT)).scalar_one()
     for inventory in db.session.execute(db.select(Inventory).filter_by(
             unit_id=unit.id, name=f"Demo university {YEARS[-1]}")).scalars():
         inventory.name = f"{unit.name} {inventory.year}"
-
-
-def seed_demo_accounts() -> tuple[DemoAccount, ...]:
-    """The DEMO_ACCOUNTS, each a member of its unit; an account that exists is left as it
-    is (its password may have been changed on purpose). Committed."""
-    from webapp.cli import create_user  # the CLI module imports this one
-
-    for account in DEMO_ACCOUNTS:
-        if db.session.execute(db.select(User.id).filter_by(email=account.email)).scalar():
-            continue
-        unit = db.session.execute(db.select(Unit).filter_by(code=account.unit_code)
-                                  ).scalar_one()
-        create_user(account.email, account.password, unit=unit, role=account.role)
-    return DEMO_ACCOUNTS
-
