@@ -100,3 +100,24 @@ def test_the_demo_accounts_see_their_units_only(app, api_token):
     env_labs = sorted(CENTRES[:4])
     assert seen["manager"] == (sorted(["SCI-ENV", *env_labs]), 5 * 4)  # institute + labs
     assert seen["editor"] == (["F0892"], 4)
+
+
+def test_make_demo_queues_each_labs_flights_once(app, db_url, idle_queue):
+    """Real jobs of the job service (left pending here; the launcher test runs them), one
+    per lab but F0892, which stays empty for the visitor's own "Sync now"."""
+    from webapp.standalone.demo_data import start_demo_syncs
+
+    with app.app_context():
+        seed_demo_university()
+        queued = start_demo_syncs()
+        assert start_demo_syncs() == []  # a second start queues nothing
+    with psycopg.connect(db_url) as conn:
+        jobs = conn.execute(
+            "SELECT j.id, j.provider_type, j.status, j.year, i.unit_code, "
+            "j.metadata -> 'request' -> 'filters' -> 'centre_financier' ->> 0 "
+            "FROM data_ingestion_jobs j JOIN modules m ON m.id = j.module_id "
+            "JOIN inventories i ON i.id = m.inventory_id WHERE m.module_type = 'travel' "
+            "ORDER BY j.id").fetchall()
+    assert [job[0] for job in jobs] == queued
+    assert [job[1:] for job in jobs] == [("tableau_api", "pending", 2025, lab, lab)
+                                         for lab in sorted(set(LABS) - {"F0892"})]

@@ -78,9 +78,9 @@ def _start_services(servers: PrivateServers) -> dict[str, str]:
     return urls
 
 
-def _prepare_database(demo_accounts: bool = False) -> str | None:
-    """Migrate, seed the demo university (and, asked, its demo accounts), ensure an
-    admin. Returns a generated password, if any."""
+def _prepare_database(demo: bool = False) -> str | None:
+    """Migrate, seed the demo university (and, asked, `make demo`'s accounts and first
+    loads), ensure an admin. Returns a generated password, if any."""
     from flask_migrate import upgrade
 
     from webapp import create_app
@@ -95,8 +95,9 @@ def _prepare_database(demo_accounts: bool = False) -> str | None:
         upgrade()
         seed_demo(2025)  # the minimal seed first: F0892 keeps the modules 1-4
         seed_demo_university()
-        if demo_accounts:
+        if demo:
             seed_demo_accounts()
+            _start_demo_syncs()
         email = os.environ.get("ADMIN_EMAIL", "admin@example.org").strip().lower()
         password = os.environ.get("ADMIN_PASSWORD")
         user = db.session.execute(db.select(User).filter_by(email=email)).scalar()
@@ -109,6 +110,15 @@ def _prepare_database(demo_accounts: bool = False) -> str | None:
         generated = None if password else secrets.token_urlsafe(12)
         create_user(email, password or generated, "Administrator", admin=True)
         return generated
+
+
+def _start_demo_syncs() -> None:
+    from webapp.standalone.demo_data import YEAR, start_demo_syncs
+
+    queued = start_demo_syncs()
+    if queued:
+        print(f"Loading {len(queued)} labs' {YEAR} flights from the Tableau stand-in "
+              "(jobs in the background): the dashboard fills in as they finish.", flush=True)
 
 
 def _start_tableau_standin() -> StandIn:
@@ -204,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     sign_on = _start_sign_on() if args.demo else None
     try:
         urls = _start_services(servers)
-        generated = _prepare_database(demo_accounts=args.demo)
+        generated = _prepare_database(demo=args.demo)
         port = os.environ.get("PORT", "5000")
         _supervise_redis(supervisor, servers, urls["redis_url"])
         python = sys.executable
