@@ -121,3 +121,18 @@ def test_make_demo_queues_each_labs_flights_once(app, db_url, idle_queue):
     assert [job[0] for job in jobs] == queued
     assert [job[1:] for job in jobs] == [("tableau_api", "pending", 2025, lab, lab)
                                          for lab in sorted(set(LABS) - {"F0892"})]
+
+
+def test_units_of_ones_own_are_told_apart_from_the_demos(ctx):
+    """The launcher adds the demo university only where other_units() is empty: a fresh
+    database (the minimal seed's F0892 is a demo lab) or one it seeded itself."""
+    from webapp.extensions import db
+    from webapp.models import Unit
+    from webapp.organisation.demo_university import other_units
+
+    assert other_units() == []
+    seed_demo_university()
+    assert other_units() == []
+    db.session.add_all(Unit(code=code, name=code) for code in ("Z-1", "A-1", "M-1", "B-1"))
+    db.session.commit()
+    assert other_units() == ["A-1", "B-1", "M-1"]  # a few, to name in a sentence

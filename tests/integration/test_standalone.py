@@ -169,10 +169,12 @@ def test_the_demo_banner_shows_who_a_visitor_can_be(monkeypatch, capsys):
     provider = SignOnProvider(port=8766)  # not started: the banner reads its settings only
     urls = {"database_url": "postgresql://carbonsync:x@127.0.0.1:5432/c",
             "redis_url": "redis://:y@127.0.0.1:6379/0"}
-    launcher._banner("5000", urls, None, "http://127.0.0.1:8765", provider)
+    launcher._banner("5000", urls, None, "http://127.0.0.1:8765", provider, demo_accounts=True)
     banner = capsys.readouterr().out
     assert "\n  Sign-on:    http://localhost:8766, a local OpenID Connect provider" in banner
     assert "    lab-editor         editor of F1150 (lab.editor@university.example.org)" in banner
     for account in DEMO_ACCOUNTS:  # password logins, with the passwords to type
         assert f"    {account.email} / {account.password}   {account.role} of " in banner
     assert len(DEMO_PEOPLE) == 3 and provider.client_secret not in banner
+    launcher._banner("5000", urls, None, None, provider)  # the operator's own units
+    assert "Demo users" not in capsys.readouterr().out

@@ -11,7 +11,8 @@ depend on the standalone mode.
 It is built on the minimal seed (`webapp.cli.seed_demo`: unit F0892 with the 2025
 modules 1-4, which the tests rely on), through the same functions an operator uses: the
 units import and the years' creation. Every step is idempotent: a second run changes
-nothing, so the launcher runs it at each start.
+nothing, so the launcher runs it at each start, unless the database holds units of the
+operator's own (other_units()).
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ def university_rows() -> list[dict[str, object]]:
         rows += [{"code": lab, "name": lab_name, "parent_code": code, "active": True}
                  for lab, lab_name in labs]
     return rows
+
+
+def other_units() -> list[str]:
+    """The codes of units that are not the demo university's (at most 3): units of the
+    operator's own, which the launcher does not mix with the demo's."""
+    ours = [row["code"] for row in university_rows()]
+    return list(db.session.execute(db.select(Unit.code).where(Unit.code.not_in(ours))
+                                   .order_by(Unit.code).limit(3)).scalars())
 
 
 def seed_demo_university() -> None:

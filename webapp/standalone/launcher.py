@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import functools
 import importlib.util
 import json
@@ -27,10 +26,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from webapp.config import INSTANCE, ROOT, SERVICES_FILE
+from webapp.standalone.ports import start_on_port
 from webapp.standalone.supervisor import GaveUp, Running, Supervisor
 
 if TYPE_CHECKING:  # imported where used: `--print-url` needs none of them
@@ -78,47 +78,40 @@ def _start_services(servers: PrivateServers) -> dict[str, str]:
     return urls
 
 
-def _prepare_database(demo: bool = False) -> str | None:
-    """Migrate, seed the demo university (and, asked, `make demo`'s accounts and first
-    loads), ensure an admin. Returns a generated password, if any."""
+def _prepare_database(demo: bool = False) -> tuple[str | None, bool]:
+    """Migrate, seed the demo university (and, for `make demo`, its accounts and first
+    loads), ensure an admin. Returns the admin's generated password, if any, and whether
+    the demo university is there."""
     from flask_migrate import upgrade
 
     from webapp import create_app
-    from webapp.cli import create_user, seed_demo
-    from webapp.extensions import db
-    from webapp.models import User
-    from webapp.organisation.demo_university import seed_demo_university
-    from webapp.standalone.demo_accounts import seed_demo_accounts
+    from webapp.standalone.demo_data import seed_demo_university_for
 
     app = create_app()
     with app.app_context():
         upgrade()
-        seed_demo(2025)  # the minimal seed first: F0892 keeps the modules 1-4
-        seed_demo_university()
-        if demo:
-            seed_demo_accounts()
-            _start_demo_syncs()
-        email = os.environ.get("ADMIN_EMAIL", "admin@example.org").strip().lower()
-        password = os.environ.get("ADMIN_PASSWORD")
-        user = db.session.execute(db.select(User).filter_by(email=email)).scalar()
-        if user is not None:
-            if password:  # the operator asked for this password: make it true
-                user.set_password(password)
-                user.admin, user.active = True, True
-                db.session.commit()
-            return None
-        generated = None if password else secrets.token_urlsafe(12)
-        create_user(email, password or generated, "Administrator", admin=True)
-        return generated
+        university = seed_demo_university_for(demo)
+        return _ensure_admin(), university
 
 
-def _start_demo_syncs() -> None:
-    from webapp.standalone.demo_data import YEAR, start_demo_syncs
+def _ensure_admin() -> str | None:
+    """The ADMIN_EMAIL account, an admin; returns its password when generated here."""
+    from webapp.cli import create_user
+    from webapp.extensions import db
+    from webapp.models import User
 
-    queued = start_demo_syncs()
-    if queued:
-        print(f"Loading {len(queued)} labs' {YEAR} flights from the Tableau stand-in "
-              "(jobs in the background): the dashboard fills in as they finish.", flush=True)
+    email = os.environ.get("ADMIN_EMAIL", "admin@example.org").strip().lower()
+    password = os.environ.get("ADMIN_PASSWORD")
+    user = db.session.execute(db.select(User).filter_by(email=email)).scalar()
+    if user is not None:
+        if password:  # the operator asked for this password: make it true
+            user.set_password(password)
+            user.admin, user.active = True, True
+            db.session.commit()
+        return None
+    generated = None if password else secrets.token_urlsafe(12)
+    create_user(email, password or generated, "Administrator", admin=True)
+    return generated
 
 
 def _start_tableau_standin() -> StandIn:
@@ -130,7 +123,7 @@ def _start_tableau_standin() -> StandIn:
     """
     from webapp.standalone.tableau_standin.server import StandIn
 
-    return _start_on_port("Tableau stand-in", "STANDIN_PORT", DEFAULT_STANDIN_PORT,
+    return start_on_port("Tableau stand-in", "STANDIN_PORT", DEFAULT_STANDIN_PORT,
                           lambda port: StandIn(port=port))
 
 
@@ -147,40 +140,10 @@ def _start_sign_on() -> SignOnProvider:
         raise SystemExit("The demo's sign-on provider (oidc-provider-mock) is not installed: "
                          "`make demo` installs it, or `.venv/bin/pip install -r "
                          "requirements-demo.txt`.")
-    return _start_on_port(
+    return start_on_port(
         "sign-on provider", "SSO_PORT", DEFAULT_SSO_PORT, SignOnProvider,
         caveat=f" People who signed in through port {DEFAULT_SSO_PORT} before are refused "
                "on this one: the app knows them by the provider's URL.")
-
-
-def _start_on_port(name: str, variable: str, default: int, make: Callable[[int], Any],
-                   caveat: str = "") -> Any:
-    """`make(port)`'s server started on the port `variable` names, else on `default` or,
-    when that is taken (say by another `make demo`), on any free port; its settings()
-    go to the environment that the app and the workers inherit.
-
-    Raises:
-        SystemExit: `variable` is not a port number, or is taken.
-    """
-    asked = os.environ.get(variable, "").strip()
-    if asked and not asked.isdigit():
-        raise SystemExit(f"{variable} must be a port number, got {asked!r}.")
-    server = make(int(asked or default))
-    try:
-        server.start()
-    except OSError as error:
-        if error.errno != errno.EADDRINUSE:
-            raise
-        if asked:  # the operator chose it: a different port would surprise them
-            raise SystemExit(f"{variable}={asked} is in use by another program: stop it, "
-                             f"choose another port, or unset {variable} to let the "
-                             f"{name} pick a free one.") from None
-        server = make(0)
-        server.start()
-        print(f"Port {default} is taken: the {name} listens on {server.base_url} "
-              f"instead.{caveat}", flush=True)
-    os.environ.update(server.settings())
-    return server
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -214,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     sign_on = _start_sign_on() if args.demo else None
     try:
         urls = _start_services(servers)
-        generated = _prepare_database(demo=args.demo)
+        generated, university = _prepare_database(demo=args.demo)
         port = os.environ.get("PORT", "5000")
         _supervise_redis(supervisor, servers, urls["redis_url"])
         python = sys.executable
@@ -224,7 +187,8 @@ def main(argv: list[str] | None = None) -> None:
         supervisor.add("web server", _child([
             python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
             "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"]))
-        _banner(port, urls, generated, standin.base_url if standin else None, sign_on)
+        _banner(port, urls, generated, standin.base_url if standin else None, sign_on,
+                demo_accounts=args.demo and university)
         while True:
             time.sleep(0.5)
             supervisor.check()
@@ -328,7 +292,8 @@ def masked(url: str) -> str:
 
 
 def _banner(port: str, urls: dict[str, str], generated: str | None,
-            standin_url: str | None = None, sign_on: SignOnProvider | None = None) -> None:
+            standin_url: str | None = None, sign_on: SignOnProvider | None = None,
+            demo_accounts: bool = False) -> None:
     email = os.environ.get("ADMIN_EMAIL", "admin@example.org")
     lines = ["", f"Carbon Sync is running on http://127.0.0.1:{port}",
              f"  PostgreSQL: {masked(urls['database_url'])}",
@@ -343,12 +308,12 @@ def _banner(port: str, urls: dict[str, str], generated: str | None,
     else:
         lines += [f"  Admin:      {email}"]
     if sign_on is not None:
-        lines += _demo_lines(sign_on)
+        lines += _demo_lines(sign_on, demo_accounts)
     lines += ["Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)
 
 
-def _demo_lines(sign_on: SignOnProvider) -> list[str]:
+def _demo_lines(sign_on: SignOnProvider, demo_accounts: bool) -> list[str]:
     """Who a visitor can be in `make demo`: the demo accounts (password login), and the
     people of the sign-on provider ("Log in with your university account")."""
     from webapp.standalone.demo_accounts import DEMO_ACCOUNTS
@@ -357,6 +322,7 @@ def _demo_lines(sign_on: SignOnProvider) -> list[str]:
     lines = [f"  Sign-on:    {sign_on.issuer}, a local OpenID Connect provider: "
              '"Log in with your university account" and pick']
     lines += [f"    {person.described()}" for person in DEMO_PEOPLE]
-    lines += ["  Demo users: password login; each sees its unit and the units below it"]
-    lines += [f"    {account.described()}" for account in DEMO_ACCOUNTS]
+    if demo_accounts:  # not made beside units of the operator's own
+        lines += ["  Demo users: password login; each sees its unit and the units below it"]
+        lines += [f"    {account.described()}" for account in DEMO_ACCOUNTS]
     return lines
