@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from webapp import audit
 from webapp.extensions import db
+from webapp.ingestion.providers.base import describe_row_error
 from webapp.models import Inventory, InventoryYear, Module, Unit
 from webapp.models.inventory import MODULE_TYPES
 from webapp.organisation.units import import_units
@@ -70,7 +71,8 @@ def seed_demo_university() -> None:
     result = import_units(enumerate(university_rows(), start=1))
     if result.errors:
         db.session.rollback()
-        raise RuntimeError(f"the demo university cannot be imported: {result.errors[:3]}")
+        raise RuntimeError("the demo university cannot be imported: " + "; ".join(
+            describe_row_error(error) for error in result.errors[:3]))
     if result.inserted or result.updated:
         audit.record("units.imported", target_type="units", target_id=None,
                      details={**result.counts, "via": "demo"})
