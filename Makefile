@@ -8,8 +8,8 @@ BIN := $(VENV)/bin
 run: $(VENV)/.runtime  ## start PostgreSQL, Redis, the web app and a worker
 	$(BIN)/python -m webapp.standalone
 
-demo: $(VENV)/.runtime  ## the same, wired to the Tableau stand-in
-	$(BIN)/python -m webapp.standalone --tableau-standin
+demo: $(VENV)/.demo  ## the same, with the Tableau stand-in, a single sign-on provider and demo accounts
+	$(BIN)/python -m webapp.standalone --demo
 
 test: $(VENV)/.dev  ## the whole suite: unit, integration (real PostgreSQL/Redis/RQ), browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -36,7 +36,12 @@ $(VENV)/.runtime: $(VENV)/.python requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+# `make demo` needs its sign-on provider too; `make run` stays on the runtime's.
+$(VENV)/.demo: $(VENV)/.runtime requirements-demo.txt
+	$(BIN)/pip install --quiet -r requirements-demo.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.demo requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 

@@ -174,11 +174,21 @@ def seed_demo(year: int = 2025) -> Inventory:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--year", default=2025, show_default=True)
-def seed_demo_command(year: int) -> None:
+@click.option("--university", is_flag=True,
+              help="Also the demo university: a school, 3 institutes, 12 labs, with the "
+                   "open years 2024 and 2025 (what `make run` shows).")
+def seed_demo_command(year: int, university: bool) -> None:
     """Create the demo inventory, its modules and the factor types (idempotent)."""
     inventory = seed_demo(year)
     click.echo(f"demo inventory {inventory.name!r} (id {inventory.id}) is ready")
+    if university:
+        from webapp.organisation.demo_university import YEARS, seed_demo_university, university_rows
+
+        seed_demo_university()
+        click.echo(f"demo university: {len(university_rows())} units, open years "
+                   f"{', '.join(map(str, YEARS))}")
 
 
 @click.command("recount-entries")

@@ -1,7 +1,8 @@
 """`make run` and `make demo` end to end, each in a private instance directory: it serves,
 a SIGKILLed worker and a SIGKILLed Redis come back by themselves (the same Redis port, so
-every URL stays right), `make demo` syncs from its Tableau stand-in (on a free port when
-the default one is taken), and SIGINT (Ctrl-C, even when the shell made the launcher
+every URL stays right), `make demo` shows the demo university, syncs from its Tableau
+stand-in (on a free port when the default one is taken) and signs people in through its
+own OpenID Connect provider, and SIGINT (Ctrl-C, even when the shell made the launcher
 ignore it), SIGTERM or SIGHUP stops everything it started, restarting nothing."""
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from rq import Worker
 
 from tests.support.launcher import IGNORING_SIGINT, launched
 from tests.support.polling import wait_for
+from tests.support.sso import authorize
 from tests.support.web import CSRF_META
+from webapp.standalone.embedded import free_port
 from webapp.standalone.launcher import DEFAULT_STANDIN_PORT
+from webapp.standalone.tableau_standin.dataset import CENTRES
 
 ADMIN = {"email": "demo-admin@example.org", "password": "demo-admin-password-1"}
 
@@ -54,6 +58,8 @@ def test_dead_children_come_back_and_sigterm_stops_everything_even_frozen(tmp_pa
         frozen.suspend()
         everything = run.everything()
         assert new_pid in {process.pid for process in everything}
+        assert "Sign-on:" not in run.output()  # `make run` has no sign-on provider
+        assert requests.get(f"{run.base}/login/sso", timeout=5).status_code == 404
         run.process.terminate()  # SIGTERM to the launcher alone, as `kill` or systemd sends
         run.assert_all_stopped(everything)
         with pytest.raises(requests.RequestException):
@@ -93,28 +99,81 @@ def default_standin_port_taken():
 
 def test_make_demo_syncs_from_the_standin_and_ctrl_c_stops_it(
         tmp_path, default_standin_port_taken):
-    settings = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
-    with launched(tmp_path, "--tableau-standin", **settings) as run:
+    settings = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"],
+                "SSO_PORT": str(free_port())}
+    with launched(tmp_path, "--demo", **settings) as run:
         banner = re.search(r"\n  Tableau: +(http://127\.0\.0\.1:(\d+)) ", run.output())
         assert banner, run.output()
         standin, port = banner.group(1), int(banner.group(2))
         assert port != DEFAULT_STANDIN_PORT
-        assert requests.get(f"{standin}/_standin/state", timeout=5).json()["requests"] == 0
+        # The first start loads eleven labs' flights: real jobs, through the stand-in.
+        first_loads = wait_for(lambda: _demo_loads_done(run.instance), 90,
+                               "the demo's first loads")
+        assert first_loads == {"completed": 11}, first_loads
+        before = requests.get(f"{standin}/_standin/state", timeout=5).json()["requests"]
+        assert before > 0
 
         browser = _logged_in(run.base)
+        _assert_the_demo_university(browser, run.base)
+        issuer = f"http://localhost:{settings['SSO_PORT']}"
+        assert f"\n  Sign-on:    {issuer}, " in run.output()
+        _assert_sign_on_gives_the_claimed_membership(run.base, issuer)
         job_id = _sync_now(browser, run.base, _travel_module(run.instance))
         job = wait_for(lambda: (body := browser.get(
             f"{run.base}/api/v1/sync/status/{job_id}", timeout=5).json())["status"]
             not in ("pending", "processing") and body, 60, f"job {job_id} to end")
         assert job["status"] == "completed", job
         assert job["counts"]["inserted"] > 0, job
-        assert requests.get(f"{standin}/_standin/state", timeout=5).json()["requests"] > 0
+        assert requests.get(f"{standin}/_standin/state", timeout=5).json()["requests"] > before
 
         everything = run.everything()
         os.killpg(run.process.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
         run.assert_all_stopped(everything)
         with pytest.raises(requests.RequestException):
             requests.get(f"{standin}/_standin/state", timeout=2)
+        with pytest.raises(requests.RequestException):
+            requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2)
+
+
+def _demo_loads_done(instance) -> dict[str, int] | None:
+    """The demo's Tableau jobs by status, once none is pending or processing."""
+    url = json.loads((instance / "services.json").read_text())["database_url"]
+    with psycopg.connect(url) as conn:
+        statuses = dict(conn.execute("SELECT status, count(*) FROM data_ingestion_jobs "
+                                     "WHERE provider_type = 'tableau_api' GROUP BY status"
+                                     ).fetchall())
+    return statuses if statuses and not {"pending", "processing"} & set(statuses) else None
+
+
+def _assert_the_demo_university(browser: requests.Session, base: str) -> None:
+    """A school, three institutes, twelve labs (the stand-in's centres), two open years."""
+    units = browser.get(f"{base}/api/v1/units?limit=100", timeout=10).json()["items"]
+    parents = {unit["code"]: unit["parent_code"] for unit in units}
+    roots = [code for code, parent in parents.items() if parent is None]
+    institutes = [code for code, parent in parents.items() if parent in roots]
+    labs = sorted(code for code, parent in parents.items() if parent in institutes)
+    assert (len(roots), len(institutes), labs) == (1, 3, sorted(CENTRES[:12])), parents
+    years = browser.get(f"{base}/api/v1/years", timeout=10).json()["items"]
+    assert [(y["year"], y["open"], y["inventories"]) for y in years] == [
+        (2024, True, 16), (2025, True, 16)]
+
+
+def _assert_sign_on_gives_the_claimed_membership(base: str, issuer: str) -> None:
+    """The provider answers its discovery document; "Log in with your university
+    account" goes to it, and back in as its lab editor, a member of that lab."""
+    discovery = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=5)
+    assert discovery.json()["issuer"] == issuer
+    visitor = requests.Session()
+    assert "Log in with your university account" in visitor.get(f"{base}/login",
+                                                                timeout=5).text
+    to_provider = visitor.get(f"{base}/login/sso", allow_redirects=False, timeout=5)
+    assert to_provider.status_code == 302
+    assert to_provider.headers["Location"].startswith(f"{issuer}/oauth2/authorize?")
+    back = visitor.get(authorize(to_provider.headers["Location"], "lab-editor"),
+                       allow_redirects=False, timeout=10)
+    assert back.status_code == 302, back.text[:500]
+    me = visitor.get(f"{base}/api/v1/me", timeout=5).json()
+    assert me["memberships"] == [{"unit_code": CENTRES[5], "role": "editor", "source": "sso"}]
 
 
 def _logged_in(base: str) -> requests.Session:
@@ -131,7 +190,7 @@ def _travel_module(instance) -> int:
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT m.id FROM modules m JOIN inventories i "
                             "ON i.id = m.inventory_id WHERE m.module_type = 'travel' "
-                            "AND i.year = 2025").fetchone()[0]
+                            "AND i.year = 2025 AND i.unit_code = 'F0892'").fetchone()[0]
 
 
 def _sync_now(browser: requests.Session, base: str, module_id: int) -> int:

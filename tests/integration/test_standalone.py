@@ -149,3 +149,32 @@ def test_a_taken_standin_port_asked_for_is_refused_with_a_sentence(monkeypatch):
                                              "program: stop it, choose another port, or "
                                              "unset STANDIN_PORT"):
             launcher._start_tableau_standin()
+
+
+def test_a_taken_sso_port_asked_for_is_refused_with_a_sentence(monkeypatch):
+    """SSO_PORT, like STANDIN_PORT: taken, `make demo` stops before starting anything."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("SSO_PORT", str(port))
+        with pytest.raises(SystemExit, match=f"SSO_PORT={port} is in use by another "
+                                             "program: stop it, choose another port, or "
+                                             "unset SSO_PORT"):
+            launcher._start_sign_on()
+
+
+def test_the_demo_banner_shows_who_a_visitor_can_be(monkeypatch, capsys):
+    from webapp.standalone.demo_accounts import DEMO_ACCOUNTS
+    from webapp.standalone.sign_on import DEMO_PEOPLE, SignOnProvider
+
+    provider = SignOnProvider(port=8766)  # not started: the banner reads its settings only
+    urls = {"database_url": "postgresql://carbonsync:x@127.0.0.1:5432/c",
+            "redis_url": "redis://:y@127.0.0.1:6379/0"}
+    launcher._banner("5000", urls, None, "http://127.0.0.1:8765", provider, demo_accounts=True)
+    banner = capsys.readouterr().out
+    assert "\n  Sign-on:    http://localhost:8766, a local OpenID Connect provider" in banner
+    assert "    lab-editor         editor of F1150 (lab.editor@university.example.org)" in banner
+    for account in DEMO_ACCOUNTS:  # password logins, with the passwords to type
+        assert f"    {account.email} / {account.password}   {account.role} of " in banner
+    assert len(DEMO_PEOPLE) == 3 and provider.client_secret not in banner
+    launcher._banner("5000", urls, None, None, provider)  # the operator's own units
+    assert "Demo users" not in capsys.readouterr().out

@@ -1,11 +1,11 @@
 """`make run`: one command that starts everything on a machine with only Python.
 
 Starts a private PostgreSQL and Redis from pip wheels (data under instance/) unless
-DATABASE_URL / REDIS_URL are set, runs migrations, seeds the demo inventory and an
+DATABASE_URL / REDIS_URL are set, runs migrations, seeds the demo university and an
 admin account, then serves the app with gunicorn and one RQ worker. Ctrl-C (SIGINT),
-SIGTERM or closing the terminal stops everything it started. `--tableau-standin`
-(`make demo`) also starts the Tableau stand-in and points the app at it, to click
-"Sync now" without Tableau.
+SIGTERM or closing the terminal stops everything it started. `--tableau-standin` also
+starts the Tableau stand-in and points the app at it, to click "Sync now" without
+Tableau; `--demo` (`make demo`) adds a local single sign-on provider and demo accounts.
 
 The servers' URLs carry passwords: they go to instance/services.json (mode 600),
 never to the screen; `--print-url redis` prints one for tools such as `rq info`.
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import functools
+import importlib.util
 import json
 import os
 import secrets
@@ -30,13 +30,18 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from webapp.config import INSTANCE, ROOT, SERVICES_FILE
+from webapp.standalone.ports import start_on_port
 from webapp.standalone.supervisor import GaveUp, Running, Supervisor
 
 if TYPE_CHECKING:  # imported where used: `--print-url` needs none of them
     from webapp.standalone.embedded import EmbeddedServer
+    from webapp.standalone.sign_on import SignOnProvider
     from webapp.standalone.tableau_standin.server import StandIn
 
 DEFAULT_STANDIN_PORT = 8765  # `make demo`'s stand-in, unless STANDIN_PORT or taken
+# `make demo`'s sign-on provider, unless SSO_PORT or taken. Better the same at each run:
+# the app knows a signed-in person by the provider's URL, port included.
+DEFAULT_SSO_PORT = 8766
 STOP_GRACE_S = 15  # for a worker to finish its job, gunicorn its requests
 
 
@@ -73,31 +78,40 @@ def _start_services(servers: PrivateServers) -> dict[str, str]:
     return urls
 
 
-def _prepare_database() -> str | None:
-    """Migrate, seed the demo, ensure an admin. Returns a generated password, if any."""
+def _prepare_database(demo: bool = False) -> tuple[str | None, bool]:
+    """Migrate, seed the demo university (and, for `make demo`, its accounts and first
+    loads), ensure an admin. Returns the admin's generated password, if any, and whether
+    the demo university is there."""
     from flask_migrate import upgrade
 
     from webapp import create_app
-    from webapp.cli import create_user, seed_demo
-    from webapp.extensions import db
-    from webapp.models import User
+    from webapp.standalone.demo_data import seed_demo_university_for
 
     app = create_app()
     with app.app_context():
         upgrade()
-        seed_demo(2025)
-        email = os.environ.get("ADMIN_EMAIL", "admin@example.org").strip().lower()
-        password = os.environ.get("ADMIN_PASSWORD")
-        user = db.session.execute(db.select(User).filter_by(email=email)).scalar()
-        if user is not None:
-            if password:  # the operator asked for this password: make it true
-                user.set_password(password)
-                user.admin, user.active = True, True
-                db.session.commit()
-            return None
-        generated = None if password else secrets.token_urlsafe(12)
-        create_user(email, password or generated, "Administrator", admin=True)
-        return generated
+        university = seed_demo_university_for(demo)
+        return _ensure_admin(), university
+
+
+def _ensure_admin() -> str | None:
+    """The ADMIN_EMAIL account, an admin; returns its password when generated here."""
+    from webapp.cli import create_user
+    from webapp.extensions import db
+    from webapp.models import User
+
+    email = os.environ.get("ADMIN_EMAIL", "admin@example.org").strip().lower()
+    password = os.environ.get("ADMIN_PASSWORD")
+    user = db.session.execute(db.select(User).filter_by(email=email)).scalar()
+    if user is not None:
+        if password:  # the operator asked for this password: make it true
+            user.set_password(password)
+            user.admin, user.active = True, True
+            db.session.commit()
+        return None
+    generated = None if password else secrets.token_urlsafe(12)
+    create_user(email, password or generated, "Administrator", admin=True)
+    return generated
 
 
 def _start_tableau_standin() -> StandIn:
@@ -109,31 +123,36 @@ def _start_tableau_standin() -> StandIn:
     """
     from webapp.standalone.tableau_standin.server import StandIn
 
-    asked = os.environ.get("STANDIN_PORT", "").strip()
-    if asked and not asked.isdigit():
-        raise SystemExit(f"STANDIN_PORT must be a port number, got {asked!r}.")
-    standin = StandIn(port=int(asked or DEFAULT_STANDIN_PORT))
-    try:
-        standin.start()
-    except OSError as error:
-        if error.errno != errno.EADDRINUSE:
-            raise
-        if asked:  # the operator chose it: a different port would surprise them
-            raise SystemExit(f"STANDIN_PORT={asked} is in use by another program: stop it, "
-                             "choose another port, or unset STANDIN_PORT to let the "
-                             "stand-in pick a free one.") from None
-        standin = StandIn(port=0)
-        standin.start()
-        print(f"Port {DEFAULT_STANDIN_PORT} is taken: the Tableau stand-in listens on "
-              f"{standin.base_url} instead.", flush=True)
-    os.environ.update(standin.settings())
-    return standin
+    return start_on_port("Tableau stand-in", "STANDIN_PORT", DEFAULT_STANDIN_PORT,
+                          lambda port: StandIn(port=port))
+
+
+def _start_sign_on() -> SignOnProvider:
+    """The single sign-on provider, on SSO_PORT or DEFAULT_SSO_PORT like the stand-in;
+    the app (and its workers) sign in with it.
+
+    Raises:
+        SystemExit: SSO_PORT is not a port number, or is taken.
+    """
+    from webapp.standalone.sign_on import SignOnProvider
+
+    if importlib.util.find_spec("oidc_provider_mock") is None:
+        raise SystemExit("The demo's sign-on provider (oidc-provider-mock) is not installed: "
+                         "`make demo` installs it, or `.venv/bin/pip install -r "
+                         "requirements-demo.txt`.")
+    return start_on_port(
+        "sign-on provider", "SSO_PORT", DEFAULT_SSO_PORT, SignOnProvider,
+        caveat=f" People who signed in through port {DEFAULT_SSO_PORT} before are refused "
+               "on this one: the app knows them by the provider's URL.")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tableau-standin", action="store_true",
                         help="also start the Tableau stand-in and sync from it")
+    parser.add_argument("--demo", action="store_true",
+                        help="`make demo`: the Tableau stand-in, a single sign-on provider "
+                             "and demo accounts")
     parser.add_argument("--workers", type=int, default=1, help="RQ workers to start")
     parser.add_argument("--print-url", choices=("database", "redis"),
                         help="print that URL of the running `make run`, with its password")
@@ -152,11 +171,13 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup's is meant
         signal.signal(signal.SIGHUP, _interrupt)  # the terminal closed
-    # First, so that a taken STANDIN_PORT is said before anything is started.
-    standin = _start_tableau_standin() if args.tableau_standin else None
+    # First, so that a taken STANDIN_PORT or SSO_PORT is said before anything is started
+    # (both serve from daemon threads: a refusal of the second ends the first with us).
+    standin = _start_tableau_standin() if args.tableau_standin or args.demo else None
+    sign_on = _start_sign_on() if args.demo else None
     try:
         urls = _start_services(servers)
-        generated = _prepare_database()
+        generated, university = _prepare_database(demo=args.demo)
         port = os.environ.get("PORT", "5000")
         _supervise_redis(supervisor, servers, urls["redis_url"])
         python = sys.executable
@@ -166,7 +187,8 @@ def main(argv: list[str] | None = None) -> None:
         supervisor.add("web server", _child([
             python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
             "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"]))
-        _banner(port, urls, generated, standin.base_url if standin else None)
+        _banner(port, urls, generated, standin.base_url if standin else None, sign_on,
+                demo_accounts=args.demo and university)
         while True:
             time.sleep(0.5)
             supervisor.check()
@@ -175,10 +197,10 @@ def main(argv: list[str] | None = None) -> None:
     except GaveUp as error:
         print(error, flush=True)
     finally:
-        _stop_everything(supervisor, standin, servers)
+        _stop_everything(supervisor, [standin, sign_on], servers)
 
 
-def _stop_everything(supervisor: Supervisor, standin: StandIn | None,
+def _stop_everything(supervisor: Supervisor, threaded: list[StandIn | SignOnProvider | None],
                      servers: PrivateServers) -> None:
     # A second Ctrl-C must not cut the stop short and leave PostgreSQL and Redis running.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -199,8 +221,9 @@ def _stop_everything(supervisor: Supervisor, standin: StandIn | None,
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
         child.wait()
-    if standin is not None:
-        standin.stop()
+    for server in threaded:  # the stand-in and the sign-on provider: threads of ours
+        if server is not None:
+            server.stop()
     servers.stop()
     SERVICES_FILE.unlink(missing_ok=True)
     print("Stopped. Data is kept under instance/ for the next run.", flush=True)
@@ -269,7 +292,8 @@ def masked(url: str) -> str:
 
 
 def _banner(port: str, urls: dict[str, str], generated: str | None,
-            standin_url: str | None = None) -> None:
+            standin_url: str | None = None, sign_on: SignOnProvider | None = None,
+            demo_accounts: bool = False) -> None:
     email = os.environ.get("ADMIN_EMAIL", "admin@example.org")
     lines = ["", f"Carbon Sync is running on http://127.0.0.1:{port}",
              f"  PostgreSQL: {masked(urls['database_url'])}",
@@ -283,5 +307,22 @@ def _banner(port: str, urls: dict[str, str], generated: str | None,
         lines += [f"  Admin:      {email} / {generated}   (shown once: write it down)"]
     else:
         lines += [f"  Admin:      {email}"]
+    if sign_on is not None:
+        lines += _demo_lines(sign_on, demo_accounts)
     lines += ["Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)
+
+
+def _demo_lines(sign_on: SignOnProvider, demo_accounts: bool) -> list[str]:
+    """Who a visitor can be in `make demo`: the demo accounts (password login), and the
+    people of the sign-on provider ("Log in with your university account")."""
+    from webapp.standalone.demo_accounts import DEMO_ACCOUNTS
+    from webapp.standalone.sign_on import DEMO_PEOPLE
+
+    lines = [f"  Sign-on:    {sign_on.issuer}, a local OpenID Connect provider: "
+             '"Log in with your university account" and pick']
+    lines += [f"    {person.described()}" for person in DEMO_PEOPLE]
+    if demo_accounts:  # not made beside units of the operator's own
+        lines += ["  Demo users: password login; each sees its unit and the units below it"]
+        lines += [f"    {account.described()}" for account in DEMO_ACCOUNTS]
+    return lines
