@@ -163,12 +163,14 @@ class HrClient:
                             f"{f' ({code})' if code else ''}: check HR_TOKEN_URL.")
 
     # -- headcount pages ---------------------------------------------------------------
-    def first_page_url(self, year: int, units: list[str] | None = None) -> str:
+    def first_page_url(self, year: int, units: str | list[str] | None = None) -> str:
+        """`unit` repeats once per unit code asked for; none means every unit."""
         query = [("year", str(year)), ("page_size", str(self.settings.page_size))]
-        query += [("unit", unit) for unit in units or []]
+        query += [("unit", unit) for unit in ([units] if isinstance(units, str)
+                                              else units or [])]
         return f"{self.settings.headcount_url}?{urlencode(query)}"
 
-    def pages(self, year: int, units: list[str] | None = None) -> Iterator[Page]:
+    def pages(self, year: int, units: str | list[str] | None = None) -> Iterator[Page]:
         """Every page of the year's records (of some units), one request at a time."""
         url: str | None = self.first_page_url(year, units)
         seen: set[str] = set()
