@@ -18,5 +18,7 @@ def tableau_settings(standin) -> dict[str, str]:
 
 
 def hr_settings(standin) -> dict[str, str]:
-    # As for Tableau: a short timeout and retries that wait milliseconds.
-    return {**standin.settings(), "HR_TIMEOUT_S": "3", "HR_RETRY_BACKOFF_S": "0.01"}
+    # As for Tableau: a short timeout and retries that wait milliseconds; small pages,
+    # so that a sync follows several next links.
+    return {**standin.settings(), "HR_TIMEOUT_S": "3", "HR_RETRY_BACKOFF_S": "0.01",
+            "HR_PAGE_SIZE": "50"}
