@@ -117,9 +117,7 @@ class HrClient:
             UpstreamError / UpstreamUnreachable / UpstreamTimeout: see `_retrying`.
         """
         self._retrying("the token request", lambda: self._transport(
-            self.settings.token_url, lambda: self.session.fetch_token(
-                self.settings.token_url, grant_type="client_credentials",
-                allow_redirects=False)))
+            self.settings.token_url, self._fetch_token))
         token = self.session.token or {}
         if not isinstance(token.get("access_token"), str) or not token["access_token"]:
             raise UpstreamError("The HR token endpoint answered without an access_token.")
@@ -134,6 +132,19 @@ class HrClient:
         else:
             self._renew_at = None
         self.log.info("got an HR API token (expires in %s s)", lifetime or "?")
+
+    def _fetch_token(self) -> None:
+        try:
+            self.session.fetch_token(self.settings.token_url, grant_type="client_credentials",
+                                     allow_redirects=False)
+        except requests.RequestException:
+            raise  # _transport names these
+        except OAuthError as error:  # a 200 whose body names an OAuth error
+            raise CredentialsRefused(f"The HR token endpoint refused us ({error.error}): "
+                                     "check HR_CLIENT_ID and HR_CLIENT_SECRET.") from None
+        except (ValueError, KeyError, TypeError):  # a body Authlib cannot read as a token
+            raise UpstreamError("The HR token endpoint answered with a token we cannot "
+                                "read (expected JSON with access_token and expires_in).") from None
 
     def _bearer(self) -> dict[str, str]:
         """The Authorization header of a live token, fetching one if ours is due."""
@@ -266,12 +277,6 @@ class HrClient:
         except requests.ConnectionError:
             raise UpstreamUnreachable(f"Cannot reach the HR API at {host}: check "
                                       "HR_API_URL (or HR_TOKEN_URL) and the network.") from None
-        except OAuthError as error:  # a 200 whose body names an OAuth error
-            raise CredentialsRefused(f"The HR token endpoint refused us ({error.error}): "
-                                     "check HR_CLIENT_ID and HR_CLIENT_SECRET.") from None
-        except (ValueError, KeyError, TypeError):  # a token body Authlib cannot read
-            raise UpstreamError("The HR token endpoint answered with a token we cannot "
-                                "read (expected JSON with access_token and expires_in).") from None
 
     def _retrying(self, what: str, attempt: Callable[[], T]) -> T:
         """Call `attempt` until it does not answer 429/5xx, within attempts and time.
