@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import os
 import socket
 
 import pytest
@@ -313,3 +314,29 @@ def test_provider_without_configuration_is_503():
     with pytest.raises(ProviderUnavailable) as raised:
         asyncio.run(HrHeadcountProvider(ctx).validate_connection())
     assert raised.value.status_code == 503
+
+
+# -- `make demo`'s start -----------------------------------------------------------------
+@pytest.fixture
+def demo_env(monkeypatch):
+    """What start_hr_standin writes into os.environ, put back after the test."""
+    for key in ("HR_API_URL", "HR_CLIENT_ID", "HR_CLIENT_SECRET", "HR_TIMEOUT_S"):
+        monkeypatch.setenv(key, "before")
+    monkeypatch.delenv("HR_STANDIN_PORT", raising=False)
+    return monkeypatch
+
+
+def test_demo_start_points_the_app_at_the_standin(demo_env, standin):
+    from webapp.standalone.hr_standin.launch import start_hr_standin
+
+    demo_env.setenv("HR_STANDIN_PORT", str(standin.port))  # taken: the operator is told
+    with pytest.raises(SystemExit, match=f"HR_STANDIN_PORT={standin.port} is in use"):
+        start_hr_standin()
+    demo_env.setenv("HR_STANDIN_PORT", "0")
+    started = start_hr_standin()
+    try:
+        assert os.environ["HR_API_URL"] == started.base_url != standin.base_url
+        settings = HrSettings.from_mapping(os.environ)
+        assert records(HrClient(settings), units=DEFECT_UNIT) == values(units=DEFECT_UNIT)
+    finally:
+        started.stop()
