@@ -61,6 +61,17 @@ def _oauth_error(response: requests.Response) -> str:
     return str(body.get("error") or "")[:60] if isinstance(body, dict) else ""
 
 
+def _seconds(value: Any) -> float | None:
+    """A token's expires_in (a number, or a numeric string as some servers send it)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds == seconds and seconds >= 0 else None  # NaN is no lifetime
+
+
 class HrClient:
     """One HR API session (also a context manager).
 
@@ -124,14 +135,13 @@ class HrClient:
         if str(token.get("token_type") or "bearer").lower() != "bearer":
             raise UpstreamError("The HR token endpoint issued a token of type "
                                 f"{str(token['token_type'])[:20]!r}; only bearer is spoken.")
-        lifetime = token.get("expires_in")
-        if isinstance(lifetime, int | float) and not isinstance(lifetime, bool):
-            # Renew a little early, but never so early that a short-lived token is
-            # renewed before every request.
-            self._renew_at = self.clock() + lifetime - min(TOKEN_LEEWAY_S, lifetime / 2)
-        else:
-            self._renew_at = None
-        self.log.info("got an HR API token (expires in %s s)", lifetime or "?")
+        lifetime = _seconds(token.get("expires_in"))
+        # Renew a little early, but never so early that a short-lived token is renewed
+        # before every request. No lifetime: kept until the API refuses it.
+        self._renew_at = (None if lifetime is None else
+                          self.clock() + lifetime - min(TOKEN_LEEWAY_S, lifetime / 2))
+        self.log.info("got an HR API token (expires in %s s)",
+                      "?" if lifetime is None else f"{lifetime:g}")
 
     def _fetch_token(self) -> None:
         try:
