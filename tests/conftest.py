@@ -3,7 +3,7 @@ pip wheels unless TEST_DATABASE_URL / TEST_REDIS_URL are set), migrated once; ea
 starts from truncated tables and a flushed Redis database; real RQ worker processes.
 
 The fixtures live in the plugins under tests/support/: servers (PostgreSQL, Redis, the
-Tableau stand-in, db_url), app (app, ctx, clean_state), accounts (create_user,
+Tableau and HR stand-ins, db_url), app (app, ctx, clean_state), accounts (create_user,
 api_token, api, admin_api and ApiClient), workers (worker, start_worker, worker_env,
 wait_idle, idle_queue).
 """

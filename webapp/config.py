@@ -22,6 +22,12 @@ TABLEAU_KEYS = (
     "TABLEAU_RETRY_BACKOFF_S",
 )
 
+# The HR headcount API (OAuth2 client credentials); see
+# webapp/ingestion/providers/hr_api/settings.py for what each means.
+HR_KEYS = (
+    "HR_API_URL", "HR_TOKEN_URL", "HR_CLIENT_ID", "HR_CLIENT_SECRET", "HR_TIMEOUT_S",
+    "HR_RETRY_BACKOFF_S", "HR_PAGE_SIZE",
+)
 
 # Single sign-on (OpenID Connect): all three or none; OIDC_GROUPS_CLAIM has a default.
 OIDC_REQUIRED_KEYS = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
@@ -194,7 +200,7 @@ def load_config(env: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,
     }
-    for key in TABLEAU_KEYS:
+    for key in TABLEAU_KEYS + HR_KEYS:
         config[key] = env.get(key) or None
     config.update(_oidc(env, production))
     return config

@@ -49,6 +49,8 @@ def _request(provider_type, module_type, target, slug):
                 "config": {"on_error": case["on_error"]}}
     if provider_type == "tableau_api":
         return {"filters": {"centre_financier": "F0892"}}
+    if provider_type == "hr_api":
+        return {"filters": {"unit_code": "F0892"}}
     if provider_type == "synthetic":
         return {"config": {"rows": 5}}
     if provider_type == "copy_previous_year":

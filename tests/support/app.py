@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from redis import Redis
 
-from tests.support.settings import PLUGINS, TEST_SETTINGS, tableau_settings
+from tests.support.settings import PLUGINS, TEST_SETTINGS, hr_settings, tableau_settings
 from tests.support.workers import RUNNING_WORKERS, settle
 from webapp.config import libpq_url
 
@@ -35,7 +35,7 @@ def truncate_statement() -> str:
 
 
 @pytest.fixture(scope="session")
-def app(service_urls, tableau_standin):
+def app(service_urls, tableau_standin, hr_standin):
     from flask_migrate import upgrade
 
     from webapp import create_app
@@ -46,7 +46,7 @@ def app(service_urls, tableau_standin):
         "REDIS_URL": service_urls["redis_url"], "PROVIDER_PLUGINS": PLUGINS,
         "SECRET_KEY": "test-secret", "APP_ENV": "development",
         **{key: int(value) for key, value in TEST_SETTINGS.items()},
-        **tableau_settings(tableau_standin),
+        **tableau_settings(tableau_standin), **hr_settings(hr_standin),
     })
     with app.app_context():
         upgrade()

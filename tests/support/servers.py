@@ -1,6 +1,6 @@
 """pytest plugin: the servers the suite talks to. A real PostgreSQL and a real Redis
 (private ones started from the pip wheels, with passwords, unless TEST_DATABASE_URL /
-TEST_REDIS_URL are set) and the Tableau stand-in."""
+TEST_REDIS_URL are set), the Tableau stand-in and the HR stand-in."""
 
 from __future__ import annotations
 
@@ -41,6 +41,17 @@ def tableau_standin():
     from webapp.standalone.tableau_standin.server import StandIn
 
     standin = StandIn()
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="session")
+def hr_standin():
+    """The HR API stand-in (real HTTP, OAuth2 client credentials) that app and workers use."""
+    from webapp.standalone.hr_standin.server import HrStandIn
+
+    standin = HrStandIn()
     standin.start()
     yield standin
     standin.stop()

@@ -15,3 +15,10 @@ def tableau_settings(standin) -> dict[str, str]:
     # A short timeout so the 504 test stays quick, and retries that wait milliseconds,
     # not seconds; faults are switched per test.
     return {**standin.settings(), "TABLEAU_TIMEOUT_S": "3", "TABLEAU_RETRY_BACKOFF_S": "0.01"}
+
+
+def hr_settings(standin) -> dict[str, str]:
+    # As for Tableau: a short timeout and retries that wait milliseconds; small pages,
+    # so that a sync follows several next links.
+    return {**standin.settings(), "HR_TIMEOUT_S": "3", "HR_RETRY_BACKOFF_S": "0.01",
+            "HR_PAGE_SIZE": "50"}

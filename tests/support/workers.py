@@ -19,7 +19,13 @@ import pytest
 from redis import Redis
 
 from tests.support.polling import wait_for
-from tests.support.settings import PLUGINS, ROOT, TEST_SETTINGS, tableau_settings
+from tests.support.settings import (
+    PLUGINS,
+    ROOT,
+    TEST_SETTINGS,
+    hr_settings,
+    tableau_settings,
+)
 
 RUNNING_WORKERS: list[WorkerProcess] = []
 IDLE_QUEUE = "ingestion-nobody-listens"  # see idle_queue
@@ -176,10 +182,11 @@ def idle_queue(app, monkeypatch) -> str:
 
 
 @pytest.fixture(scope="session")
-def worker_env(service_urls, tableau_standin):
+def worker_env(service_urls, tableau_standin, hr_standin):
     env = {**os.environ, "DATABASE_URL": service_urls["database_url"],
            "REDIS_URL": service_urls["redis_url"], "PROVIDER_PLUGINS": PLUGINS,
-           "PYTHONPATH": str(ROOT), **TEST_SETTINGS, **tableau_settings(tableau_standin)}
+           "PYTHONPATH": str(ROOT), **TEST_SETTINGS, **tableau_settings(tableau_standin),
+           **hr_settings(hr_standin)}
     env.pop("APP_ENV", None)
     return env
 

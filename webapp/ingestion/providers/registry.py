@@ -31,11 +31,13 @@ def _register_builtin_providers() -> None:
     )
     from webapp.ingestion.providers.csv_upload.entries import CSVDataEntriesProvider
     from webapp.ingestion.providers.csv_upload.factors import CSVFactorsProvider
+    from webapp.ingestion.providers.hr_api.provider import HrHeadcountProvider
     from webapp.ingestion.providers.tableau.provider import TableauFlightsProvider
 
     REGISTRY.update({
         ("travel", "tableau_api", "data_entries"): TableauFlightsProvider,
         ("travel", "csv_upload", "data_entries"): CSVDataEntriesProvider,
+        ("headcount", "hr_api", "data_entries"): HrHeadcountProvider,
         ("headcount", "csv_upload", "data_entries"): CSVDataEntriesProvider,
         ("equipment", "csv_upload", "data_entries"): CSVDataEntriesProvider,
         ("purchases", "csv_upload", "data_entries"): CSVDataEntriesProvider,
