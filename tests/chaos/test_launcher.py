@@ -100,7 +100,7 @@ def default_standin_port_taken():
 def test_make_demo_syncs_from_the_standin_and_ctrl_c_stops_it(
         tmp_path, default_standin_port_taken):
     settings = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"],
-                "SSO_PORT": str(free_port())}
+                "SSO_PORT": str(free_port()), "HR_STANDIN_PORT": str(free_port())}
     with launched(tmp_path, "--demo", **settings) as run:
         banner = re.search(r"\n  Tableau: +(http://127\.0\.0\.1:(\d+)) ", run.output())
         assert banner, run.output()
@@ -118,13 +118,23 @@ def test_make_demo_syncs_from_the_standin_and_ctrl_c_stops_it(
         issuer = f"http://localhost:{settings['SSO_PORT']}"
         assert f"\n  Sign-on:    {issuer}, " in run.output()
         _assert_sign_on_gives_the_claimed_membership(run.base, issuer)
-        job_id = _sync_now(browser, run.base, _travel_module(run.instance))
+        job_id = _sync_now(browser, run.base, _module(run.instance))
         job = wait_for(lambda: (body := browser.get(
             f"{run.base}/api/v1/sync/status/{job_id}", timeout=5).json())["status"]
             not in ("pending", "processing") and body, 60, f"job {job_id} to end")
         assert job["status"] == "completed", job
         assert job["counts"]["inserted"] > 0, job
         assert requests.get(f"{standin}/_standin/state", timeout=5).json()["requests"] > before
+        # The HR stand-in answers the headcount module's HR sync, with its bad records.
+        hr = f"http://127.0.0.1:{settings['HR_STANDIN_PORT']}"
+        assert f"\n  HR API:     {hr} " in run.output()
+        job_id = _sync_now(browser, run.base, _module(run.instance, "headcount"), "hr_api",
+                           "filter_unit_code")
+        job = wait_for(lambda: (body := browser.get(
+            f"{run.base}/api/v1/sync/status/{job_id}", timeout=5).json())["status"]
+            not in ("pending", "processing") and body, 60, f"job {job_id} to end")
+        assert job["status"] == "completed" and job["counts"]["inserted"] > 0, job
+        assert job["errors_total"] > 0, job  # F0892 always has a bad record
 
         everything = run.everything()
         os.killpg(run.process.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
@@ -133,6 +143,8 @@ def test_make_demo_syncs_from_the_standin_and_ctrl_c_stops_it(
             requests.get(f"{standin}/_standin/state", timeout=2)
         with pytest.raises(requests.RequestException):
             requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2)
+        with pytest.raises(requests.RequestException):
+            requests.post(f"{hr}/oauth/token", timeout=2)
 
 
 def _demo_loads_done(instance) -> dict[str, int] | None:
@@ -185,20 +197,24 @@ def _logged_in(base: str) -> requests.Session:
     return browser
 
 
-def _travel_module(instance) -> int:
+def _module(instance, module_type: str = "travel") -> int:
+    """F0892's module of that type in 2025."""
     url = json.loads((instance / "services.json").read_text())["database_url"]
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT m.id FROM modules m JOIN inventories i "
-                            "ON i.id = m.inventory_id WHERE m.module_type = 'travel' "
-                            "AND i.year = 2025 AND i.unit_code = 'F0892'").fetchone()[0]
+                            "ON i.id = m.inventory_id WHERE m.module_type = %s "
+                            "AND i.year = 2025 AND i.unit_code = 'F0892'",
+                            (module_type,)).fetchone()[0]
 
 
-def _sync_now(browser: requests.Session, base: str, module_id: int) -> int:
-    """Send the module page's Sync form for Tableau; the started job's id."""
+def _sync_now(browser: requests.Session, base: str, module_id: int,
+              provider_type: str = "tableau_api",
+              unit_filter: str = "filter_centre_financier") -> int:
+    """Send the module page's Sync form for F0892; the started job's id."""
     page = browser.get(f"{base}/modules/{module_id}", timeout=10).text
     token = CSRF_META.search(page).group(1)
     response = browser.post(f"{base}/modules/{module_id}/sync", data={
-        "provider_type": "tableau_api", "year": "2025", "filter_centre_financier": "F0892",
+        "provider_type": provider_type, "year": "2025", unit_filter: "F0892",
         "csrf_token": token}, allow_redirects=False, timeout=10)
     assert response.status_code == 303, response.text[:1000]
     return int(re.search(r"#job-(\d+)$", response.headers["Location"]).group(1))

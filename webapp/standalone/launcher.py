@@ -5,7 +5,8 @@ DATABASE_URL / REDIS_URL are set, runs migrations, seeds the demo university and
 admin account, then serves the app with gunicorn and one RQ worker. Ctrl-C (SIGINT),
 SIGTERM or closing the terminal stops everything it started. `--tableau-standin` also
 starts the Tableau stand-in and points the app at it, to click "Sync now" without
-Tableau; `--demo` (`make demo`) adds a local single sign-on provider and demo accounts.
+Tableau; `--demo` (`make demo`) adds a local single sign-on provider, the HR stand-in and demo
+accounts.
 
 The servers' URLs carry passwords: they go to instance/services.json (mode 600),
 never to the screen; `--print-url redis` prints one for tools such as `rq info`.
@@ -30,11 +31,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from webapp.config import INSTANCE, ROOT, SERVICES_FILE
+from webapp.standalone.hr_standin.launch import start_hr_standin
 from webapp.standalone.ports import start_on_port
 from webapp.standalone.supervisor import GaveUp, Running, Supervisor
 
 if TYPE_CHECKING:  # imported where used: `--print-url` needs none of them
     from webapp.standalone.embedded import EmbeddedServer
+    from webapp.standalone.hr_standin.server import HrStandIn
     from webapp.standalone.sign_on import SignOnProvider
     from webapp.standalone.tableau_standin.server import StandIn
 
@@ -175,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     # (both serve from daemon threads: a refusal of the second ends the first with us).
     standin = _start_tableau_standin() if args.tableau_standin or args.demo else None
     sign_on = _start_sign_on() if args.demo else None
+    hr_standin = start_hr_standin() if args.demo else None
     try:
         urls = _start_services(servers)
         generated, university = _prepare_database(demo=args.demo)
@@ -188,7 +192,8 @@ def main(argv: list[str] | None = None) -> None:
             python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
             "--threads", "8", "--timeout", "300", "--access-logfile", "-", "wsgi:app"]))
         _banner(port, urls, generated, standin.base_url if standin else None, sign_on,
-                demo_accounts=args.demo and university)
+                demo_accounts=args.demo and university,
+                hr_url=hr_standin.base_url if hr_standin else None)
         while True:
             time.sleep(0.5)
             supervisor.check()
@@ -197,10 +202,11 @@ def main(argv: list[str] | None = None) -> None:
     except GaveUp as error:
         print(error, flush=True)
     finally:
-        _stop_everything(supervisor, [standin, sign_on], servers)
+        _stop_everything(supervisor, [standin, sign_on, hr_standin], servers)
 
 
-def _stop_everything(supervisor: Supervisor, threaded: list[StandIn | SignOnProvider | None],
+def _stop_everything(supervisor: Supervisor,
+                     threaded: list[StandIn | SignOnProvider | HrStandIn | None],
                      servers: PrivateServers) -> None:
     # A second Ctrl-C must not cut the stop short and leave PostgreSQL and Redis running.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -293,13 +299,15 @@ def masked(url: str) -> str:
 
 def _banner(port: str, urls: dict[str, str], generated: str | None,
             standin_url: str | None = None, sign_on: SignOnProvider | None = None,
-            demo_accounts: bool = False) -> None:
+            demo_accounts: bool = False, hr_url: str | None = None) -> None:
     email = os.environ.get("ADMIN_EMAIL", "admin@example.org")
     lines = ["", f"Carbon Sync is running on http://127.0.0.1:{port}",
              f"  PostgreSQL: {masked(urls['database_url'])}",
              f"  Redis:      {masked(urls['redis_url'])}",
              *([f"  Tableau:    {standin_url} (the stand-in: fake flights for 2023-2025)"]
                if standin_url else []),
+             *([f"  HR API:     {hr_url} (the stand-in: people of 14 units, 2023-2025)"]
+               if hr_url else []),
              f"  Passwords:  in {SERVICES_FILE} (readable by you only)",
              '  Queues:     .venv/bin/rq info -u "$(.venv/bin/python -m webapp.standalone '
              '--print-url redis)"']
