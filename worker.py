@@ -32,7 +32,8 @@ def main() -> None:
     with app.app_context():
         name = args.name or f"carbon-{socket.gethostname()}-{os.getpid()}"
         Reaper(app).start()
-        Scheduler(app).start()
+        if app.config["SCHEDULER_INTERVAL_S"] > 0:  # 0: a worker kept off schedules
+            Scheduler(app).start()
         run_worker(app, redis_connection(), args.queues or [app.config["RQ_QUEUE"]], name,
                    burst=args.burst)
 

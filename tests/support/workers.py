@@ -186,7 +186,11 @@ def worker_env(service_urls, tableau_standin, hr_standin):
     env = {**os.environ, "DATABASE_URL": service_urls["database_url"],
            "REDIS_URL": service_urls["redis_url"], "PROVIDER_PLUGINS": PLUGINS,
            "PYTHONPATH": str(ROOT), **TEST_SETTINGS, **tableau_settings(tableau_standin),
-           **hr_settings(hr_standin)}
+           **hr_settings(hr_standin),
+           # No scheduler loop in the session worker: the schedule tests start workers
+           # with one (tests/support/schedules.py), and a second loop would race theirs
+           # to fire a due time or announce a failure.
+           "SCHEDULER_INTERVAL_S": "0"}
     env.pop("APP_ENV", None)
     return env
 
