@@ -80,6 +80,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "users_admin.membership_add": {"POST": MANAGER},
     "users_admin.deactivate": {"POST": ADMIN},
     "units_admin.tree": {"GET": MANAGER},
+    "units_admin.import_file": {"POST": ADMIN},
     "units_admin.members": {"GET": EDITOR},
     "units_admin.member_set": {"POST": EDITOR},
     "units_admin.member_remove": {"POST": EDITOR},
@@ -213,6 +214,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     elif endpoint in ("api.schedules_delete", "schedules.delete"):
         values["schedule_id"] = jobs["doomed" if endpoint.startswith("api.") else "doomed_page"]
         editor_status = None
+    elif endpoint == "units_admin.import_file":
+        editor_status = None  # the admin passes; no file: back to the page, which says so
     elif endpoint not in EXPECTED or endpoint.startswith("modules."):
         editor_status = None  # a page: any answer that is not a refusal of the caller
     unknown = set(rule.arguments) - set(values)

@@ -255,3 +255,36 @@ def test_a_manager_manages_members_within_their_subtree_only(page_of, db_url):
         "editor", "manager"]
     assert _audit(db_url, "member.removed")[-1]["details"] == {"unit_code": "L-101",
                                                                "email": plain}
+
+
+def test_an_admin_imports_units_from_the_page_as_a_job(app, create_user, worker, db_url):
+    import io
+
+    admin = PageClient(app, create_user("admin"))
+    page = admin.get("/admin/units").get_data(as_text=True)
+    assert 'action="/admin/units/import"' in page
+    sent = admin.post("/admin/units/import", data={
+        "file": (io.BytesIO(b"code,name,parent_code,active\nZ-1,Zoology,,yes\n"
+                            b"Z-2,Zoo lab,Z-1,yes\n"), "units.csv"), "on_error": "abort"},
+        content_type="multipart/form-data")
+    assert sent.status_code == 303
+    job_id = int(re.search(r"/jobs/(\d+)$", sent.location).group(1))
+    with psycopg.connect(db_url) as conn:
+        def done():
+            return conn.execute("SELECT status FROM data_ingestion_jobs WHERE id = %s",
+                                (job_id,)).fetchone()[0] in ("completed", "failed")
+        from tests.support.polling import wait_for
+        wait_for(done, 30, f"units job {job_id}")
+        assert conn.execute("SELECT status, target_type FROM data_ingestion_jobs "
+                            "WHERE id = %s", (job_id,)).fetchone() == ("completed", "units")
+        assert {r[0] for r in conn.execute("SELECT code FROM units")} >= {"Z-1", "Z-2"}
+    assert f"/jobs/{job_id}" in admin.get("/admin/units").get_data(as_text=True)
+    empty = admin.post("/admin/units/import", data={}, content_type="multipart/form-data")
+    assert empty.status_code == 303
+    assert "Choose a units CSV file" in admin.get("/admin/units").get_data(as_text=True)
+    manager = PageClient(app, create_user("manager"))  # of F0892: no import form, 403
+    assert 'action="/admin/units/import"' not in manager.get("/admin/units").text
+    refused = manager.post("/admin/units/import", data={
+        "file": (io.BytesIO(b"code,name,parent_code,active\n"), "units.csv")},
+        content_type="multipart/form-data")
+    assert refused.status_code == 403
