@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import socket
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -23,10 +22,10 @@ from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import make_server, select_address_family
 from werkzeug.wrappers import Request, Response
 
 from webapp.standalone.hr_standin.dataset import PersonRecord, default_dataset
+from webapp.standalone.serving import ThreadedServer
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -93,21 +92,21 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return user, password
 
 
-class HrStandIn:
+class HrStandIn(ThreadedServer):
     """Start with `start()` (returns the base URL) or as a context manager."""
+
+    thread_name = "hr-standin"
 
     def __init__(self, client: Client | None = None, host: str = "127.0.0.1", port: int = 0,
                  records: tuple[PersonRecord, ...] | None = None):
         self.client = client or Client()
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.records = list(records or default_dataset())
         self.faults = Faults()
         self.requests: list[Recorded] = []
         self.tokens_issued = 0
         self._lock = threading.Lock()
         self._tokens: dict[str, list[float]] = {}  # token -> [expires at, requests made]
-        self._server = None
-        self._thread: threading.Thread | None = None
         self._urls = Map([
             Rule("/oauth/token", endpoint="token", methods=["POST"]),
             Rule("/api/v1/headcount", endpoint="headcount", methods=["GET"]),
@@ -116,39 +115,6 @@ class HrStandIn:
         ])
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve from a thread; returns the base URL.
-
-        Raises:
-            OSError: the port is taken (errno EADDRINUSE): the caller decides what then.
-        """
-        # Bound here, not by make_server: on a taken port it prints and calls sys.exit().
-        family = select_address_family(self.host, self.port)
-        with socket.create_server((self.host, self.port), family=family) as listener:
-            self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
-                                       fd=listener.fileno())
-        self.port = self._server.port  # the one picked, if port was 0
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="hr-standin", daemon=True)
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> HrStandIn:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     def settings(self) -> dict[str, str]:
         """The HR_* values that point the app at this stand-in."""

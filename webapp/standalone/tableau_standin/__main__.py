@@ -9,11 +9,8 @@ switched on while it runs, e.g.
 from __future__ import annotations
 
 import argparse
-import shlex
-import signal
-import sys
-import threading
 
+from webapp.standalone.serving import serve_by_hand
 from webapp.standalone.tableau_standin.dataset import YEARS, default_dataset
 from webapp.standalone.tableau_standin.server import StandIn
 
@@ -25,31 +22,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     args = parser.parse_args(argv)
 
-    standin = StandIn(host=args.host, port=args.port)
-    try:
-        standin.start()
-    except OSError as error:
-        sys.exit(f"Cannot listen on {args.host}:{args.port}: {error.strerror}. "
-                 "Choose another --port (0 picks a free one).")
-    print(f"Tableau stand-in on {standin.base_url} "
-          f"({len(default_dataset())} flights, years {YEARS[0]}-{YEARS[-1]}).")
-    print("Point Carbon Sync at it with:\n")
-    for key, value in standin.settings().items():
-        print(f"export {key}={shlex.quote(value)}")
-    print("\nSwitches: POST /_standin/control with JSON such as "
-          '{"refuse_signin": true}, {"throttle": 2, "retry_after": 1}, '
-          '{"server_errors": 4}, {"delay_s": 40}, {"expire_token_after": 1}, '
-          '{"drop_caption": "IN_Segment class"}, {"reset": true}. Ctrl-C stops.', flush=True)
-
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        standin.stop()
-
+    serve_by_hand(
+        StandIn(host=args.host, port=args.port),
+        f"Tableau stand-in ({len(default_dataset())} flights, years {YEARS[0]}-{YEARS[-1]})",
+        "POST /_standin/control with JSON such as "
+        '{"refuse_signin": true}, {"throttle": 2, "retry_after": 1}, '
+        '{"server_errors": 4}, {"delay_s": 40}, {"expire_token_after": 1}, '
+        '{"drop_caption": "IN_Segment class"}, {"reset": true}.')
 
 if __name__ == "__main__":
     main()

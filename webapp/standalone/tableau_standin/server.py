@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -21,9 +20,9 @@ from typing import Any
 import jwt
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import make_server, select_address_family
 from werkzeug.wrappers import Request, Response
 
+from webapp.standalone.serving import ThreadedServer
 from webapp.standalone.tableau_standin.dataset import FIELDS, FlightRecord, default_dataset
 from webapp.standalone.tableau_standin.vizql import VizqlError, run_query
 
@@ -86,13 +85,15 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
-class StandIn:
+class StandIn(ThreadedServer):
     """Start with `start()` (returns the base URL) or as a context manager."""
+
+    thread_name = "tableau-standin"
 
     def __init__(self, identity: Identity | None = None, host: str = "127.0.0.1",
                  port: int = 0, records: tuple[FlightRecord, ...] | None = None):
         self.identity = identity or Identity()
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.rows = [r.values for r in (records or default_dataset())]
         self.faults = Faults()
         self.requests: list[Recorded] = []
@@ -102,8 +103,6 @@ class StandIn:
         self._lock = threading.Lock()
         self._tokens: dict[str, int] = {}  # token -> VizQL calls made with it
         self._used_jtis: set[str] = set()
-        self._server = None
-        self._thread: threading.Thread | None = None
         self._urls = Map([
             Rule("/api/<version>/auth/signin", endpoint="signin", methods=["POST"]),
             Rule("/api/<version>/auth/signout", endpoint="signout", methods=["POST"]),
@@ -116,40 +115,6 @@ class StandIn:
         ])
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve from a thread; returns the base URL.
-
-        Raises:
-            OSError: the port is taken (errno EADDRINUSE): the caller decides what then.
-        """
-        # Bound here, not by make_server: on a taken port it prints and calls sys.exit().
-        family = select_address_family(self.host, self.port)
-        with socket.create_server((self.host, self.port), family=family) as listener:
-            self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
-                                       fd=listener.fileno())  # it serves a duplicate
-        self.port = self._server.port  # the one picked, if port was 0
-        # A short poll interval makes stop() quick, so a server per test stays cheap.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="tableau-standin", daemon=True)
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> StandIn:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     def settings(self) -> dict[str, str]:
         """The TABLEAU_* values that point the app at this stand-in."""
