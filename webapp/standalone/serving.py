@@ -3,14 +3,17 @@ for the tests, `make demo` and running one by hand."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import signal
 import socket
 import sys
 import threading
+from dataclasses import asdict, fields
 from typing import Any
 
 from werkzeug.serving import make_server, select_address_family
+from werkzeug.wrappers import Request, Response
 
 
 class ThreadedServer:
@@ -65,6 +68,55 @@ class ThreadedServer:
     def settings(self) -> dict[str, str]:
         """The settings that point the app at this server."""
         raise NotImplementedError
+
+
+class SwitchedStandIn(ThreadedServer):
+    """A stand-in with fault switches: `self.faults`, a dataclass of `faults_type`, set by
+    configure(), or by POST /_standin/control with JSON ({"reset": true} clears them)
+    when running by hand; `_state()` answers GET /_standin/state."""
+
+    faults_type: type
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        super().__init__(host, port)
+        self.faults = self.faults_type()
+        self._lock = threading.Lock()
+
+    def configure(self, **switches: Any) -> None:
+        """Set fault switches, e.g. configure(throttle=2)."""
+        unknown = set(switches) - {f.name for f in fields(self.faults_type)}
+        if unknown:
+            raise TypeError(f"unknown stand-in switches: {', '.join(sorted(unknown))}")
+        with self._lock:
+            for name, value in switches.items():
+                setattr(self.faults, name, value)
+
+    def reset(self) -> None:
+        """Clear the faults (subclasses clear what they recorded too)."""
+        with self._lock:
+            self.faults = self.faults_type()
+
+    def state(self) -> dict[str, Any]:
+        """What GET /_standin/state answers besides the faults."""
+        return {}
+
+    def _control(self, request: Request) -> Response:
+        switches = request.get_json(silent=True) or {}
+        if switches.pop("reset", False):
+            self.reset()
+        try:
+            self.configure(**switches)
+        except TypeError as error:
+            return _json({"error": str(error)}, 400)
+        return self._state(request)
+
+    def _state(self, request: Request) -> Response:
+        with self._lock:
+            return _json({"faults": asdict(self.faults), **self.state()})
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
 def serve_by_hand(server: ThreadedServer, described: str, switches: str) -> None:

@@ -14,9 +14,8 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +24,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from webapp.standalone.hr_standin.dataset import PersonRecord, default_dataset
-from webapp.standalone.serving import ThreadedServer
+from webapp.standalone.serving import SwitchedStandIn
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -92,20 +91,19 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return user, password
 
 
-class HrStandIn(ThreadedServer):
+class HrStandIn(SwitchedStandIn):
     """Start with `start()` (returns the base URL) or as a context manager."""
 
     thread_name = "hr-standin"
+    faults_type = Faults
 
     def __init__(self, client: Client | None = None, host: str = "127.0.0.1", port: int = 0,
                  records: tuple[PersonRecord, ...] | None = None):
         self.client = client or Client()
         super().__init__(host, port)
         self.records = list(records or default_dataset())
-        self.faults = Faults()
         self.requests: list[Recorded] = []
         self.tokens_issued = 0
-        self._lock = threading.Lock()
         self._tokens: dict[str, list[float]] = {}  # token -> [expires at, requests made]
         self._urls = Map([
             Rule("/oauth/token", endpoint="token", methods=["POST"]),
@@ -122,19 +120,10 @@ class HrStandIn(ThreadedServer):
                 "HR_CLIENT_SECRET": self.client.client_secret, "HR_TIMEOUT_S": "30"}
 
     # -- switches and inspection -------------------------------------------------------
-    def configure(self, **switches: Any) -> None:
-        """Set fault switches, e.g. configure(throttle_page=2, retry_after="1")."""
-        unknown = set(switches) - {f.name for f in fields(Faults)}
-        if unknown:
-            raise TypeError(f"unknown stand-in switches: {', '.join(sorted(unknown))}")
-        with self._lock:
-            for name, value in switches.items():
-                setattr(self.faults, name, value)
-
     def reset(self) -> None:
         """Clear faults, recorded requests and tokens."""
+        super().reset()
         with self._lock:
-            self.faults = Faults()
             self.requests.clear()
             self.tokens_issued = 0
             self._tokens.clear()
@@ -254,19 +243,7 @@ class HrStandIn(ThreadedServer):
                 query + [("unit", u) for u in units])
         return _json({"items": items, "next": next_url, "total": len(found)})
 
-    # -- control (standalone use; not recorded) ----------------------------------------
-    def _control(self, request: Request) -> Response:
-        switches = request.get_json(silent=True) or {}
-        if switches.pop("reset", False):
-            self.reset()
-        try:
-            self.configure(**switches)
-        except TypeError as error:
-            return _json({"error": str(error)}, 400)
-        return self._state(request)
-
-    def _state(self, request: Request) -> Response:
-        with self._lock:
-            state = {"faults": asdict(self.faults), "requests": len(self.requests),
-                     "tokens": len(self._tokens), "tokens_issued": self.tokens_issued}
-        return _json(state)
+    # -- what GET /_standin/state adds to the faults (standalone use) --------------------
+    def state(self) -> dict[str, Any]:
+        return {"requests": len(self.requests), "tokens": len(self._tokens),
+                "tokens_issued": self.tokens_issued}

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from webapp.standalone.serving import ThreadedServer
+from webapp.standalone.serving import SwitchedStandIn
 from webapp.standalone.tableau_standin.dataset import FIELDS, FlightRecord, default_dataset
 from webapp.standalone.tableau_standin.vizql import VizqlError, run_query
 
@@ -85,22 +84,21 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
-class StandIn(ThreadedServer):
+class StandIn(SwitchedStandIn):
     """Start with `start()` (returns the base URL) or as a context manager."""
 
     thread_name = "tableau-standin"
+    faults_type = Faults
 
     def __init__(self, identity: Identity | None = None, host: str = "127.0.0.1",
                  port: int = 0, records: tuple[FlightRecord, ...] | None = None):
         self.identity = identity or Identity()
         super().__init__(host, port)
         self.rows = [r.values for r in (records or default_dataset())]
-        self.faults = Faults()
         self.requests: list[Recorded] = []
         self.signin_rejections: list[str] = []
         self.site_id = str(uuid.uuid4())
         self.user_id = str(uuid.uuid4())
-        self._lock = threading.Lock()
         self._tokens: dict[str, int] = {}  # token -> VizQL calls made with it
         self._used_jtis: set[str] = set()
         self._urls = Map([
@@ -133,20 +131,10 @@ class StandIn(ThreadedServer):
         }
 
     # -- switches and inspection -------------------------------------------------------
-    def configure(self, **switches: Any) -> None:
-        """Set fault switches, e.g. configure(throttle=2, retry_after=1)."""
-        names = {f.name for f in fields(Faults)}
-        unknown = set(switches) - names
-        if unknown:
-            raise TypeError(f"unknown stand-in switches: {', '.join(sorted(unknown))}")
-        with self._lock:
-            for name, value in switches.items():
-                setattr(self.faults, name, value)
-
     def reset(self) -> None:
         """Clear faults, recorded requests and sessions (used jtis stay used)."""
+        super().reset()
         with self._lock:
-            self.faults = Faults()
             self.requests.clear()
             self.signin_rejections.clear()
             self._tokens.clear()
@@ -319,19 +307,6 @@ class StandIn(ThreadedServer):
             return vizql_error(failure.status, failure.code, failure.message)
         return _json({"data": data})
 
-    # -- control (standalone use; not recorded) ----------------------------------------
-    def _control(self, request: Request) -> Response:
-        switches = request.get_json(silent=True) or {}
-        if switches.pop("reset", False):
-            self.reset()
-        try:
-            self.configure(**switches)
-        except TypeError as error:
-            return _json({"error": str(error)}, 400)
-        return self._state(request)
-
-    def _state(self, request: Request) -> Response:
-        with self._lock:
-            state = {"faults": asdict(self.faults), "requests": len(self.requests),
-                     "sessions": len(self._tokens)}
-        return _json(state)
+    # -- what GET /_standin/state adds to the faults (standalone use) --------------------
+    def state(self) -> dict[str, Any]:
+        return {"requests": len(self.requests), "sessions": len(self._tokens)}
