@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
 
-from webapp.errors import InvalidRows, JobCancelled, JobFailure
+from webapp.errors import InvalidRows, JobCancelled, JobFailure, ProviderUnavailable
 from webapp.ingestion.providers.filters import ProviderFilter, outside_scope, scope_of
 from webapp.text import clip_cell
 
@@ -114,9 +114,19 @@ class DataIngestionProvider(ABC):
         self._entry_types_seen: set[str] = set()
 
     # -- availability ---------------------------------------------------------------
+    # A provider configured by the server's settings names their type: a class whose
+    # from_mapping(settings) raises ProviderUnavailable, saying what is missing.
+    settings_type: ClassVar[Any] = None
+
     @classmethod
     def unavailable_reason(cls, settings: Mapping[str, Any]) -> str | None:
         """None when the provider can run on this server, else why not (shown to users)."""
+        if cls.settings_type is None:
+            return None
+        try:
+            cls.settings_type.from_mapping(settings)
+        except ProviderUnavailable as error:
+            return error.message
         return None
 
     @classmethod

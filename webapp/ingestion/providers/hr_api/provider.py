@@ -9,10 +9,9 @@ blocking HTTP calls run in a thread so the pipeline's event loop stays responsiv
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
-from webapp.errors import ProviderUnavailable
 from webapp.ingestion.providers.base import (
     DataIngestionProvider,
     JobTracker,
@@ -31,6 +30,7 @@ class HrHeadcountProvider(DataIngestionProvider):
 
     provider_name: ClassVar[str] = "hr_api"
     target_type: ClassVar[str] = "data_entries"
+    settings_type: ClassVar[type] = HrSettings
     label: ClassVar[str] = "HR API (headcount)"
     # HR's records cannot be fixed from here: load the good ones, report the rest.
     default_on_error: ClassVar[str] = "skip"
@@ -45,14 +45,6 @@ class HrHeadcountProvider(DataIngestionProvider):
         super().__init__(ctx, tracker, sink)
         self._client = client  # tests may inject one; otherwise built from ctx.settings
         self._total: int | None = None
-
-    @classmethod
-    def unavailable_reason(cls, settings: Mapping[str, Any]) -> str | None:
-        try:
-            HrSettings.from_mapping(settings)
-        except ProviderUnavailable as error:
-            return error.message
-        return None
 
     @classmethod
     def filter_choices(cls, declared: ProviderFilter, stored: StoredValues) -> list[str]:

@@ -8,10 +8,10 @@ HTTP calls run in a thread so the pipeline's event loop stays responsive.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-from webapp.errors import ProviderUnavailable, UpstreamError
+from webapp.errors import UpstreamError
 from webapp.ingestion.providers.base import (
     DataIngestionProvider,
     JobTracker,
@@ -33,6 +33,7 @@ class TableauFlightsProvider(DataIngestionProvider):
 
     provider_name: ClassVar[str] = "tableau_api"
     target_type: ClassVar[str] = "data_entries"
+    settings_type: ClassVar[type] = TableauSettings
     label: ClassVar[str] = "Tableau (flights)"
     # The user cannot fix Tableau's rows from here: load the good ones, report the rest.
     default_on_error: ClassVar[str] = "skip"
@@ -48,14 +49,6 @@ class TableauFlightsProvider(DataIngestionProvider):
         super().__init__(ctx, tracker, sink)
         self._client = client  # tests may inject one; otherwise built from ctx.settings
         self._total: int | None = None
-
-    @classmethod
-    def unavailable_reason(cls, settings: Mapping[str, Any]) -> str | None:
-        try:
-            TableauSettings.from_mapping(settings)
-        except ProviderUnavailable as error:
-            return error.message
-        return None
 
     @classmethod
     def filter_choices(cls, declared: ProviderFilter, stored: StoredValues) -> list[str]:
