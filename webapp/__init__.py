@@ -58,7 +58,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 # The modules holding job kinds (webapp/jobs/kinds.py); each registers its kinds, and
 # subscribes to the engine's signals, when imported.
 JOB_KIND_MODULES = ("webapp.ingestion.kinds", "webapp.ingestion.undo", "webapp.emissions.job",
-                    "webapp.organisation.unit_jobs", "webapp.organisation.unit_undo")
+                    "webapp.organisation.unit_jobs", "webapp.organisation.unit_undo",
+                    "webapp.feeds.kind")
 
 
 def _load_job_kinds() -> None:

@@ -44,6 +44,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.entries_csv": {"GET": VIEWER},
     "api.sync_emissions": {"POST": EDITOR},
     "api.sync_factors": {"POST": ADMIN},  # SPEC §8: admins manage factors
+    "api.sync_institution": {"POST": ADMIN},  # SPEC §14: every unit's rows at once
     "modules.upload_factors": {"POST": ADMIN},
     "api.sync_retry": {"POST": EDITOR},
     "api.sync_cancel": {"POST": EDITOR},
@@ -174,6 +175,9 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     elif endpoint == "api.sync_factors":
         values.update(module_id=2, factor_type_id=1)
         body, editor_status = _upload("factors_plane.csv"), 202
+    elif endpoint == "api.sync_institution":  # queued where no worker listens
+        body = lambda: {"json": {"provider_type": "hr_api", "module_type": "headcount"}}  # noqa: E731
+        editor_status = 202
     elif endpoint == "api.sync_retry":
         values["job_id"], editor_status = jobs["retryable"], 202
     elif endpoint in ("api.sync_apply", "api.sync_undo"):

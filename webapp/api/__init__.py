@@ -9,6 +9,7 @@ from webapp.api import (  # noqa: E402,F401  (routes register on import)
     catalog,
     csrf,
     emissions,
+    feeds,
     health,
     openapi,
     organisation,

@@ -182,7 +182,11 @@ def recalculate_after(job_id: int, **_: Any) -> None:
     if not current_app.config["RECALCULATE_AFTER_LOADS"]:
         return
     job = db.session.get(DataIngestionJob, job_id, populate_existing=True)
-    if job.target_type == TargetType.DATA_ENTRIES:
+    if job.target_type == TargetType.DATA_ENTRIES and job.module_id is None:
+        # An institution-wide load (webapp/feeds/): every module it changed.
+        module_ids = sorted(unit["module_id"] for unit in
+                            (job.info.counts.get("by_unit") or {}).values())
+    elif job.target_type == TargetType.DATA_ENTRIES:
         module_ids = [job.module_id]
     elif job.target_type == TargetType.FACTORS and job.factor_type is not None:
         module_ids = list(db.session.execute(

@@ -20,6 +20,7 @@ from flask import current_app
 from webapp.errors import BadRequest, Conflict, Invalid, NotFound, Unavailable
 from webapp.extensions import db
 from webapp.ingestion.loading import uploads
+from webapp.ingestion.loading.exclusion import refuse_while_institution_load
 from webapp.ingestion.loading.preview import PreviewEntrySink, PreviewFactorSink
 from webapp.ingestion.loading.sinks import EntrySink, FactorSink
 from webapp.ingestion.providers import registry
@@ -53,7 +54,7 @@ class LoadKind(kinds.JobKind):
 
     def claims(self, request: SyncRequest) -> bool:
         return (request.target_type in LOAD_TARGETS and request.undo_of is None
-                and not request.dry_run)
+                and not request.dry_run and request.module_type is None)
 
     def check(self, request: SyncRequest) -> Checked:
         if not isinstance(request.provider_type, str) or not request.provider_type:
@@ -61,6 +62,8 @@ class LoadKind(kinds.JobKind):
         module = get_module(request.module_id)
         factor_type = _check_factor_type(module, request.target_type, request.factor_type_id)
         year = check_year(module, request.year)
+        if request.target_type == TargetType.DATA_ENTRIES and not self.writes_nothing:
+            refuse_while_institution_load(module.module_type, year)
         provider_cls = registry.resolve(module.module_type, request.provider_type,
                                         request.target_type)
         reason = provider_cls.unavailable_reason(current_app.config)
@@ -142,7 +145,7 @@ class PreviewKind(LoadKind):
 
     def claims(self, request: SyncRequest) -> bool:
         return (request.target_type in LOAD_TARGETS and request.undo_of is None
-                and request.dry_run)
+                and request.dry_run and request.module_type is None)
 
     def completion_message(self, job: DataIngestionJob, counts: dict[str, Any],
                            extra: dict[str, Any]) -> str:

@@ -116,7 +116,8 @@ class UndoKind(LoadKind):
     audit_action = "job.undo"
 
     def claims(self, request: SyncRequest) -> bool:
-        return request.undo_of is not None and request.target_type in LOAD_TARGETS
+        return (request.undo_of is not None and request.target_type in LOAD_TARGETS
+                and request.module_type is None)
 
     def run(self, job: DataIngestionJob, attempt: str, log) -> None:
         run_undo(job, Tracker(job.id, log, attempt),
@@ -128,41 +129,51 @@ class UndoKind(LoadKind):
                 f"rows, removed {counts.get('removed', 0):,}")
 
 
-def run_undo(job: DataIngestionJob, tracker, record_session: Callable[[], None]) -> None:
+def run_undo(job: DataIngestionJob, tracker, record_session: Callable[[], None],
+             module_ids: list[int] | None = None) -> None:
     """Inside the worker: restore, then complete in the same transaction.
-    `record_session` tells the reaper which PostgreSQL session holds it."""
+    `record_session` tells the reaper which PostgreSQL session holds it; `module_ids`:
+    the modules an institution-wide load wrote (default: the job's one module)."""
     undone, job_id = job.info.undo_of, job.id
-    target_type, module_id = job.target_type, job.module_id
+    target_type = job.target_type
+    module_ids = module_ids if module_ids is not None else [job.module_id]
     try:
         record_session()
         tracker.start()
         tracker.progress("loading", fetched=0, processed=0, total=None)
         conn = db.session.connection().connection.driver_connection
         restore = _restore_factors if target_type == TargetType.FACTORS else _restore_entries
-        tracker.complete({}, lambda: restore(conn, undone, module_id), fetched=0, processed=0)
+        tracker.complete({}, lambda: restore(conn, undone, module_ids), fetched=0, processed=0)
     except Exception as error:  # noqa: BLE001 - every failure must end the job
         tracker.log.exception("undo job %s crashed", job_id)
         tracker.fail(error)
 
 
-def _restore_entries(conn, undone: int, module_id: int) -> dict[str, int]:
+def _restore_entries(conn, undone: int, module_ids: list[int]) -> dict[str, int]:
     cols = EntrySink.ENTRY_COLUMNS
-    per_key = "SELECT entry_type, source, count(*) FROM changed GROUP BY 1, 2"
+    per_key = ("SELECT module_id, entry_type, source, count(*) FROM changed "
+               "GROUP BY 1, 2, 3")
     removed = conn.execute(
-        "WITH changed AS (DELETE FROM data_entries WHERE module_id = %s AND job_id = %s "
-        f"RETURNING entry_type, source) {per_key}", (module_id, undone)).fetchall()
+        "WITH changed AS (DELETE FROM data_entries WHERE module_id = ANY(%s) "
+        f"AND job_id = %s RETURNING module_id, entry_type, source) {per_key}",
+        (module_ids, undone)).fetchall()
     restored = conn.execute(
         f"WITH changed AS (INSERT INTO data_entries ({cols}) SELECT {cols} "
-        "FROM replaced_entries WHERE replaced_by = %s RETURNING entry_type, source) "
-        f"{per_key}", (undone,)).fetchall()
+        "FROM replaced_entries WHERE replaced_by = %s "
+        f"RETURNING module_id, entry_type, source) {per_key}", (undone,)).fetchall()
     conn.execute("DELETE FROM replaced_entries WHERE replaced_by = %s", (undone,))
-    changes = Counter({(t, s): n for t, s, n in restored})
-    changes.subtract({(t, s): n for t, s, n in removed})
-    adjust_entry_counts(conn, module_id, changes)
-    return {"restored": sum(n for *_, n in restored), "removed": sum(n for *_, n in removed)}
+    changes: dict[int, Counter] = {}
+    for module_id, entry_type, source, n in restored:
+        changes.setdefault(module_id, Counter())[(entry_type, source)] += n
+    for module_id, entry_type, source, n in removed:
+        changes.setdefault(module_id, Counter())[(entry_type, source)] -= n
+    for module_id, change in sorted(changes.items()):
+        adjust_entry_counts(conn, module_id, change)
+    return {"restored": sum(row[-1] for row in restored),
+            "removed": sum(row[-1] for row in removed)}
 
 
-def _restore_factors(conn, undone: int, module_id: int) -> dict[str, int]:
+def _restore_factors(conn, undone: int, module_ids: list[int]) -> dict[str, int]:
     removed = conn.execute(
         "DELETE FROM emission_factors f USING replaced_factors r WHERE r.replaced_by = %s "
         "AND r.inserted AND f.id = r.id", (undone,)).rowcount

@@ -39,6 +39,8 @@ class SyncRequest:
     schedule_id: int | None = None  # set when a schedule's due time (or run now) asks
     preview_of: int | None = None  # "Load it": the real load of a completed preview
     undo_of: int | None = None  # an undo of this completed load (ingestion/undo.py)
+    # An institution-wide sync (webapp/feeds/): no module, the module type rows go to.
+    module_type: str | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -52,7 +54,8 @@ class SyncRequest:
                    target_type=job.target_type, year=job.year,
                    filters=stored.get("filters"), config=stored.get("config"),
                    factor_type_id=job.factor_type_id,
-                   upload_id=(stored.get("upload") or {}).get("id"), retry_of=job.id)
+                   upload_id=(stored.get("upload") or {}).get("id"), retry_of=job.id,
+                   module_type=stored.get("module_type"))
 
 
 @dataclass(frozen=True)

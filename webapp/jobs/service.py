@@ -88,8 +88,11 @@ def require_change_of(request: SyncRequest) -> None:
     Raises:
         NotFound (the module is out of the caller's sight), Forbidden.
     """
-    module = get_module(request.module_id) if request.module_id is not None else None
     target = str(request.target_type)
+    if request.module_id is None:  # the unit tree's, or every unit's (institution-wide)
+        access.require_admin(f"a {target.replace('_', ' ')} job of no single unit")
+        return
+    module = get_module(request.module_id)
     access.require(access.unit_of(module), access.role_to_change(target),
                    f"a {target.replace('_', ' ')} job")
 

@@ -66,9 +66,9 @@ class ProviderContext:
     job's database session: a provider that reads stored data opens its own connection."""
 
     job_id: int
-    module_id: int
+    module_id: int | None  # None: an institution-wide sync (`routes` says where rows go)
     module_type: str
-    inventory_id: int
+    inventory_id: int | None
     year: int
     target_type: str
     filters: dict[str, Any] = field(default_factory=dict)
@@ -86,6 +86,9 @@ class ProviderContext:
     log: logging.LoggerAdapter | logging.Logger = field(
         default_factory=lambda: logging.getLogger("webapp.ingestion")
     )
+    # An institution-wide sync's routes (webapp/feeds/routes.py): each clean row goes to
+    # the module of the unit its `unit_key` names. None for a unit's own sync.
+    routes: Any = None
 
 
 class DataIngestionProvider(ABC):
@@ -114,6 +117,12 @@ class DataIngestionProvider(ABC):
         self._entry_types_seen: set[str] = set()
 
     # -- availability ---------------------------------------------------------------
+    # The key of a clean row's data that names its unit (a Tableau row's centre
+    # financier): an institution-wide sync routes rows by it. None: the provider's rows
+    # cannot be routed, so it syncs one unit at a time. `unit_label` names it in errors.
+    unit_key: ClassVar[str | None] = None
+    unit_label: ClassVar[str] = "unit"
+
     # A provider configured by the server's settings names their type: a class whose
     # from_mapping(settings) raises ProviderUnavailable, saying what is missing.
     settings_type: ClassVar[Any] = None
@@ -184,6 +193,23 @@ class DataIngestionProvider(ABC):
                         f"is outside this sync's filter {declared.name} ({shown})")
         return kept
 
+    def _routed(self, clean: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """An institution-wide sync's rows, each with its `_target`; a row naming no
+        unit, an unknown or an inactive one is a row error."""
+        routes = self.ctx.routes
+        if routes is None:
+            return clean
+        kept = []
+        for row in clean:
+            code = (row.get("data") or {}).get(self.unit_key)
+            target, refusal = routes.target(code)
+            if target is None:
+                self.reject(row.get("_row", 0), self.unit_label, code, refusal)
+            else:
+                row["_target"] = target
+                kept.append(row)
+        return kept
+
     def slice_entry_types(self) -> set[str]:
         """Entry types this job replaces (data entries). Providers that know their slice
         even when no row is valid (a CSV of planes) override this."""
@@ -214,7 +240,7 @@ class DataIngestionProvider(ABC):
                 fetched += len(raw)
                 tracker.progress("transforming", fetched=fetched, processed=processed,
                                  total=self.total_hint())
-                clean = self._within_scope(await self.transform_data(raw))
+                clean = self._routed(self._within_scope(await self.transform_data(raw)))
                 if self._rejected:
                     self.first_error = self.first_error or self._rejected[0]
                     skipped_rows.update(e.row for e in self._rejected)

@@ -31,6 +31,9 @@ class HrHeadcountProvider(DataIngestionProvider):
     provider_name: ClassVar[str] = "hr_api"
     target_type: ClassVar[str] = "data_entries"
     settings_type: ClassVar[type] = HrSettings
+    # An institution-wide sync routes each person to the unit HR gives them.
+    unit_key: ClassVar[str | None] = "unit_code"
+    unit_label: ClassVar[str] = "unit_code"
     label: ClassVar[str] = "HR API (headcount)"
     # HR's records cannot be fixed from here: load the good ones, report the rest.
     default_on_error: ClassVar[str] = "skip"

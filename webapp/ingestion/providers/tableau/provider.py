@@ -22,6 +22,7 @@ from webapp.ingestion.providers.base import (
 from webapp.ingestion.providers.filters import ProviderFilter
 from webapp.ingestion.providers.tableau.client import TableauClient, TableauSettings
 from webapp.ingestion.providers.tableau.mapping import (
+    CENTRE,
     FLIGHT_CAPTIONS,
     build_filters,
     map_flight_row,
@@ -34,6 +35,9 @@ class TableauFlightsProvider(DataIngestionProvider):
     provider_name: ClassVar[str] = "tableau_api"
     target_type: ClassVar[str] = "data_entries"
     settings_type: ClassVar[type] = TableauSettings
+    # An institution-wide sync routes each flight to the unit of its centre financier.
+    unit_key: ClassVar[str | None] = "unit_institutional_id"
+    unit_label: ClassVar[str] = CENTRE
     label: ClassVar[str] = "Tableau (flights)"
     # The user cannot fix Tableau's rows from here: load the good ones, report the rest.
     default_on_error: ClassVar[str] = "skip"
