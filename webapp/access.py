@@ -115,6 +115,11 @@ def _year_open(year: int) -> bool:
         select(InventoryYear.open).where(InventoryYear.year == year)).scalar())
 
 
+def year_visible(year: int | None) -> bool:
+    """Whether the caller sees `year`'s records: admins all, others the open years."""
+    return sees_everything() or year is None or _year_open(year)
+
+
 def check_visible(unit: Unit | None, year: int | None, missing: str) -> None:
     """Raise NotFound(`missing`) unless the caller may see `unit` in `year` (None: a
     record of no unit or year, e.g. a job of the unit tree, which only admins see).
@@ -128,6 +133,14 @@ def check_visible(unit: Unit | None, year: int | None, missing: str) -> None:
     if unit is None or role_in(user, unit) is None or (year is not None
                                                        and not _year_open(year)):
         raise NotFound(missing)
+
+
+def visible_codes(codes: list[str]) -> set[str]:
+    """Those of the unit `codes` the caller sees (all of them for who sees everything)."""
+    if sees_everything() or not codes:
+        return set(codes)
+    return set(db.session.execute(select(Unit.code).where(
+        Unit.code.in_(codes), visible_units())).scalars())
 
 
 # -- changes ----------------------------------------------------------------------------

@@ -175,3 +175,40 @@ def test_who_may_and_what_waits(admin_api, api, university, idle_queue):
                     ).status_code == 202
     second = admin_api.post("/sync/institution/2025", json=TRAVEL_2025)
     assert second.status_code == 409  # now F0892's own load holds its slice
+
+
+def test_a_units_members_see_their_share_of_the_job(app, admin_api, worker, university,
+                                                     create_user, api_token, db_url):
+    from tests.support.accounts import ApiClient
+    from tests.support.web import logged_in_client
+    from webapp.organisation.demo_university import INSTITUTES
+
+    final = admin_api.wait(_sync(admin_api, TRAVEL_2025))
+    job_id, by_unit = final["job_id"], final["counts"]["by_unit"]
+    lab = ApiClient(app.test_client(), api_token(create_user("editor")))  # of F0892
+    share = lab.get(f"/sync/status/{job_id}").get_json()
+    assert share["counts"] == {"by_unit": {"F0892": by_unit["F0892"]},
+                               "inserted": by_unit["F0892"]["inserted"],
+                               "deleted": by_unit["F0892"]["deleted"]}
+    assert share["errors"] == [] and share["errors_total"] == 0
+    history = lab.get("/sync/history/2").get_json()["items"]  # F0892's travel module
+    assert job_id in [item["job_id"] for item in history]
+    # An institute's member sees its labs' lines; nobody but an admin acts on the job.
+    institute = next(code for code, (_, labs) in INSTITUTES.items()
+                     if "F0892" in dict(labs))
+    manager = ApiClient(app.test_client(), api_token(create_user("manager", unit=institute)))
+    labs = set(dict(INSTITUTES[institute][1])) & set(by_unit)
+    assert set(manager.get(f"/sync/status/{job_id}").get_json()["counts"]["by_unit"]) == labs
+    assert lab.post(f"/sync/undo/{job_id}").status_code == 403
+    outsider = ApiClient(app.test_client(), api_token(create_user("editor", unit=None)))
+    assert outsider.get(f"/sync/status/{job_id}").status_code == 404
+    viewer = logged_in_client(app, create_user("viewer"))
+    module_page = viewer.get("/modules/2")  # its history lists the institution's job
+    assert module_page.status_code == 200 and f"#{job_id}" in module_page.text
+    page = viewer.get(f"/jobs/{job_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'id="job-{job_id}-units"' in html and ">F0892</a>" in html
+    assert ">F0901</a>" not in html
+    admin_page = logged_in_client(app, create_user("admin")).get(f"/jobs/{job_id}").text
+    assert ">F0901</a>" in admin_page

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import cast, func, select
+from sqlalchemy.dialects.postgresql import JSONPATH
 
 from webapp import access
 from webapp.errors import NotFound
@@ -28,12 +29,32 @@ def get_job(job_id: int) -> DataIngestionJob:
     Raises:
         NotFound: no such job, or one out of the caller's sight (the same sentence).
     """
-    missing = f"job {job_id} does not exist"
     job = db.session.get(DataIngestionJob, job_id)
     if job is None:
-        raise NotFound(missing)
-    access.check_visible(access.unit_of(job.module), job.year, missing)
+        raise NotFound(f"job {job_id} does not exist")
+    check_visible(job)
     return job
+
+
+def check_visible(job: DataIngestionJob) -> None:
+    """Raises NotFound, worded as for a missing job, unless the caller sees `job`: its
+    module, or for an institution-wide load one of the units it changed."""
+    if job.module_id is None and _units_share(job):
+        return
+    access.check_visible(access.unit_of(job.module), job.year,
+                         f"job {job.id} does not exist")
+
+
+def _units_share(job: DataIngestionJob) -> dict[str, Any] | None:
+    """An institution-wide load's counts.by_unit as the caller may see it: the units of
+    theirs it changed (None: not such a job, or none of theirs; admins see every unit)."""
+    by_unit = job.info.counts.get("by_unit")
+    if not by_unit:
+        return None
+    shown = access.visible_codes(list(by_unit))
+    if not shown or not access.year_visible(job.year):
+        return None
+    return {code: by_unit[code] for code in by_unit if code in shown}
 
 
 def current_job(job_id: int) -> DataIngestionJob:
@@ -80,15 +101,23 @@ def _may_be_lost(job: DataIngestionJob) -> bool:
 
 
 def status_body(job: DataIngestionJob) -> dict[str, Any]:
-    """The plan's status body plus the fields SPEC §7 adds."""
+    """The plan's status body plus the fields SPEC §7 adds. An institution-wide load
+    shows someone who does not see every unit their units' share: their units' counts,
+    and no row errors (a row naming no unit of theirs is not theirs to see)."""
     info = job.info
+    counts, errors, errors_total = info.counts, info.errors, info.errors_total
+    if job.module_id is None and counts.get("by_unit") and not access.sees_everything():
+        share = _units_share(job) or {}
+        counts = {"by_unit": share, **{key: sum(unit[key] for unit in share.values())
+                                       for key in ("inserted", "deleted")}}
+        errors, errors_total = [], 0
     return {
         "job_id": job.id, "status": job.status, "status_code": job.status_code,
         "message": job.message, "progress": info.progress,
         "module_id": job.module_id, "provider_type": job.provider_type,
         "target_type": job.target_type, "factor_type_id": job.factor_type_id,
-        "year": job.year, "counts": info.counts, "errors": info.errors,
-        "errors_total": info.errors_total, "retry_of": info.retry_of,
+        "year": job.year, "counts": counts, "errors": errors,
+        "errors_total": errors_total, "retry_of": info.retry_of,
         "retried_by": info.retried_by, "created_by": job.created_by,
         "schedule_id": info.schedule_id,
         # Preview and undo (SPEC §11): the links both ways, a preview's rows, and until
@@ -112,7 +141,12 @@ def history(module_id: int, *, provider_type: str | None = None, status: str | N
     """A module's jobs, newest first, with the total matching the filters
     (`except_target`: leave out jobs of that target type)."""
     get_module(module_id)
-    query = select(DataIngestionJob).where(DataIngestionJob.module_id == module_id)
+    # With the institution-wide loads that changed it (webapp/feeds/): few, by year.
+    routed_here = DataIngestionJob.module_id.is_(None) & func.jsonb_path_exists(
+        DataIngestionJob.meta, cast("$.counts.by_unit.* ? (@.module_id == $m)", JSONPATH),
+        func.jsonb_build_object("m", module_id))
+    query = select(DataIngestionJob).where(
+        (DataIngestionJob.module_id == module_id) | routed_here)
     if except_target:
         query = query.where(DataIngestionJob.target_type != except_target)
     if provider_type:

@@ -23,7 +23,7 @@ from webapp import access, audit
 from webapp.errors import Conflict, NotFound, Unavailable
 from webapp.extensions import db, ingestion_queue, redis_connection
 from webapp.jobs import kinds
-from webapp.jobs.queries import get_job
+from webapp.jobs.queries import check_visible, get_job
 from webapp.jobs.requests import Checked, SyncRequest, get_module
 from webapp.jobs.states import ACTIVE, RETRYABLE, STATUS_CODES, JobStatus, check_transition
 from webapp.models import DataIngestionJob, FactorType, User
@@ -209,13 +209,12 @@ def lock(job_id: int) -> DataIngestionJob:
     Raises:
         NotFound: no such job, or one out of the caller's sight (the same sentence).
     """
-    missing = f"job {job_id} does not exist"
     job = db.session.execute(
         db.select(DataIngestionJob).where(DataIngestionJob.id == job_id).with_for_update()
         .execution_options(populate_existing=True)).scalar_one_or_none()
     if job is None:
-        raise NotFound(missing)
-    access.check_visible(access.unit_of(job.module), job.year, missing)
+        raise NotFound(f"job {job_id} does not exist")
+    check_visible(job)
     return job
 
 
@@ -225,6 +224,9 @@ def require_change(job: DataIngestionJob, action: str) -> None:
     Raises:
         Forbidden (403).
     """
+    if job.module_id is None:  # the unit tree's, or every unit's (institution-wide)
+        access.require_admin(action)
+        return
     access.require(access.unit_of(job.module), access.role_to_change(job.target_type),
                    action)
 
