@@ -195,6 +195,14 @@ def recalculate_after(job_id: int, **_: Any) -> None:
                    Inventory.year == job.year).order_by(Module.id)).scalars())
     else:
         return
+    if len(module_ids) > 1:
+        try:
+            request_recalculations(module_ids, triggered_by=job_id)
+            return
+        except Exception:  # noqa: BLE001 - one module at a time below, then
+            db.session.rollback()
+            log.warning("could not queue the recalculations after job %s at once",
+                        job_id, exc_info=True, extra={"job_id": job_id})
     for module_id in module_ids:
         try:
             request_recalculation(module_id, None, triggered_by=job_id)
@@ -204,4 +212,42 @@ def recalculate_after(job_id: int, **_: Any) -> None:
                         module_id, job_id, exc_info=True, extra={"job_id": job_id})
 
 
-kinds.register(RecalculationKind())
+def request_recalculations(module_ids: list[int], *, triggered_by: int) -> list[int]:
+    """request_recalculation for many modules (after an institution-wide or a factor
+    load): one transaction for every new job and the queue calls after its commit,
+    instead of a transaction and a round of checks per module. A module with a pending
+    recalculation keeps it; a running one is asked to run once more. Returns the new
+    jobs' ids.
+
+    Raises:
+        Unavailable (the queue is unreachable), or what the database raises: nothing is
+        created then.
+    """
+    service.ensure_queue_reachable()
+    active = db.session.execute(
+        select(DataIngestionJob).where(
+            DataIngestionJob.module_id.in_(module_ids),
+            DataIngestionJob.target_type == TargetType.EMISSIONS,
+            DataIngestionJob.status.in_(list(ACTIVE)))
+        .with_for_update().execution_options(populate_existing=True)).scalars().all()
+    for job in active:
+        if job.status == JobStatus.PROCESSING and not job.info.rerun_requested:
+            job.meta = {**job.meta, RERUN_FLAG: True}
+    busy = {job.module_id for job in active}
+    created = []
+    for module in db.session.execute(
+            select(Module).where(Module.id.in_(sorted(set(module_ids) - busy)))
+            .order_by(Module.id)).scalars():
+        request = _request(module, triggered_by=triggered_by)
+        job = service.insert_job(RECALCULATION, request, RECALCULATION.check(request), None)
+        audit.record(RECALCULATION.audit_action, target_type="job", target_id=job.id,
+                     details={"provider_type": PROVIDER, "target_type": job.target_type,
+                              "module_id": job.module_id, "triggered_by": triggered_by})
+        created.append(job.id)
+    db.session.commit()
+    for job_id in created:
+        service.enqueue(job_id)
+    return created
+
+
+RECALCULATION = kinds.register(RecalculationKind())

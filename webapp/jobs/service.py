@@ -54,7 +54,7 @@ def create_job(request: SyncRequest, user: User | None) -> DataIngestionJob:
     checked = kind.check(request)
     if checked.exclusive:
         _refuse_if_busy(_module_id(checked), request.target_type, checked.factor_type)
-    _ensure_queue_reachable()
+    ensure_queue_reachable()
     checked = kind.prepare(request, checked, user)
     job = insert_job(kind, request, checked, user)
     links = {"retried_by": request.retry_of, "applied_by": request.preview_of,
@@ -163,7 +163,7 @@ def _busy(active: int | None) -> Conflict:
                     "wait for it or cancel it", active_job_id=active)
 
 
-def _ensure_queue_reachable() -> None:
+def ensure_queue_reachable() -> None:
     try:
         redis_connection().ping()
     except Exception:  # noqa: BLE001 - any Redis failure means we cannot run jobs
@@ -194,11 +194,6 @@ def enqueue(job_id: int) -> None:
         RUNNER, job_id, job_id=rq_job_id(job_id),
         job_timeout=config["JOB_TIMEOUT_S"], result_ttl=3600, failure_ttl=7 * 86400,
         description=f"ingestion job {job_id}")
-
-
-# -- transitions -----------------------------------------------------------------------
-
-
 
 
 # -- transitions -----------------------------------------------------------------------
