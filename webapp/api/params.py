@@ -1,5 +1,6 @@
 """Request arguments for every handler: whole numbers, paging, JSON bodies and
-JSON-encoded fields, and the `{items, total, limit, offset}` list envelope.
+JSON-encoded fields, a sync's payload as JSON or as a form with a file, and the
+`{items, total, limit, offset}` list envelope.
 
 Every refusal is a 400 naming the argument. A JSON value is checked before anything
 stores it (SPEC §12): at most MAX_DEPTH levels deep, no NUL or lone surrogate in its
@@ -13,6 +14,7 @@ import re
 from typing import Any
 
 from flask import request
+from werkzeug.exceptions import UnsupportedMediaType
 
 from webapp.errors import BadRequest
 from webapp.security import unstorable
@@ -139,3 +141,29 @@ def json_field(raw: str | None, name: str) -> dict[str, Any] | None:
         raise BadRequest(f'{name} must be a JSON object, like {{"on_error": "skip"}}',
                          field=name)
     return value
+
+
+# A sync's form fields sent as JSON text in multipart/form-data (a file rides beside them).
+_JSON_FORM_FIELDS = {"filters": json_value, "config": json_field}
+
+
+def payload_with_file(fields: dict[str, tuple[type, ...]]) -> dict[str, Any]:
+    """A sync's payload: `fields` from a JSON body (as json_body), or from
+    multipart/form-data, where filters and config are JSON text and a `file` part
+    becomes `new_file` (stream, filename, content type) for the job to store.
+
+    Raises:
+        UnsupportedMediaType: neither JSON nor multipart/form-data (415).
+    """
+    if request.mimetype == "multipart/form-data":
+        form = request.form
+        payload = {name: _JSON_FORM_FIELDS[name](form.get(name), name)
+                   if name in _JSON_FORM_FIELDS else form.get(name) for name in fields}
+        file = request.files.get("file")
+        if file is not None and file.filename:
+            payload["new_file"] = (file.stream, file.filename, file.mimetype)
+        return payload
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send application/json, or multipart/form-data with a "
+                                   "'file' part for csv_upload")
+    return json_body(fields)

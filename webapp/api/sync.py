@@ -3,14 +3,11 @@ row-error report. Handlers parse, call one service function, answer."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, request
 from flask_login import current_user
-from werkzeug.exceptions import UnsupportedMediaType
 
 from webapp.api import api_bp
-from webapp.api.params import accepted, json_body, json_field, json_value, listing, page_args
+from webapp.api.params import accepted, json_body, listing, page_args, payload_with_file
 from webapp.auth import requires_admin
 from webapp.errors import BadRequest
 from webapp.extensions import db
@@ -26,25 +23,8 @@ from webapp.models.jobs import TargetType
 PAYLOAD = {"provider_type": (str,), "year": (int, str), "filters": (), "config": (dict,)}
 
 
-def _sync_request() -> dict[str, Any]:
-    """The plan's payload, from a JSON body or from multipart/form-data with a file."""
-    if request.mimetype == "multipart/form-data":
-        form = request.form
-        payload = {"provider_type": form.get("provider_type"), "year": form.get("year"),
-                   "filters": json_value(form.get("filters"), "filters"),
-                   "config": json_field(form.get("config"), "config")}
-        file = request.files.get("file")
-        if file is not None and file.filename:
-            payload["new_file"] = (file.stream, file.filename, file.mimetype)
-        return payload
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType("send application/json, or multipart/form-data with a "
-                                   "'file' part for csv_upload")
-    return json_body(PAYLOAD)
-
-
 def _create(module_id: int, target_type: str, factor_type_id: int | None = None):
-    payload = _sync_request()
+    payload = payload_with_file(PAYLOAD)
     if not payload.get("provider_type"):
         raise BadRequest("provider_type is required")
     job = service.create_job(SyncRequest(

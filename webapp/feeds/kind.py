@@ -4,6 +4,8 @@ and one transaction, and its undo.
 
 `POST /api/v1/sync/institution/{year}` asks for one (admins). The job has no module:
 its request stores the module type, its counts say what each unit got (`by_unit`).
+A CSV of entries comes with a `unit_code` column, stored like a unit's upload (`prepare`,
+inherited from LoadKind), so a retry reads the same file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from webapp.extensions import db
 from webapp.feeds.routes import UnitRoutes
 from webapp.feeds.sink import RoutedEntrySink
 from webapp.ingestion.kinds import LoadKind, _clean_config, _connector
+from webapp.ingestion.loading import uploads
 from webapp.ingestion.loading.exclusion import refuse_while_unit_loads
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.base import ProviderContext
@@ -32,14 +35,16 @@ from webapp.models.inventory import MODULE_TYPES
 
 
 def institution_request(year: Any, body: dict[str, Any]) -> SyncRequest:
-    """The request an institution-wide sync sends (the API's body, as it came)."""
+    """The request an institution-wide sync sends (the API's body, as it came, with
+    `new_file` when a CSV came with it)."""
     module_type = body.get("module_type")
     if not isinstance(module_type, str) or not module_type:
         raise BadRequest("module_type is required (a string), e.g. 'travel'")
     return SyncRequest(module_id=None, module_type=module_type,
                        provider_type=body.get("provider_type"),
                        target_type=TargetType.DATA_ENTRIES, year=year,
-                       filters=body.get("filters"), config=body.get("config"))
+                       filters=body.get("filters"), config=body.get("config"),
+                       new_file=body.get("new_file"))
 
 
 def _provider(request: SyncRequest):
@@ -75,9 +80,13 @@ class InstitutionLoadKind(LoadKind):
         reason = provider_cls.unavailable_reason(current_app.config)
         if reason:
             raise Unavailable(reason, provider_type=request.provider_type)
-        if provider_cls.needs_upload:
-            raise Invalid(f"{request.provider_type} is not offered for a whole institution "
-                          "yet", field="provider_type")
+        has_file = request.upload_id is not None or request.new_file is not None
+        if provider_cls.needs_upload and not has_file:
+            raise BadRequest(f"{request.provider_type} needs a CSV file in the 'file' field "
+                             "(multipart/form-data), with a unit_code column naming each "
+                             "row's unit")
+        if has_file and not provider_cls.needs_upload:
+            raise BadRequest(f"{request.provider_type} reads its own source; send no file")
         for name in ("filters", "config"):
             check_size(name, getattr(request, name))
         config = _clean_config(request.config)
@@ -88,6 +97,8 @@ class InstitutionLoadKind(LoadKind):
                   "filters": without_secrets(clean_filters(provider_cls.filters,
                                                            request.filters)),
                   "config": config}
+        if request.upload_id is not None:  # a retry's: the file the failed job read
+            stored["upload"] = uploads.describe(request.upload_id)
         return Checked(None, None, year, stored)
 
     def run(self, job: DataIngestionJob, attempt: str, log: logging.LoggerAdapter) -> None:
@@ -100,7 +111,8 @@ class InstitutionLoadKind(LoadKind):
                 job_id=job.id, module_id=None, module_type=module_type, inventory_id=None,
                 year=job.year, target_type=job.target_type, filters=job.info.filters,
                 config=job.info.config, settings=current_app.config,
-                open_database=_connector(), log=log, routes=routes)
+                open_upload=_upload_opener(job), open_database=_connector(), log=log,
+                routes=routes)
             provider_cls = registry.resolve(module_type, job.provider_type, job.target_type)
             tracker.sink = sink = RoutedEntrySink(
                 conn, routes=routes, job_id=job.id, year=job.year, source=job.provider_type,
@@ -120,6 +132,11 @@ class InstitutionLoadKind(LoadKind):
         units = len(counts.get("by_unit") or {})
         return (super().completion_message(job, counts, extra)
                 + f" for {units:,} unit{'s' if units != 1 else ''}")
+
+
+def _upload_opener(job: DataIngestionJob):
+    upload = job.info.upload
+    return (lambda: uploads.open_upload(upload["id"])) if upload else None
 
 
 class InstitutionUndoKind(UndoKind):

@@ -5,7 +5,7 @@ type (`FactorSchema`). The declarations themselves are in `schemas.py`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from webapp.ingestion.providers.base import RowError
@@ -25,6 +25,9 @@ class Column(NamedTuple):
 
 # Every data file may say which organisational unit a row belongs to.
 UNIT_COLUMN = Column("unit_institutional_id", parse=text(100))
+# An institution-wide file must say which unit's module each row goes to (SPEC §14): the
+# unit's code, as /admin/units lists it. A unit's own file has no use for it.
+ROUTING_COLUMN = Column("unit_code", required=True, parse=text(100))
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,11 @@ class EntrySchema:
     def __post_init__(self) -> None:
         if UNIT_COLUMN not in self.columns:
             object.__setattr__(self, "columns", (*self.columns, UNIT_COLUMN))
+
+    def routed(self) -> EntrySchema:
+        """This schema for an institution-wide file: the same columns and checks, and a
+        required `unit_code`, kept in each entry's data."""
+        return replace(self, columns=(*self.columns, ROUTING_COLUMN))
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,14 @@ from webapp.ingestion.providers.csv_upload.columns import EntrySchema
 
 class CSVDataEntriesProvider(CSVProvider):
     target_type = "data_entries"
+    # An institution-wide file names each row's unit (SPEC §14); base._routed routes it.
+    unit_key = "unit_code"
+    unit_label = "unit_code"
 
     def pick_schema(self, header: list[str]) -> EntrySchema:
-        return schemas.pick_entry_schema(self.ctx.module_type, header,
-                                         self.ctx.config.get("entry_type"))
+        pick = (schemas.pick_entry_schema if self.ctx.routes is None
+                else schemas.pick_routed_entry_schema)
+        return pick(self.ctx.module_type, header, self.ctx.config.get("entry_type"))
 
     def slice_entry_types(self) -> set[str]:
         # A file of planes replaces this provider's planes, even when it has no valid row.

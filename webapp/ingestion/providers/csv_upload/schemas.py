@@ -16,7 +16,13 @@ from typing import Any
 
 from webapp.errors import InvalidFile, JobFailure
 from webapp.ingestion.providers.base import RowError
-from webapp.ingestion.providers.csv_upload.columns import Column, EntrySchema, FactorSchema, Schema
+from webapp.ingestion.providers.csv_upload.columns import (
+    ROUTING_COLUMN,
+    Column,
+    EntrySchema,
+    FactorSchema,
+    Schema,
+)
 from webapp.ingestion.providers.csv_upload.parsers import (
     CABIN_CLASS,
     TRAIN_CLASS,
@@ -251,6 +257,21 @@ def pick_entry_schema(module_type: str, header: list[str],
                       for s in schemas)
     raise InvalidFile(f"The file's columns fit no {module_type} entry type: {needs}. "
                       f"{_found(header)}")
+
+
+def pick_routed_entry_schema(module_type: str, header: list[str],
+                             entry_type: str | None = None) -> EntrySchema:
+    """As pick_entry_schema, for a file of every unit's entries: its rows also name their
+    unit in a `unit_code` column.
+
+    Raises:
+        InvalidFile: no unit_code column, or what pick_entry_schema raises.
+    """
+    if ROUTING_COLUMN.name not in header:
+        raise InvalidFile(f"A file for every unit needs a {ROUTING_COLUMN.name} column "
+                          "naming each row's unit (its code, as Units lists it); "
+                          f"a unit's own file goes to its module's page. {_found(header)}")
+    return pick_entry_schema(module_type, header, entry_type).routed()
 
 
 def pick_factor_schema(factor_type: str, header: list[str]) -> FactorSchema:
