@@ -65,8 +65,17 @@ class CSVProvider(DataIngestionProvider):
         clean, errors = self.validator.validate_batch(raw.numbers, raw.cells)
         for error in errors:
             self.reject(error.row, error.column, error.value, error.reason)
+        if self.ctx.routes is not None:  # routing reports a refused unit by its row
+            _number_rows(clean, raw.numbers, {error.row for error in errors})
         return clean
 
     async def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
+
+
+def _number_rows(clean: list[dict[str, Any]], numbers: list[int], invalid: set[int]) -> None:
+    """Give each clean row its `_row`: the validator keeps the batch's order and leaves
+    out exactly the rows with errors, so the clean rows are the other numbers, in order."""
+    for row, number in zip(clean, (n for n in numbers if n not in invalid), strict=True):
+        row["_row"] = number
