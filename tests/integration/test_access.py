@@ -80,6 +80,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "users_admin.user": {"GET": MANAGER},
     "users_admin.membership_add": {"POST": MANAGER},
     "users_admin.deactivate": {"POST": ADMIN},
+    "sync_admin.form": {"GET": ADMIN},  # SPEC §14: "Sync every unit"
+    "sync_admin.run": {"POST": ADMIN},
     "units_admin.tree": {"GET": MANAGER},
     "units_admin.import_file": {"POST": ADMIN},
     "units_admin.members": {"GET": EDITOR},
@@ -178,6 +180,12 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     elif endpoint == "api.sync_institution":  # queued where no worker listens
         body = lambda: {"json": {"provider_type": "hr_api", "module_type": "headcount"}}  # noqa: E731
         editor_status = 202
+    elif endpoint == "sync_admin.run":  # an equipment CSV for every unit, queued
+        body, editor_status = (lambda: {"data": {
+            "year": "2025", "module_type": "equipment", "provider_type": "csv_upload",
+            "file": (io.BytesIO(b"equipment_id,name,equipment_class,unit_code\n"
+                                b"EQ-1,Laptop,laptop,F0892\n"), "equipment.csv")},
+            "content_type": "multipart/form-data"}), 303
     elif endpoint == "api.sync_retry":
         values["job_id"], editor_status = jobs["retryable"], 202
     elif endpoint in ("api.sync_apply", "api.sync_undo"):

@@ -9,6 +9,7 @@ from webapp.jobs.states import ACTIVE, RETRYABLE, JobStatus
 def register_views(app: Flask) -> None:
     from webapp.sso import provider as sso_provider
     from webapp.views import formatting
+    from webapp.views.admin_sync import sync_admin_bp
     from webapp.views.admin_units import units_admin_bp
     from webapp.views.admin_users import users_admin_bp
     from webapp.views.audit import audit_bp
@@ -33,6 +34,7 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(modules_bp)
     app.register_blueprint(schedules_bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(sync_admin_bp)
     app.register_blueprint(units_admin_bp)
     app.register_blueprint(users_admin_bp)
     if sso_provider.configured(app):  # no single sign-on routes without a provider
