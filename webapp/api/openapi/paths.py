@@ -68,15 +68,26 @@ UNITS_SYNC_BODY = {"required": True, "content": {"application/json": {"schema": 
                           "units_file (the file UNITS_DIRECTORY_FILE names)"},
         "on_error": {"enum": ["abort", "skip"]}}}}}}
 
-INSTITUTION_BODY = {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["provider_type", "module_type"], "properties": {
-        "provider_type": {"type": "string", "description": "a provider that names each "
-                          "row's unit, e.g. tableau_api (travel) or hr_api (headcount)"},
-        "module_type": {"type": "string", "description": "the modules rows go to, e.g. "
-                        "travel"},
-        "filters": {"type": "object", "description": "as for a unit's sync; a filtered "
-                    "sync replaces only its filter's rows"},
-        "config": {"type": "object", "description": "on_error, confirm_replace"}}}}}}
+_ROUTING_PROVIDER = {"type": "string", "description": "a provider that names each row's "
+                     "unit: tableau_api (travel), hr_api (headcount), csv_upload (a file)"}
+_MODULE_TYPE = {"type": "string", "description": "the modules rows go to, e.g. travel"}
+INSTITUTION_BODY = {"required": True, "content": {
+    "application/json": {"schema": {
+        "type": "object", "required": ["provider_type", "module_type"], "properties": {
+            "provider_type": _ROUTING_PROVIDER, "module_type": _MODULE_TYPE,
+            "filters": {"type": "object", "description": "as for a unit's sync; a filtered "
+                        "sync replaces only its filter's rows"},
+            "config": {"type": "object", "description": "on_error, confirm_replace"}}}},
+    # csv_upload: the module's entry columns and unit_code, the code of each row's unit.
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["provider_type", "module_type", "file"],
+        "properties": {
+            "file": {"type": "string", "contentMediaType": "text/csv",
+                     "description": "the module type's CSV columns and unit_code"},
+            "provider_type": _ROUTING_PROVIDER, "module_type": _MODULE_TYPE,
+            "filters": {"type": "string", "description": "JSON-encoded object"},
+            "config": {"type": "string", "description": "JSON-encoded object, e.g. "
+                       '{"on_error": "skip"}'}}}}}}
 
 RETRY_BODY = {"required": False, "content": {"application/json": {"schema": {
     "type": "object", "properties": {"confirm_replace": {"type": "boolean"}}}}}}
@@ -134,7 +145,7 @@ def path_items() -> dict[str, Any]:
         "/sync/institution/{year}": {"post": _operation(
             "Sync every unit's modules of a type from one fetch, each row to the module "
             "of the unit it names (admin; one transaction; counts.by_unit)",
-            {**accepted, **_errors(400, 401, 403, 404, 409, 415, 422, 503)},
+            {**accepted, **_errors(400, 401, 403, 404, 409, 413, 415, 422, 503)},
             params=[_param("year")], body=INSTITUTION_BODY)},
         "/sync/factors/{module_id}/{factor_type_id}": {"post": _operation(
             "Sync emission factors of a factor type",
