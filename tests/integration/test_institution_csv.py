@@ -140,3 +140,12 @@ def test_requests_a_csv_sync_refuses_before_any_job(admin_api, university, idle_
     assert admin_api.post("/sync/institution/2025", data="x",
                           content_type="text/plain").status_code == 415
     assert _uploads(db_url) == 0  # a refused request stores no file
+
+
+def test_the_api_document_describes_the_form(admin_api):
+    post = admin_api.get("/openapi.json").get_json()["paths"]["/sync/institution/{year}"][
+        "post"]
+    form = post["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["provider_type", "module_type", "file"]
+    assert "unit_code" in form["properties"]["file"]["description"]
+    assert "413" in post["responses"]  # the file's size limit
