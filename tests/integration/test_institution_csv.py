@@ -149,3 +149,12 @@ def test_the_api_document_describes_the_form(admin_api):
     assert form["required"] == ["provider_type", "module_type", "file"]
     assert "unit_code" in form["properties"]["file"]["description"]
     assert "413" in post["responses"]  # the file's size limit
+
+
+def test_a_units_own_csv_still_ignores_a_unit_code_column(api, worker, db_url):
+    final = api.wait(api.sync(2, "csv_upload", file=_file(_flight(1, "ELSEWHERE")).encode(),
+                              filename="flights.csv").get_json()["job_id"])
+    assert final["status"] == "completed" and final["counts"]["inserted"] == 1, final
+    with psycopg.connect(db_url) as conn:
+        [data] = conn.execute("SELECT data FROM data_entries WHERE module_id = 2").fetchone()
+    assert data["user_institutional_id"] == "1" and "unit_code" not in data
