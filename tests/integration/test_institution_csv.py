@@ -97,7 +97,7 @@ def test_a_file_without_unit_code_fails_saying_so_and_changes_nothing(admin_api,
     assert _stored(db_url, "travel", "user_institutional_id") == {"F0892": ["1"]}
 
 
-def test_an_inactive_units_row_aborts_by_default_and_a_retry_reads_the_same_file(
+def test_an_inactive_units_row_aborts_by_default_a_retry_reads_the_same_file_undo_too(
         app, admin_api, worker, university, db_url, tmp_path):
     assert run_import(app, tmp_path, "code,name,parent_code,active\n"
                       "F1620,Astrophysics Lab,SCI-PHYS,no\n").exit_code == 0
@@ -119,6 +119,10 @@ def test_an_inactive_units_row_aborts_by_default_and_a_retry_reads_the_same_file
     assert _stored(db_url, "travel", "user_institutional_id") == {
         "F0892": ["1"], "F1620": ["2"]}
     assert _uploads(db_url) == uploads_before  # stored once, read twice
+    undone = admin_api.post(f"/sync/undo/{final['job_id']}")
+    assert undone.status_code == 202, undone.get_json()
+    assert admin_api.wait(undone.get_json()["job_id"])["status"] == "completed"
+    assert _stored(db_url, "travel", "user_institutional_id") == {}
 
 
 def _uploads(db_url) -> int:
