@@ -23,6 +23,7 @@ import argparse
 import io
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -243,6 +244,7 @@ def main() -> None:
         standin.stop()
         for server in servers:
             server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # the private servers' data: GBs
 
 
 def report(runs: dict[str, list[Run]], rows: int, how: str) -> None:
