@@ -20,11 +20,12 @@ chaos: $(VENV)/.dev  ## only the chaos suite (part of `make test`): workers, Red
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-bench: $(VENV)/.dev  ## benchmarks: figures and ratios (ingest, worker RSS, undo cost; emissions; poll latency; organisation)
+bench: $(VENV)/.dev  ## benchmarks: figures and ratios (ingest, worker RSS, undo cost; emissions; poll latency; organisation; institution sync)
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 	$(BIN)/python bench/emissions.py
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/organisation.py
+	$(BIN)/python bench/feeds.py
 
 $(VENV)/.python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
