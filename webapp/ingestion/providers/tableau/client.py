@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-import orjson
 import requests
 
 from webapp.errors import (
@@ -371,10 +370,7 @@ class TableauClient:
     @staticmethod
     def _json(response: requests.Response, what: str) -> dict[str, Any]:
         try:
-            # From the bytes, with orjson: a year of flights is one answer of ~125 MB per
-            # 300,000 rows, and response.json() first decodes it all to text (another
-            # copy of that size, bench/feeds.py) and parses it slower.
-            body = orjson.loads(response.content)
+            body = response.json()
         except ValueError:
             body = None
         if not isinstance(body, dict):
