@@ -221,3 +221,30 @@ def test_a_units_members_see_their_share_of_the_job(app, admin_api, worker, univ
     assert ">F0901</a>" not in html
     admin_page = logged_in_client(app, create_user("admin")).get(f"/jobs/{job_id}").text
     assert ">F0901</a>" in admin_page
+
+
+def test_a_schedule_syncs_every_unit(app, admin_api, api, worker, university, db_url):
+    from datetime import datetime, timedelta
+
+    from webapp.schedules.firing import fire_due
+
+    body = {**TRAVEL_2025, "year": 2025, "cron": "daily", "timezone": "Europe/Zurich"}
+    assert api.post("/schedules", json=body).status_code == 403  # an admin's to make
+    bad = admin_api.post("/schedules", json={**body, "provider_type": "synthetic"})
+    assert bad.status_code == 422
+    created = admin_api.post("/schedules", json=body)
+    assert created.status_code == 201, created.get_json()
+    schedule = created.get_json()
+    assert (schedule["module_id"], schedule["module_type"]) == (None, "travel")
+    assert api.get(f"/schedules/{schedule['id']}").status_code == 404
+    # Its due time fires an institution-wide load (time injected, as in test_schedules).
+    due = datetime.fromisoformat(schedule["next_run_at"]) + timedelta(minutes=1)
+    with app.app_context():
+        assert len(fire_due(due)) == 1
+    with psycopg.connect(db_url) as conn:
+        [(job_id,)] = conn.execute(
+            "SELECT id FROM data_ingestion_jobs WHERE (metadata->>'schedule_id')::int = %s",
+            (schedule["id"],)).fetchall()
+    final = admin_api.wait(job_id)
+    assert final["status"] == "completed" and final["counts"]["by_unit"], final
+    assert _stored(db_url, "travel", "ticket_number") == _expected_tickets()

@@ -73,10 +73,10 @@ class InstitutionLoadKind(LoadKind):
     def check(self, request: SyncRequest) -> Checked:
         provider_cls = _provider(request)
         year = request.year
+        if not isinstance(year, int) or isinstance(year, bool):
+            raise Invalid("year must be a whole number", field="year")
         if db.session.get(InventoryYear, year) is None:
             raise Invalid(f"the year {year} does not exist", field="year")
-        if request.undo_of is None:  # an undo restores what its load found
-            refuse_while_unit_loads(request.module_type, year)
         reason = provider_cls.unavailable_reason(current_app.config)
         if reason:
             raise Unavailable(reason, provider_type=request.provider_type)
@@ -100,6 +100,10 @@ class InstitutionLoadKind(LoadKind):
         if request.upload_id is not None:  # a retry's: the file the failed job read
             stored["upload"] = uploads.describe(request.upload_id)
         return Checked(None, None, year, stored)
+
+    def refuse_while_busy(self, checked: Checked) -> None:
+        """Conflict (409) while one unit's load of the same type and year runs."""
+        refuse_while_unit_loads(checked.stored_request["module_type"], checked.year)
 
     def run(self, job: DataIngestionJob, attempt: str, log: logging.LoggerAdapter) -> None:
         tracker = Tracker(job.id, log, attempt)

@@ -62,8 +62,6 @@ class LoadKind(kinds.JobKind):
         module = get_module(request.module_id)
         factor_type = _check_factor_type(module, request.target_type, request.factor_type_id)
         year = check_year(module, request.year)
-        if request.target_type == TargetType.DATA_ENTRIES and not self.writes_nothing:
-            refuse_while_institution_load(module.module_type, year)
         provider_cls = registry.resolve(module.module_type, request.provider_type,
                                         request.target_type)
         reason = provider_cls.unavailable_reason(current_app.config)
@@ -85,12 +83,21 @@ class LoadKind(kinds.JobKind):
         return Checked(module, factor_type, year, stored, exclusive=not self.writes_nothing)
 
     def prepare(self, request: SyncRequest, checked: Checked, user: User | None) -> Checked:
-        """Store the uploaded file, now that the request is known valid."""
+        """Refuse while the slice is busy (known only when a job is asked for, not when a
+        schedule is saved), then store the uploaded file."""
+        self.refuse_while_busy(checked)
         if request.new_file is None:
             return checked
         upload = uploads.store_upload(*request.new_file, user.id if user else None)
         return replace(checked, stored_request={**checked.stored_request,
                                                 "upload": uploads.describe(upload.id)})
+
+    def refuse_while_busy(self, checked: Checked) -> None:
+        """Conflict (409) while every unit's slices of this module's type are syncing."""
+        if (checked.module is not None and not self.writes_nothing
+                and checked.stored_request.get("factor_type_id") is None
+                and checked.factor_type is None):
+            refuse_while_institution_load(checked.module.module_type, checked.year)
 
     def run(self, job: DataIngestionJob, attempt: str, log: logging.LoggerAdapter) -> None:
         tracker = Tracker(job.id, log, attempt)

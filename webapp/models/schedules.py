@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -27,12 +28,18 @@ class SyncSchedule(db.Model):
     __tablename__ = "sync_schedules"
     __table_args__ = (
         Index("idx_schedules_module", "module_id"),
+        CheckConstraint("(module_id IS NULL) <> (module_type IS NULL)",
+                        name="ck_schedules_one_target"),
         # The firing loop's query: enabled schedules by due time.
         Index("idx_schedules_due", "next_run_at", postgresql_where=text("enabled")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"))
+    # One module's syncs, or every unit's modules of `module_type` (an institution-wide
+    # sync, webapp/feeds/): exactly one of the two (migration 0011).
+    module_id: Mapped[int | None] = mapped_column(
+        ForeignKey("modules.id", ondelete="CASCADE"))
+    module_type: Mapped[str | None] = mapped_column(String(50))
     factor_type_id: Mapped[int | None] = mapped_column(ForeignKey("factor_types.id"))
     provider_type: Mapped[str] = mapped_column(String(50))
     target_type: Mapped[str] = mapped_column(String(20))

@@ -97,7 +97,7 @@ def _start(run_id: int, user: User | None = None
         module_id=schedule.module_id, provider_type=schedule.provider_type,
         target_type=schedule.target_type, year=schedule.year, filters=schedule.filters,
         config=schedule.config, factor_type_id=schedule.factor_type_id,
-        schedule_id=schedule.id)
+        schedule_id=schedule.id, module_type=schedule.module_type)
     job, error = None, None
     try:
         job = jobs.create_job(request, user)

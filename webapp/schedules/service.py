@@ -22,8 +22,9 @@ from webapp.models.jobs import TargetType
 from webapp.schedules import cron, webhook
 from webapp.security import INT4_MAX
 
-CREATE_FIELDS = ("module_id", "provider_type", "target_type", "factor_type_id", "year",
-                 "filters", "config", "cron", "timezone", "webhook_url", "enabled")
+CREATE_FIELDS = ("module_id", "module_type", "provider_type", "target_type",
+                 "factor_type_id", "year", "filters", "config", "cron", "timezone",
+                 "webhook_url", "enabled")
 PATCH_FIELDS = ("filters", "config", "cron", "timezone", "webhook_url", "enabled")
 
 
@@ -35,6 +36,7 @@ def body(schedule: SyncSchedule, *, full_webhook: bool) -> dict[str, Any]:
     """The schedule as the API and pages show it. `full_webhook` for those who may change
     it; others see the webhook masked, its path and query possibly holding a token."""
     return {"id": schedule.id, "module_id": schedule.module_id,
+            "module_type": schedule.module_type,
             "provider_type": schedule.provider_type, "target_type": schedule.target_type,
             "factor_type_id": schedule.factor_type_id, "year": schedule.year,
             "filters": schedule.filters or {}, "config": schedule.config or {},
@@ -135,6 +137,8 @@ def create(payload: dict[str, Any], user: User | None) -> SyncSchedule:
         BadRequest, NotFound, Invalid (422: csv_upload, a bad cron, zone or URL), Unavailable.
     """
     _unknown_fields(payload, CREATE_FIELDS)
+    if payload.get("module_id") is None and payload.get("module_type") is not None:
+        return _create_institution_wide(payload, user)
     module_id = _int_field(payload, "module_id", required=True)
     factor_type_id = _int_field(payload, "factor_type_id", required=False)
     target_type, provider_type = target_of(payload), payload.get("provider_type")
@@ -153,15 +157,44 @@ def create(payload: dict[str, Any], user: User | None) -> SyncSchedule:
         module_id=module_id, provider_type=provider_type, target_type=target_type,
         year=payload.get("year"), filters=payload.get("filters"),
         config=payload.get("config"), factor_type_id=factor_type_id))
+    return _store(SyncSchedule(
+        module_id=module_id, factor_type_id=factor_type_id if checked.factor_type else None,
+        provider_type=provider_type, target_type=target_type), checked, payload, user)
+
+
+def _create_institution_wide(payload: dict[str, Any], user: User | None) -> SyncSchedule:
+    """A schedule of every unit's sync of a module type (admins; webapp/feeds/)."""
+    from webapp.feeds.kind import institution_request
+
+    access.require_admin("scheduling every unit's sync")
+    if payload.get("target_type") not in (None, TargetType.DATA_ENTRIES):
+        raise Invalid("a schedule of every unit syncs data entries", field="target_type")
+    if payload.get("factor_type_id") is not None:
+        raise Invalid("factor_type_id is for one module's factors", field="factor_type_id")
+    request = institution_request(payload.get("year"), payload)
+    checked = jobs.check_request(request)
+    if registry.resolve(request.module_type, request.provider_type,
+                        TargetType.DATA_ENTRIES).needs_upload:
+        raise Invalid(f"{request.provider_type} needs a file for every load, so it cannot "
+                      "be scheduled; schedules are for API providers", field="provider_type")
+    return _store(SyncSchedule(module_type=request.module_type,
+                               provider_type=request.provider_type,
+                               target_type=TargetType.DATA_ENTRIES), checked, payload, user)
+
+
+def _store(schedule: SyncSchedule, checked, payload: dict[str, Any],
+           user: User | None) -> SyncSchedule:
+    """The checked request's year, filters and config, the timing and the webhook of
+    `payload`: stored, audited, committed."""
     expression = cron.check_cron(payload.get("cron"))
     zone = cron.check_timezone(payload.get("timezone"))
-    schedule = SyncSchedule(
-        module_id=module_id, factor_type_id=factor_type_id if checked.factor_type else None,
-        provider_type=provider_type, target_type=target_type, year=checked.year,
-        filters=checked.stored_request["filters"], config=checked.stored_request["config"],
-        cron=expression, timezone=zone, webhook_url=_webhook_url(payload),
-        enabled=_enabled(payload), next_run_at=cron.next_after(expression, zone, jobs.now()),
-        created_by=user.id if user else None)
+    schedule.year = checked.year
+    schedule.filters = checked.stored_request["filters"]
+    schedule.config = checked.stored_request["config"]
+    schedule.cron, schedule.timezone = expression, zone
+    schedule.webhook_url, schedule.enabled = _webhook_url(payload), _enabled(payload)
+    schedule.next_run_at = cron.next_after(expression, zone, jobs.now())
+    schedule.created_by = user.id if user else None
     db.session.add(schedule)
     db.session.flush()
     _audit("schedule.created", schedule, user)
@@ -182,7 +215,7 @@ def update(schedule_id: int, payload: dict[str, Any], user: User | None) -> Sync
             target_type=schedule.target_type, year=schedule.year,
             filters=payload.get("filters", schedule.filters),
             config=payload.get("config", schedule.config),
-            factor_type_id=schedule.factor_type_id))
+            factor_type_id=schedule.factor_type_id, module_type=schedule.module_type))
         schedule.filters = checked.stored_request["filters"]
         schedule.config = checked.stored_request["config"]
     if "cron" in payload:
@@ -213,7 +246,8 @@ def delete(schedule_id: int, user: User | None) -> None:
 def _audit(action: str, schedule: SyncSchedule, user: User | None, **extra) -> None:
     # The webhook URL may carry a token in its path or query: only its presence is kept.
     audit.record(action, target_type="schedule", target_id=schedule.id, user=user, details={
-        "module_id": schedule.module_id, "provider_type": schedule.provider_type,
+        "module_id": schedule.module_id, "module_type": schedule.module_type,
+        "provider_type": schedule.provider_type,
         "target_type": schedule.target_type, "cron": schedule.cron,
         "timezone": schedule.timezone, "enabled": schedule.enabled,
         "webhook": bool(schedule.webhook_url), **extra})

@@ -195,8 +195,11 @@ SCHEMAS: dict[str, Any] = {
             "label": {"type": "string"}, "help": {"type": "string"},
             "max_items": {"type": "integer"}, "max_length": {"type": "integer"}}}}}},
     "ScheduleRequest": {"type": "object", "required": [
-        "module_id", "provider_type", "year", "cron"], "properties": {
-        "module_id": {"type": "integer"}, "provider_type": {"type": "string"},
+        "provider_type", "year", "cron"], "properties": {
+        "module_id": {"type": "integer", "description": "one module's syncs; or"},
+        "module_type": {"type": "string", "description": "every unit's modules of this "
+                        "type (admins; a provider that names each row's unit)"},
+        "provider_type": {"type": "string"},
         "target_type": {"enum": ["data_entries", "factors"]},
         "factor_type_id": NULLABLE_INT, "year": {"type": "integer"}, "filters": OBJ,
         "config": OBJ, "cron": CRON, "timezone": TIMEZONE, "webhook_url": WEBHOOK_URL,
@@ -208,7 +211,8 @@ SCHEMAS: dict[str, Any] = {
     "Schedule": {"type": "object", "required": [
         "id", "module_id", "provider_type", "target_type", "cron", "timezone", "enabled",
         "next_run_at", "last_run_at", "last_job_id", "last_outcome"], "properties": {
-        "id": {"type": "integer"}, "module_id": {"type": "integer"},
+        "id": {"type": "integer"}, "module_id": NULLABLE_INT,
+        "module_type": NULLABLE_STR,
         "provider_type": {"type": "string"}, "target_type": {"type": "string"},
         "factor_type_id": NULLABLE_INT, "year": {"type": "integer"}, "filters": OBJ,
         "config": OBJ, "cron": {"type": "string"}, "cron_label": {"type": "string"},
