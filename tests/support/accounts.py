@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import time
@@ -17,6 +18,16 @@ FINAL_STATES = ("completed", "failed", "cancelled")
 DEMO_UNIT = "F0892"  # the seeded demo's unit, which holds modules 1-4
 
 
+@functools.cache
+def _quick_hash(password: str) -> str:
+    """A real werkzeug hash of `password`, made once per session and with few rounds:
+    the default (scrypt) costs 90 ms to make and as much to check, for every user of
+    every test and every login. Passwords set through the app keep the default."""
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
 @pytest.fixture
 def create_user(app):
     """Factory: create_user("editor") -> the user's id and email (password 'pw-<role>'):
@@ -26,11 +37,15 @@ def create_user(app):
 
     def factory(role: str = "editor", email: str | None = None,
                 unit: str | None = DEMO_UNIT):
+        from webapp.extensions import db
+
         email = email or f"{role}-{time.monotonic_ns()}@example.org"
         with app.app_context():
             admin = role == "admin"
-            user = make(email, f"pw-{role}", admin=admin,
+            user = make(email, None, admin=admin,
                         unit=None if admin or unit is None else get_unit(unit), role=role)
+            user.password_hash = _quick_hash(f"pw-{role}")
+            db.session.commit()
             return {"id": user.id, "email": email, "password": f"pw-{role}", "role": role}
 
     return factory
