@@ -12,7 +12,7 @@ import pytest
 from tests.support.polling import wait_for
 from webapp.organisation.demo_university import LABS
 from webapp.standalone.hr_standin import dataset as hr_data
-from webapp.standalone.tableau_standin.dataset import CENTRES, matching
+from webapp.standalone.tableau_standin.dataset import CENTRES, expected_defects, matching
 
 TRAVEL_2025 = {"provider_type": "tableau_api", "module_type": "travel"}
 HEADCOUNT_2025 = {"provider_type": "hr_api", "module_type": "headcount"}
@@ -70,6 +70,10 @@ def test_one_sync_routes_every_flight_to_its_centres_lab(admin_api, worker, univ
     assert {code: unit["inserted"] for code, unit in by_unit.items()} == {
         code: len(tickets) for code, tickets in expected.items()}
     assert final["counts"]["inserted"] == sum(len(t) for t in expected.values())
+    # A unit's refused rows are counted for it too; rows naming no unit for the job only.
+    assert by_unit["F0892"]["skipped"] == expected_defects(2025, "F0892") > 0
+    assert final["counts"]["skipped"] == sum(1 for r in matching(2025)
+                                             if r.defect or r.centre not in LABS)
     assert final["module_id"] is None and f"for {len(by_unit)} units" in final["message"]
     # Centres that are no unit's code are row errors naming the column and the value.
     unknown = [record for record in matching(2025) if record.centre not in LABS]
@@ -148,8 +152,8 @@ def test_a_unit_the_source_no_longer_lists_is_emptied_by_an_unfiltered_sync_only
     assert _stored(db_url, "travel", "ticket_number")["SCI"] == ["OLD"]
     whole = admin_api.wait(_sync(admin_api, TRAVEL_2025))
     assert whole["counts"]["by_unit"]["SCI"] == {
-        "inserted": 0, "deleted": 1, "module_id": whole["counts"]["by_unit"]["SCI"][
-            "module_id"]}
+        "inserted": 0, "deleted": 1, "skipped": 0,
+        "module_id": whole["counts"]["by_unit"]["SCI"]["module_id"]}
     assert "SCI" not in _stored(db_url, "travel", "ticket_number")
 
 
@@ -198,7 +202,8 @@ def test_a_units_members_see_their_share_of_the_job(app, admin_api, worker, univ
     share = lab.get(f"/sync/status/{job_id}").get_json()
     assert share["counts"] == {"by_unit": {"F0892": by_unit["F0892"]},
                                "inserted": by_unit["F0892"]["inserted"],
-                               "deleted": by_unit["F0892"]["deleted"]}
+                               "deleted": by_unit["F0892"]["deleted"],
+                               "skipped": by_unit["F0892"]["skipped"]}
     assert share["errors"] == [] and share["errors_total"] == 0
     history = lab.get("/sync/history/2").get_json()["items"]  # F0892's travel module
     assert job_id in [item["job_id"] for item in history]
@@ -248,3 +253,19 @@ def test_a_schedule_syncs_every_unit(app, admin_api, api, worker, university, db
     final = admin_api.wait(job_id)
     assert final["status"] == "completed" and final["counts"]["by_unit"], final
     assert _stored(db_url, "travel", "ticket_number") == _expected_tickets()
+
+
+def test_cancelling_a_running_sync_writes_nothing(admin_api, worker, university, db_url,
+                                                 hr_standin):
+    admin_api.wait(_sync(admin_api, HEADCOUNT_2025))
+    people = _stored(db_url, "headcount", "user_institutional_id")
+    hr_standin.configure(delay_s=0.5)  # each page takes a while: time to cancel
+    job_id = _sync(admin_api, HEADCOUNT_2025)
+    admin_api.wait(job_id, until=("processing",))
+    wait_for(lambda: (admin_api.get(f"/sync/status/{job_id}").get_json()["progress"]
+                      .get("fetched") or 0) > 0, 30, "a first page fetched")
+    assert admin_api.post(f"/sync/cancel/{job_id}").get_json()["status"] == "cancelled"
+    hr_standin.reset()
+    final = admin_api.wait(job_id)
+    assert final["status"] == "cancelled", final
+    assert _stored(db_url, "headcount", "user_institutional_id") == people

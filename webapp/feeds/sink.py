@@ -26,6 +26,11 @@ class RoutedEntrySink(EntrySink):
         super().__init__(conn, inventory_id=None, module_id=None, **kwargs)
         self.routes = routes
         self._heads: dict[tuple[int, str], bytes] = {}
+        self.skipped: Counter[int] = Counter()  # rows refused, by module of their unit
+
+    def skipped_in(self, target) -> None:
+        """One more row of `target`'s unit refused (the provider's row errors)."""
+        self.skipped[target.module_id] += 1
 
     def _slice(self, entry_type: str) -> tuple[str, list[Any]]:
         sql = "module_id = ANY(%s) AND year = %s AND source = %s AND entry_type = %s"
@@ -77,17 +82,19 @@ class RoutedEntrySink(EntrySink):
         return {**super().finish(entry_types), "by_unit": self.by_unit()}
 
     def by_unit(self) -> dict[str, dict[str, int]]:
-        """{unit code: {inserted, deleted, module_id}} of every unit the job changed."""
+        """{unit code: {inserted, deleted, skipped, module_id}} of every unit the job
+        changed or refused rows of."""
         deleted: Counter[int] = Counter()
         inserted: Counter[int] = Counter()
         for (module_id, _), n in self.replaced.items():
             deleted[module_id] += n
         for (module_id, _), n in self.net.items():
             inserted[module_id] += n
-        touched = set(deleted) | set(inserted)
+        touched = set(deleted) | set(inserted) | set(self.skipped)
         codes = self.routes.codes_of(touched)
         return {codes[m]: {"inserted": inserted[m] + deleted[m], "deleted": deleted[m],
-                           "module_id": m} for m in sorted(touched, key=codes.get)}
+                           "skipped": self.skipped[m], "module_id": m}
+                for m in sorted(touched, key=codes.get)}
 
     def _refuse_unconfirmed_shrink(self) -> None:
         """As for a unit's load, over the whole institution: an entry type losing more

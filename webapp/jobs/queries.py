@@ -108,8 +108,8 @@ def status_body(job: DataIngestionJob) -> dict[str, Any]:
     counts, errors, errors_total = info.counts, info.errors, info.errors_total
     if job.module_id is None and counts.get("by_unit") and not access.sees_everything():
         share = _units_share(job) or {}
-        counts = {"by_unit": share, **{key: sum(unit[key] for unit in share.values())
-                                       for key in ("inserted", "deleted")}}
+        counts = {"by_unit": share, **{key: sum(unit.get(key, 0) for unit in share.values())
+                                       for key in ("inserted", "deleted", "skipped")}}
         errors, errors_total = [], 0
     return {
         "job_id": job.id, "status": job.status, "status_code": job.status_code,

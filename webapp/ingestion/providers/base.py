@@ -210,6 +210,20 @@ class DataIngestionProvider(ABC):
                 kept.append(row)
         return kept
 
+    def units_of(self, raw: list[dict[str, Any]]) -> dict[int, Any]:
+        """{row number: the unit code it names} of a batch of raw rows, so that an
+        institution-wide sync counts a unit's skipped rows; {} (the default): they count
+        for the whole job only."""
+        return {}
+
+    def _count_skipped_by_unit(self, units: dict[int, Any], rows: set[int]) -> None:
+        if self.ctx.routes is None:
+            return
+        for row in rows:
+            target, _ = self.ctx.routes.target(units.get(row))
+            if target is not None:
+                self.sink.skipped_in(target)
+
     def slice_entry_types(self) -> set[str]:
         """Entry types this job replaces (data entries). Providers that know their slice
         even when no row is valid (a CSV of planes) override this."""
@@ -240,9 +254,11 @@ class DataIngestionProvider(ABC):
                 fetched += len(raw)
                 tracker.progress("transforming", fetched=fetched, processed=processed,
                                  total=self.total_hint())
+                units = self.units_of(raw) if self.ctx.routes is not None else {}
                 clean = self._routed(self._within_scope(await self.transform_data(raw)))
                 if self._rejected:
                     self.first_error = self.first_error or self._rejected[0]
+                    self._count_skipped_by_unit(units, {e.row for e in self._rejected})
                     skipped_rows.update(e.row for e in self._rejected)
                     self.errors_total += len(self._rejected)
                     tracker.row_errors(self._rejected)

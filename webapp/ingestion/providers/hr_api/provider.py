@@ -49,6 +49,10 @@ class HrHeadcountProvider(DataIngestionProvider):
         self._client = client  # tests may inject one; otherwise built from ctx.settings
         self._total: int | None = None
 
+    def units_of(self, raw: list[dict[str, Any]]) -> dict[int, Any]:
+        return {row["_row"]: row["record"].get("unit_code") for row in raw
+                if isinstance(row.get("record"), dict)}
+
     @classmethod
     def filter_choices(cls, declared: ProviderFilter, stored: StoredValues) -> list[str]:
         """The unit codes this module holds people of: the slices a filtered sync

@@ -54,6 +54,9 @@ class TableauFlightsProvider(DataIngestionProvider):
         self._client = client  # tests may inject one; otherwise built from ctx.settings
         self._total: int | None = None
 
+    def units_of(self, raw: list[dict[str, Any]]) -> dict[int, Any]:
+        return {row["_row"]: row.get(CENTRE) for row in raw}
+
     @classmethod
     def filter_choices(cls, declared: ProviderFilter, stored: StoredValues) -> list[str]:
         """The centres financiers this module holds flights of, from its stored entries.
