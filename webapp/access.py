@@ -6,9 +6,10 @@ under their memberships, and only in open years. Admins, and the system itself (
 schedules, the command line: no request, no caller), see and change everything.
 
 - Reads: `visible_units()` and `visible_inventories()` are conditions the list queries
-  add; `check_visible(unit, year, ...)` guards a lookup by id (catalog.get_module,
-  queries.get_job, schedules.get): what the caller may not see does not exist for them
-  (404, with the same sentence as a missing row, so ids reveal nothing).
+  add; `check_inventory(inventory_id, ...)` and `check_unit(unit, ...)` guard a
+  lookup by id (catalog.get_module, queries.get_job, schedules.get, units.get_unit):
+  what the caller may not see does not exist for them (404, with the same sentence as
+  a missing row, so ids reveal nothing).
 - Changes: `require(unit, role)` raises Forbidden (403) when the caller sees the unit
   but holds less than `role` there; `may(unit, role)` answers the same for a page's
   buttons. Tokens act with their owner's memberships: the caller is the token's owner.
@@ -120,9 +121,10 @@ def year_visible(year: int | None) -> bool:
     return sees_everything() or year is None or _year_open(year)
 
 
-def check_visible(unit: Unit | None, year: int | None, missing: str) -> None:
-    """Raise NotFound(`missing`) unless the caller may see `unit` in `year` (None: a
-    record of no unit or year, e.g. a job of the unit tree, which only admins see).
+def check_inventory(inventory_id: int | None, missing: str) -> None:
+    """Raise NotFound(`missing`) unless the caller may see that inventory (its unit, in
+    an open year): one query, none for who sees everything. What a module, a job or a
+    schedule belongs to is checked this way: a job's status is polled every second.
 
     Raises:
         NotFound: worded as the lookup's own "does not exist".
@@ -130,8 +132,31 @@ def check_visible(unit: Unit | None, year: int | None, missing: str) -> None:
     user = caller()
     if sees_everything(user):
         return
-    if unit is None or role_in(user, unit) is None or (year is not None
-                                                       and not _year_open(year)):
+    if inventory_id is None or not db.session.execute(
+            _INVENTORY_VISIBLE, {"inventory": inventory_id, "user": user.id}).scalar():
+        raise NotFound(missing)
+
+
+# visible_inventories() for one inventory, written out once: built as an expression on
+# every call, it cost a status poll more Python than all the rest of the request.
+_INVENTORY_VISIBLE = text("""
+    SELECT EXISTS (
+        SELECT 1 FROM inventories i
+        JOIN inventory_years y ON y.year = i.year AND y.open
+        JOIN units u ON u.id = i.unit_id
+        JOIN units held ON u.path ~>=~ held.path AND u.path ~<~ (held.path || '~')
+        JOIN memberships m ON m.unit_id = held.id AND m.user_id = :user
+        WHERE i.id = :inventory)""")
+
+
+def check_unit(unit: Unit, missing: str) -> None:
+    """Raise NotFound(`missing`) unless the caller may see `unit`.
+
+    Raises:
+        NotFound: worded as the lookup's own "does not exist".
+    """
+    user = caller()
+    if not sees_everything(user) and role_in(user, unit) is None:
         raise NotFound(missing)
 
 

@@ -47,7 +47,7 @@ def module_emissions(module_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(missing)
     module, year, summary = row
-    access.check_visible(module.inventory.unit, year, missing)
+    access.check_inventory(module.inventory_id, missing)
     return {
         "module_id": module.id, "year": year, **_figures(summary),
         "by_entry_type": summary.by_entry_type if summary else [],
@@ -69,7 +69,7 @@ def inventory_emissions(inventory_id: int) -> dict[str, Any]:
     inventory = db.session.get(Inventory, inventory_id)
     if inventory is None:
         raise NotFound(missing)
-    access.check_visible(inventory.unit, inventory.year, missing)
+    access.check_inventory(inventory.id, missing)
     rows = db.session.execute(
         select(Module, ModuleEmissionSummary)
         .outerjoin(ModuleEmissionSummary, ModuleEmissionSummary.module_id == Module.id)

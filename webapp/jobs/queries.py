@@ -41,8 +41,7 @@ def check_visible(job: DataIngestionJob) -> None:
     module, or for an institution-wide load one of the units it changed."""
     if job.module_id is None and _units_share(job):
         return
-    access.check_visible(access.unit_of(job.module), job.year,
-                         f"job {job.id} does not exist")
+    access.check_inventory(job.inventory_id, f"job {job.id} does not exist")
 
 
 def _units_share(job: DataIngestionJob) -> dict[str, Any] | None:

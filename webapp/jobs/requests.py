@@ -82,7 +82,7 @@ def get_module(module_id: int) -> Module:
     module = db.session.get(Module, module_id)
     if module is None:
         raise NotFound(missing)
-    access.check_visible(module.inventory.unit, module.inventory.year, missing)
+    access.check_inventory(module.inventory_id, missing)
     return module
 
 

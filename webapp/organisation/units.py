@@ -194,7 +194,7 @@ def get_unit(code: str) -> Unit:
     unit = db.session.execute(select(Unit).filter_by(code=code)).scalar()
     if unit is None:
         raise NotFound(missing)
-    access.check_visible(unit, None, missing)
+    access.check_unit(unit, missing)
     return unit
 
 

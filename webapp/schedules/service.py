@@ -60,7 +60,8 @@ def get(schedule_id: int) -> SyncSchedule:
     schedule = db.session.get(SyncSchedule, schedule_id) if schedule_id <= INT4_MAX else None
     if schedule is None:
         raise NotFound(missing)
-    access.check_visible(access.unit_of(schedule.module), schedule.year, missing)
+    access.check_inventory(schedule.module.inventory_id if schedule.module else None,
+                           missing)
     return schedule
 
 
