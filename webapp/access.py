@@ -111,14 +111,10 @@ def role_in(user: User, unit: Unit | None) -> str | None:
     return cache[key]
 
 
-def _year_open(year: int) -> bool:
-    return bool(db.session.execute(
-        select(InventoryYear.open).where(InventoryYear.year == year)).scalar())
-
-
 def year_visible(year: int | None) -> bool:
     """Whether the caller sees `year`'s records: admins all, others the open years."""
-    return sees_everything() or year is None or _year_open(year)
+    return sees_everything() or year is None or bool(db.session.execute(
+        select(InventoryYear.open).where(InventoryYear.year == year)).scalar())
 
 
 def check_inventory(inventory_id: int | None, missing: str) -> None:

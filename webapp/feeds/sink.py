@@ -11,7 +11,6 @@ from typing import Any
 import orjson
 
 from webapp.feeds.routes import UnitRoutes
-from webapp.ingestion.loading import replacing
 from webapp.ingestion.loading.sinks import EntrySink, _copy_fields, _copy_text, adjust_entry_counts
 
 
@@ -32,13 +31,8 @@ class RoutedEntrySink(EntrySink):
         """One more row of `target`'s unit refused (the provider's row errors)."""
         self.skipped[target.module_id] += 1
 
-    def _slice(self, entry_type: str) -> tuple[str, list[Any]]:
-        sql = "module_id = ANY(%s) AND year = %s AND source = %s AND entry_type = %s"
-        params: list[Any] = [self.routes.module_ids, self.year, self.source, entry_type]
-        for key, values in sorted(self.scope.items()):
-            sql += " AND data->>%s = ANY(%s)"
-            params += [key, list(values)]
-        return sql, params
+    def _modules(self) -> tuple[str, list[Any]]:
+        return "module_id = ANY(%s)", [self.routes.module_ids]
 
     def _delete_slice(self, entry_type: str) -> None:
         where, params = self._slice(entry_type)
@@ -96,22 +90,13 @@ class RoutedEntrySink(EntrySink):
                            "skipped": self.skipped[m], "module_id": m}
                 for m in sorted(touched, key=codes.get)}
 
-    def _refuse_unconfirmed_shrink(self) -> None:
-        """As for a unit's load, over the whole institution: an entry type losing more
-        than half its rows across every unit needs confirming."""
-        if self.confirm_replace:
-            return
-        before: Counter[str] = Counter()
-        change: Counter[str] = Counter()
-        for (_, entry_type), n in self.replaced.items():
-            before[entry_type] += n
-        for (_, entry_type), n in self.net.items():
-            change[entry_type] += n
-        for entry_type in sorted(before):
-            after = before[entry_type] + change[entry_type]
-            if replacing.needs_confirmation(before[entry_type], after):
-                raise replacing.refusal(self.source, entry_type, self.year,
-                                        before[entry_type], after)
+    def _by_entry_type(self, counts: Counter) -> Counter[str]:
+        """Summed over the units: an entry type losing more than half its rows across
+        every unit needs confirming, as one unit's does."""
+        summed: Counter[str] = Counter()
+        for (_, entry_type), n in counts.items():
+            summed[entry_type] += n
+        return summed
 
     def _store_counts(self) -> None:
         per_module: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)

@@ -115,10 +115,15 @@ class EntrySink:
         # Kept for undo on a second connection (`connect`), off the load's critical path.
         self._undo = UndoCopy(connect, job_id, self.ENTRY_COLUMNS) if keep_replaced else None
 
+    def _modules(self) -> tuple[str, list[Any]]:
+        """The condition on module_id of this sink's slices: its one module."""
+        return "module_id = %s", [self.module_id]
+
     def _slice(self, entry_type: str) -> tuple[str, list[Any]]:
         """The WHERE clause of one entry type's slice, narrowed to the request's scope."""
-        sql = "module_id = %s AND year = %s AND source = %s AND entry_type = %s"
-        params: list[Any] = [self.module_id, self.year, self.source, entry_type]
+        modules, params = self._modules()
+        sql = f"{modules} AND year = %s AND source = %s AND entry_type = %s"
+        params = [*params, self.year, self.source, entry_type]
         for key, values in sorted(self.scope.items()):
             sql += " AND data->>%s = ANY(%s)"
             params += [key, list(values)]
@@ -208,10 +213,15 @@ class EntrySink:
         the request did not confirm it; the job's rollback then restores everything."""
         if self.confirm_replace:
             return
-        for entry_type, before in sorted(self.replaced.items()):
-            after = before + self.net[entry_type]
+        replaced, net = self._by_entry_type(self.replaced), self._by_entry_type(self.net)
+        for entry_type, before in sorted(replaced.items()):
+            after = before + net[entry_type]
             if replacing.needs_confirmation(before, after):
                 raise replacing.refusal(self.source, entry_type, self.year, before, after)
+
+    def _by_entry_type(self, counts: Counter) -> Counter[str]:
+        """`counts` per entry type: this sink keeps them so (one module)."""
+        return counts
 
     def _store_counts(self) -> None:
         adjust_entry_counts(self.conn, self.module_id, {
