@@ -16,20 +16,20 @@ from typing import Any
 
 from flask import current_app
 
-from webapp.errors import BadRequest, Invalid, Unavailable
+from webapp.errors import BadRequest, Invalid
 from webapp.extensions import db
 from webapp.feeds.routes import UnitRoutes
 from webapp.feeds.sink import RoutedEntrySink
-from webapp.ingestion.kinds import LoadKind, _clean_config, _connector
+from webapp.ingestion.kinds import LoadKind, _connector, stored_load_request
 from webapp.ingestion.loading import uploads
 from webapp.ingestion.loading.exclusion import refuse_while_unit_loads
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.base import ProviderContext
-from webapp.ingestion.providers.filters import clean_filters, scope_of
+from webapp.ingestion.providers.filters import scope_of
 from webapp.ingestion.tracker import Tracker
 from webapp.ingestion.undo import UndoKind, run_undo
 from webapp.jobs import kinds, lifecycle
-from webapp.jobs.requests import Checked, SyncRequest, check_size, without_secrets
+from webapp.jobs.requests import Checked, SyncRequest
 from webapp.models import DataIngestionJob, InventoryYear, TargetType
 from webapp.models.inventory import MODULE_TYPES
 
@@ -77,29 +77,13 @@ class InstitutionLoadKind(LoadKind):
             raise Invalid("year must be a whole number", field="year")
         if db.session.get(InventoryYear, year) is None:
             raise Invalid(f"the year {year} does not exist", field="year")
-        reason = provider_cls.unavailable_reason(current_app.config)
-        if reason:
-            raise Unavailable(reason, provider_type=request.provider_type)
-        has_file = request.upload_id is not None or request.new_file is not None
-        if provider_cls.needs_upload and not has_file:
-            raise BadRequest(f"{request.provider_type} needs a CSV file in the 'file' field "
-                             "(multipart/form-data), with a unit_code column naming each "
-                             "row's unit")
-        if has_file and not provider_cls.needs_upload:
-            raise BadRequest(f"{request.provider_type} reads its own source; send no file")
-        for name in ("filters", "config"):
-            check_size(name, getattr(request, name))
-        config = _clean_config(request.config)
-        if config.get("dry_run"):
+        stored = stored_load_request(
+            request, provider_cls, file_hint=", with a unit_code column naming each row's "
+            "unit", refuse_unneeded_file=True)
+        if stored["config"].get("dry_run"):
             raise Invalid("a preview of an institution-wide sync is not offered yet",
                           field="config.dry_run")
-        stored = {"provider_type": request.provider_type, "module_type": request.module_type,
-                  "filters": without_secrets(clean_filters(provider_cls.filters,
-                                                           request.filters)),
-                  "config": config}
-        if request.upload_id is not None:  # a retry's: the file the failed job read
-            stored["upload"] = uploads.describe(request.upload_id)
-        return Checked(None, None, year, stored)
+        return Checked(None, None, year, {**stored, "module_type": request.module_type})
 
     def refuse_while_busy(self, checked: Checked) -> None:
         """Conflict (409) while one unit's load of the same type and year runs."""

@@ -64,22 +64,7 @@ class LoadKind(kinds.JobKind):
         year = check_year(module, request.year)
         provider_cls = registry.resolve(module.module_type, request.provider_type,
                                         request.target_type)
-        reason = provider_cls.unavailable_reason(current_app.config)
-        if reason:
-            raise Unavailable(reason, provider_type=request.provider_type)
-        if (provider_cls.needs_upload and request.upload_id is None
-                and request.new_file is None):
-            raise BadRequest(f"{request.provider_type} needs a CSV file in the 'file' field "
-                             "(multipart/form-data)")
-        for name in ("filters", "config"):
-            check_size(name, getattr(request, name))
-        filters = clean_filters(provider_cls.filters, request.filters)
-        stored = {"provider_type": request.provider_type,
-                  # Secrets are dropped from filters too, though no declared filter
-                  # looks like one.
-                  "filters": without_secrets(filters), "config": _clean_config(request.config)}
-        if request.upload_id is not None:
-            stored["upload"] = uploads.describe(request.upload_id)
+        stored = stored_load_request(request, provider_cls)
         return Checked(module, factor_type, year, stored, exclusive=not self.writes_nothing)
 
     def prepare(self, request: SyncRequest, checked: Checked, user: User | None) -> Checked:
@@ -181,6 +166,34 @@ def apply_preview(job_id: int, user: User | None) -> DataIngestionJob:
     config = {**{k: v for k, v in (stored.config or {}).items() if k != "dry_run"},
               "confirm_replace": True}
     return create_job(replace(stored, config=config, retry_of=None, preview_of=job_id), user)
+
+
+def stored_load_request(request: SyncRequest, provider_cls, file_hint: str = "",
+                        refuse_unneeded_file: bool = False) -> dict[str, Any]:
+    """The checks every load shares once its provider is known (available here, its file
+    sent, filters and config), and the request as the job stores it.
+
+    Raises:
+        Unavailable, BadRequest, Invalid.
+    """
+    reason = provider_cls.unavailable_reason(current_app.config)
+    if reason:
+        raise Unavailable(reason, provider_type=request.provider_type)
+    has_file = request.upload_id is not None or request.new_file is not None
+    if provider_cls.needs_upload and not has_file:
+        raise BadRequest(f"{request.provider_type} needs a CSV file in the 'file' field "
+                         f"(multipart/form-data){file_hint}")
+    if refuse_unneeded_file and has_file and not provider_cls.needs_upload:
+        raise BadRequest(f"{request.provider_type} reads its own source; send no file")
+    for name in ("filters", "config"):
+        check_size(name, getattr(request, name))
+    filters = clean_filters(provider_cls.filters, request.filters)
+    # Secrets are dropped from filters too, though no declared filter looks like one.
+    stored = {"provider_type": request.provider_type, "filters": without_secrets(filters),
+              "config": _clean_config(request.config)}
+    if request.upload_id is not None:  # a retry's: the file the failed job read
+        stored["upload"] = uploads.describe(request.upload_id)
+    return stored
 
 
 def _connector() -> Callable[[], psycopg.Connection]:
