@@ -174,3 +174,54 @@ def test_every_time_on_a_page_is_in_the_site_zone_and_named(app, pages, monkeypa
     assert "Zürich" in html and "\\u00fc" not in html
     history = client.get(f"/modules/{TRAVEL}").text
     assert "2025-07-01 10:00 CEST" in history and "Times in Europe/Zurich." in history
+
+
+def test_a_user_reads_times_in_the_zone_they_choose(app, create_user, monkeypatch):
+    from webapp.extensions import db
+    from webapp.models import DataIngestionJob
+
+    monkeypatch.setitem(app.config, "TIME_ZONE", "Europe/Zurich")
+    user = create_user("viewer")
+    client = PageClient(app, user)
+    with app.app_context():
+        job = DataIngestionJob(inventory_id=1, module_id=TRAVEL, year=2025,
+                               provider_type="csv_upload", target_type="data_entries",
+                               status="completed",
+                               started_at=datetime(2025, 1, 15, 12, 0, tzinfo=UTC))
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    own_page = f"/users/{user['email']}/tokens"
+    assert 'placeholder="Europe/Zurich"' in client.get(own_page).text
+
+    answer = client.post(f"/users/{user['email']}/time-zone",
+                         {"time_zone": "America/New_York"})
+    assert answer.status_code == 303 and answer.location.endswith(own_page + "#time-zone")
+    html = client.get(f"/jobs/{job_id}").text
+    assert "2025-01-15 07:00 EST" in html and "Times in America/New_York." in html
+    # Others still read the site's zone.
+    assert "2025-01-15 13:00 CET" in PageClient(app, create_user("viewer")).get(
+        f"/jobs/{job_id}").text
+
+    refused = client.post(f"/users/{user['email']}/time-zone", {"time_zone": "Europe"})
+    assert refused.status_code == 422
+    assert "timezone &#39;Europe&#39; is not an IANA time zone name" in refused.text
+    assert 'value="Europe"' in refused.text and 'aria-invalid="true"' in refused.text
+    assert "Times in America/New_York." in client.get(f"/jobs/{job_id}").text  # unchanged
+
+    assert client.post(f"/users/{user['email']}/time-zone", {"time_zone": " "}
+                       ).status_code == 303
+    assert "Times in Europe/Zurich." in client.get(f"/jobs/{job_id}").text
+
+
+def test_only_the_user_or_an_admin_sets_their_time_zone(app, create_user, pages):
+    from webapp.extensions import db
+    from webapp.models import User
+
+    owner = create_user("viewer")
+    other = pages("editor")
+    path = f"/users/{owner['email']}/time-zone"
+    assert other.post(path, {"time_zone": "Asia/Tokyo"}).status_code == 403
+    assert pages("admin").post(path, {"time_zone": "Asia/Tokyo"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(User, owner["id"]).time_zone == "Asia/Tokyo"
