@@ -3,6 +3,7 @@ the providers each module offers. Pages and the API read these; nothing here wri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
@@ -157,15 +158,20 @@ def entry_body(entry: DataEntry) -> dict[str, Any]:
             "created_at": iso(entry.created_at)}
 
 
-def factors(factor_type_id: int, *, year: int | None, limit: int, offset: int
-            ) -> tuple[list[EmissionFactor], int]:
+def factors(factor_type_id: int, *, year: int | None, limit: int, offset: int,
+            sort_by: Sequence[str] = ()) -> tuple[list[EmissionFactor], int]:
+    """One page of a factor type's factors (of one year, or all) and how many there are:
+    in the order they were stored, or sorted by the classification fields `sort_by`
+    (a factor without one first). Both read the factor type and year's slice of the
+    identity index; a slice holds a factor per classification, hundreds, not millions."""
     if db.session.get(FactorType, factor_type_id) is None:
         raise NotFound(f"factor type {factor_type_id} does not exist")
     query = select(EmissionFactor).where(EmissionFactor.factor_type_id == factor_type_id)
     if year is not None:
         query = query.where(EmissionFactor.year == year)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.session.execute(query.order_by(EmissionFactor.id).limit(limit)
+    order = [EmissionFactor.classification[name].astext.nulls_first() for name in sort_by]
+    rows = db.session.execute(query.order_by(*order, EmissionFactor.id).limit(limit)
                               .offset(offset)).scalars()
     return list(rows), total
 

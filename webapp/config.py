@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import available_timezones
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
@@ -97,6 +98,16 @@ def _trusted_hosts(env: dict, production: bool) -> list[str] | None:
                           "comma-separated host names the app answers to, e.g. "
                           "carbon.example.org.")
     return hosts or None
+
+
+def _time_zone(env: dict) -> str:
+    """TIME_ZONE: the IANA zone pages show times in (default UTC). A typo would otherwise
+    show every time in UTC without a word, so a name that is not a zone stops start-up."""
+    name = (env.get("TIME_ZONE") or "").strip() or "UTC"
+    if name not in available_timezones() or name in ("Factory", "localtime", "posixrules"):
+        raise ConfigError(f"TIME_ZONE={name!r} is not an IANA time zone name: use one such "
+                          "as Europe/Zurich, America/New_York or UTC.")
+    return name
 
 
 def _int(env: dict, name: str, default: int) -> int:
@@ -195,6 +206,9 @@ def load_config(env: dict | None = None) -> dict:
         # Extra provider modules to import (comma-separated); each registers on import.
         "PROVIDER_PLUGINS": env.get("PROVIDER_PLUGINS", ""),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # The IANA zone every time on a page is shown in, named (SPEC §15); the API keeps
+        # ISO 8601 with its offset.
+        "TIME_ZONE": _time_zone(env),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -33,22 +33,22 @@ def test_the_total_appears_and_changes_after_a_factor_upload(page, logged_in):
     logged_in("admin")  # factors are for admins
     open_module(page, TRAVEL)
     total = page.locator("#module-total")
-    expect(total).to_have_text("0.0")
+    expect(total).to_have_text("0.00")  # t CO2eq
     _upload_and_finish(page, "factors.csv", FACTORS, form="Plane travel factors")
     _upload_and_finish(page, "planes.csv", PLANES)
 
     # Refreshed by the card itself once the load's recalculation is done: no reload.
-    expect(total).to_have_text("286.9", timeout=RECALCULATION_MS)
+    expect(total).to_have_text("0.29", timeout=RECALCULATION_MS)  # 286.9 kg
     card = page.locator("#emissions")
     expect(card).to_contain_text("1 of 2 entries have emissions")
     expect(card.locator("svg.chart title")).to_have_text(re.compile("by entry type"))
     expect(card.locator("svg.chart .bar-label")).to_have_text("plane")
-    expect(card.locator("svg.chart .bar-value")).to_have_text("286.9 kg")
+    expect(card.locator("svg.chart .bar-value")).to_have_text("0.29 t")
     expect(card.get_by_role("button", name="Recalculate")).to_be_visible()
 
     _upload_and_finish(page, "cheaper.csv", CHEAPER, form="Plane travel factors")
-    expect(total).to_have_text("380.0", timeout=RECALCULATION_MS)
-    expect(page.locator("#stored-factors")).to_contain_text("ef_kg_co2eq_per_km: 0.2")
+    expect(total).to_have_text("0.38", timeout=RECALCULATION_MS)
+    expect(page.locator("#stored-factors td.num").first).to_have_text("0.2")
 
     # A missing reason links to exactly those entries.
     card.get_by_role("link", name="unknown airport code 'QQQ'").click()
@@ -58,10 +58,10 @@ def test_the_total_appears_and_changes_after_a_factor_upload(page, logged_in):
     expect(entries.locator("tbody")).to_contain_text("unknown airport code 'QQQ'")
 
     page.goto("/")
-    expect(page.locator("#inventory-1-total")).to_have_text("380.0")
+    expect(page.locator("#inventory-1-total")).to_have_text("0.38")
     chart = page.locator("#inventory-1-chart")
     expect(chart.locator(".bar-value").first).to_be_visible()
-    expect(chart).to_contain_text("380.0 kg")
+    expect(chart).to_contain_text("0.38 t")
 
 
 def test_the_recalculate_button_queues_a_job_and_the_card_follows_it(page, logged_in):

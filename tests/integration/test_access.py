@@ -90,6 +90,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "tokens.index": {"GET": OWNER},
     "tokens.create": {"POST": OWNER},
     "tokens.revoke": {"POST": OWNER},
+    "account.time_zone": {"POST": OWNER},
 }
 UNIT_MANAGED = {"api.unit_members", "api.unit_member_set", "api.unit_member_remove",
                 "units_admin.members", "units_admin.member_set", "units_admin.member_remove"}
@@ -217,12 +218,12 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
         editor_status = 422  # the manager passes; the empty form has no email
     elif endpoint == "api.users_create":  # the first allowed caller creates it, then 409
         body, editor_status = (lambda: {"json": {"email": "walked@example.org"}}), None
-    elif endpoint in USER_BOUND or endpoint.startswith("tokens."):
+    elif endpoint in USER_BOUND or endpoint.startswith(("tokens.", "account.")):
         # The role passed: the empty forms name no unit, no token name; MEMBER has no
         # token 1 (it is a walker's).
         values["email"] = MEMBER
         editor_status = {"users_admin.membership_add": 404, "tokens.create": 422,
-                         "tokens.revoke": 404}.get(endpoint, 200)
+                         "tokens.revoke": 404, "account.time_zone": 303}.get(endpoint, 200)
     elif endpoint in ("api.schedules_delete", "schedules.delete"):
         values["schedule_id"] = jobs["doomed" if endpoint.startswith("api.") else "doomed_page"]
         editor_status = None

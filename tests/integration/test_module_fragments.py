@@ -96,7 +96,7 @@ def test_the_stored_factors_are_a_fragment_and_a_page(app, create_user, loaded_m
     assert fragment.status_code == page.status_code == 200
     assert fragment.text.lstrip().startswith('<section class="card stored-factors" '
                                              'id="stored-factors"')
-    assert "ef_kg_co2eq_per_km: 0.151" in fragment.text and "<html" not in fragment.text
+    assert '<td class="num">0.151</td>' in fragment.text and "<html" not in fragment.text
     assert "<html" in page.text and 'id="stored-factors"' in page.text
     assert 'id="sync-history"' in page.text  # the whole module page
     assert "HX-Request" in fragment.headers["Vary"]

@@ -27,6 +27,7 @@ from webapp.jobs import kinds, lifecycle, service, signals
 from webapp.jobs.requests import Checked, SyncRequest, check_year, get_module
 from webapp.jobs.states import ACTIVE, JobStatus
 from webapp.models import DataIngestionJob, Inventory, Module, TargetType, User
+from webapp.text import tonnes
 
 log = logging.getLogger("webapp.emissions")
 PROVIDER = "recalculation"
@@ -58,7 +59,7 @@ class RecalculationKind(kinds.JobKind):
                            extra: dict[str, Any]) -> str:
         total, done = counts["entries"], counts["entries_with_emissions"]
         return (f"Recalculated {total:,} entr{'y' if total == 1 else 'ies'}: {done:,} with "
-                f"emissions, {extra['emissions']['total_kg_co2eq']:,.1f} kg CO2eq")
+                f"emissions, {tonnes(extra['emissions']['total_kg_co2eq'])} t CO2eq")
 
 
 def run_recalculation(job_id: int, job_log: logging.LoggerAdapter,

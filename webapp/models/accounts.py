@@ -48,6 +48,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # Part of the session's user id (get_id): bumping it ends every session of this user.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The IANA zone this user reads times in (migration 0013); None: the site's TIME_ZONE.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
 

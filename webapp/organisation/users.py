@@ -196,3 +196,20 @@ def deactivate(email: str, via: str) -> User:
     """
     access.require_admin("deactivating a user")
     return deactivate_user(members.get_user(email), via)
+
+
+def set_time_zone(email: str, zone: str | None) -> User:
+    """The IANA zone the user reads pages' times in; blank: the site's TIME_ZONE again.
+    A preference, so not audited.
+
+    Raises:
+        Forbidden (403): the caller is neither the user nor an admin; NotFound (404): no
+            such user; Invalid (422, field timezone): not an IANA zone name.
+    """
+    from webapp.schedules.cron import check_timezone
+
+    access.require_self_or_admin(email, "setting a user's time zone")
+    user = members.get_user(email)
+    zone = (zone or "").strip()
+    user.time_zone = check_timezone(zone) if zone else None
+    return user

@@ -124,11 +124,6 @@ def describe(expression: str) -> str:
     return expression
 
 
-def local(moment: datetime | None, zone: str) -> str | None:
-    """`moment` as the schedule's zone shows it, e.g. '2026-03-23 03:00 CET'."""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z") if moment else None
-
-
 @cache
 def _zone_set() -> frozenset[str]:
     # available_timezones() skips the posix/ and right/ folders but lists what a system

@@ -9,6 +9,7 @@ from webapp.jobs.states import ACTIVE, RETRYABLE, JobStatus
 def register_views(app: Flask) -> None:
     from webapp.sso import provider as sso_provider
     from webapp.views import formatting
+    from webapp.views.account import account_bp
     from webapp.views.admin_sync import sync_admin_bp
     from webapp.views.admin_units import units_admin_bp
     from webapp.views.admin_users import users_admin_bp
@@ -27,6 +28,7 @@ def register_views(app: Flask) -> None:
     from webapp.views.sso import sso_bp
     from webapp.views.tokens import tokens_bp
 
+    app.register_blueprint(account_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)

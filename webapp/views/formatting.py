@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask
 
 from webapp.ingestion.providers.registry import REGISTRY
+from webapp.text import tonnes
 from webapp.views.preview import json_text, preview_table
+from webapp.views.times import page_zone, timestamp
 
 PHASES = {
     "validating": "Checking the source", "fetching": "Reading rows",
@@ -38,10 +39,6 @@ def duration(seconds) -> str:
     return f"{hours} h {rest // 60} min"
 
 
-def timestamp(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if value else "–"
-
-
 def elapsed(start: datetime | None, end: datetime | None) -> str:
     return duration((end - start).total_seconds()) if start and end else "–"
 
@@ -60,21 +57,10 @@ def target_label(target_type: str) -> str:
         target_type, target_type)
 
 
-def tonnes(kg) -> str:
-    """A total in kg CO2eq as tonnes, rounded half up (not truncated, not to even):
-    6719951.4 -> '6,719.95', 1235 -> '1.24'."""
-    try:
-        value = Decimal(str(kg)) / 1000
-    except (TypeError, ValueError, ArithmeticError):
-        return "–"
-    if not value.is_finite():
-        return "–"
-    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
-
-
 def register(app: Flask) -> None:
     """Make these available to every template."""
     app.jinja_env.filters.update(tonnes=tonnes, thousands=thousands, duration=duration,
                                  timestamp=timestamp, provider_label=provider_label,
                                  target_label=target_label, json_text=json_text)
-    app.jinja_env.globals.update(elapsed=elapsed, PHASES=PHASES, preview_table=preview_table)
+    app.jinja_env.globals.update(elapsed=elapsed, PHASES=PHASES, preview_table=preview_table,
+                                 page_zone=page_zone)

@@ -36,6 +36,8 @@ from webapp.jobs.states import JobStatus
 from webapp.models import DataIngestionJob, Module
 from webapp.models.jobs import TargetType
 from webapp.security import INT4_MAX
+from webapp.views.entry_table import entry_table
+from webapp.views.factor_table import factor_table, sort_columns
 from webapp.views.htmx import JOB_CHANGED, is_htmx, page_or_fragment, trigger
 from webapp.views.jobs import job_context
 
@@ -44,7 +46,7 @@ modules_bp = Blueprint("modules", __name__, url_prefix="/modules")
 HISTORY_PAGE_SIZE = 10
 MAX_HISTORY_PAGE = 10**6
 ENTRY_PAGE_SIZE = 50
-FACTORS_SHOWN = 100  # per factor type; the API pages through the rest
+FACTOR_PAGE_SIZE = 50  # per factor type
 
 
 # -- reading: the page, and each fragment from a context of its own ------------------------
@@ -201,6 +203,8 @@ def _entry_list_context(module: Module, entry_counts: list[dict[str, Any]] | Non
     rows, has_next = catalog.entry_page(module.id, limit=ENTRY_PAGE_SIZE,
                                         offset=(args["page"] - 1) * ENTRY_PAGE_SIZE,
                                         **filters)
+    types = schemas.entry_types_for(module.module_type)
+    shown_type = args["entry_type"] or (types[0] if len(types) == 1 else None)
     missing = {True: "true", False: "false"}.get(args["missing"])
     link_args = {"entry_type": args["entry_type"], "source": args["source"],
                  "job": args["job_id"], "missing": missing, "reason": args["reason"]}
@@ -208,23 +212,36 @@ def _entry_list_context(module: Module, entry_counts: list[dict[str, Any]] | Non
     return {
         "module": module,
         "entry_list": {"rows": rows, "has_next": has_next, **args,
+                       "table": entry_table(module.module_type, shown_type, rows),
                        "filtered": any(v is not None for v in filters.values()),
                        "link_args": link_args, "export_args": export_args,
                        "page_size": ENTRY_PAGE_SIZE},
-        "entry_types": schemas.entry_types_for(module.module_type),
+        "entry_types": types,
         "entry_counts": catalog.entry_counts(module.id) if entry_counts is None
         else entry_counts,
     }
 
 
 def _factors_context(module: Module) -> dict[str, Any]:
-    """emissions/_factors.html: the first factors of each factor type, for the year."""
+    """emissions/_factors.html: a page of each factor type's factors for the year, sorted
+    by classification (`factor_type` and `factor_page` page through one type)."""
+    paged, page = request.args.get("factor_type", type=int), _page_arg("factor_page")
     stored = []
     for factor_type in catalog.factor_types(module.module_type):
-        first, total = catalog.factors(factor_type.id, year=module.inventory.year,
-                                       limit=FACTORS_SHOWN, offset=0)
-        stored.append({"factor_type": factor_type, "factors": first, "total": total})
-    return {"module": module, "stored_factors": stored}
+        number = page if factor_type.id == paged else 1
+        shown, total = catalog.factors(
+            factor_type.id, year=module.inventory.year, limit=FACTOR_PAGE_SIZE,
+            offset=(number - 1) * FACTOR_PAGE_SIZE, sort_by=sort_columns(factor_type.slug))
+        stored.append({"factor_type": factor_type, "total": total, "page": number,
+                       "table": factor_table(factor_type.slug, shown)})
+    return {"module": module, "stored_factors": stored, "factor_page_size": FACTOR_PAGE_SIZE}
+
+
+def _page_arg(name: str) -> int:
+    try:
+        return min(max(1, int(request.args.get(name, 1))), MAX_HISTORY_PAGE)
+    except ValueError:
+        return 1
 
 
 def _entry_args() -> dict[str, Any]:

@@ -71,7 +71,11 @@ def cell(value: Any) -> Cell:
 
 
 def json_text(value: Any) -> str:
-    """JSON for people to read (Jinja's `tojson` escapes every non-ASCII character)."""
+    """A stored JSON value for people to read: text as typed (`Zürich`, no quotes), other
+    values as JSON that keeps its characters (Jinja's `tojson` and json.dumps' default
+    escape every non-ASCII one: `Z\\u00fcrich`)."""
+    if isinstance(value, str):
+        return value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 

@@ -19,6 +19,7 @@ from webapp.schedules import cron, firing
 from webapp.schedules import service as schedules
 from webapp.views.htmx import page_or_fragment
 from webapp.views.modules import filters_from_form, refused_page
+from webapp.views.times import timestamp
 
 schedules_bp = Blueprint("schedules", __name__)
 
@@ -43,8 +44,8 @@ def _item(schedule: SyncSchedule, providers: list[dict[str, Any]]) -> dict[str, 
     labels = {f["name"]: f["label"] for p in providers
               if p["provider_type"] == schedule.provider_type for f in p["filters"]}
     return {**schedules.body(schedule, full_webhook=schedules.may_change(schedule)),
-            "next_local": cron.local(schedule.next_run_at, schedule.timezone),
-            "last_local": cron.local(schedule.last_run_at, schedule.timezone),
+            "next_local": timestamp(schedule.next_run_at, schedule.timezone),
+            "last_local": timestamp(schedule.last_run_at, schedule.timezone),
             "filters_shown": [(labels.get(name, name), ", ".join(values))
                               for name, values in sorted((schedule.filters or {}).items())]}
 
@@ -68,7 +69,7 @@ def add(module_id: int):
     except Refusal as error:
         return refused_page(module_id, "schedule", error)
     return _back(module_id, f"Schedule #{schedule.id} added; next run "
-                            f"{schedule.next_run_at:%Y-%m-%d %H:%M} UTC.")
+                            f"{timestamp(schedule.next_run_at, schedule.timezone)}.")
 
 
 def _year(raw: str | None) -> Any:

@@ -3,19 +3,31 @@ shown on the answer to the form that created it, once: nothing stores it), revok
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from webapp.errors import Conflict, Invalid
 from webapp.extensions import db
 from webapp.organisation import tokens
+from webapp.schedules import cron
 
 tokens_bp = Blueprint("tokens", __name__, url_prefix="/users/<email>/tokens")
 
 
-def _page(email: str, status: int = 200, **context):
+def user_page(email: str, status: int = 200, **context):
+    """The user's own page: their API tokens, and the time zone they read times in."""
     owner = tokens.token_owner(email)
     response = make_response(render_template(
-        "tokens/index.html", owner=owner, tokens=tokens.tokens_of(owner), **context), status)
+        "tokens/index.html", owner=owner, tokens=tokens.tokens_of(owner), zones=cron.zones(),
+        site_zone=current_app.config["TIME_ZONE"], **context), status)
     # A page that may hold a clear token is kept by no cache, nor the back button's.
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -23,7 +35,7 @@ def _page(email: str, status: int = 200, **context):
 
 @tokens_bp.get("")
 def index(email: str):
-    return _page(email)
+    return user_page(email)
 
 
 @tokens_bp.post("")
@@ -33,9 +45,9 @@ def create(email: str):
         token, clear = tokens.create_token(owner, request.form.get("name", ""), via="page")
     except (Invalid, Conflict) as refused:
         db.session.rollback()
-        return _page(email, refused.status_code, form_error=refused)
+        return user_page(email, refused.status_code, form_error=refused)
     db.session.commit()
-    return _page(email, 201, created=token, clear_token=clear)
+    return user_page(email, 201, created=token, clear_token=clear)
 
 
 @tokens_bp.post("/<id:token_id>/revoke")
