@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, select, text
 from webapp import access
 from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.models import MODULE_TYPES, InventoryYear, Unit
+from webapp.models import InventoryYear, Unit
+from webapp.models.inventory import MODULE_TYPES
 from webapp.organisation.units import get_unit
 
 CHILDREN_SHOWN = 25  # a unit's largest children on its report page; the rest are counted

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 
 from webapp.extensions import db
-from webapp.models import MODULE_TYPES
+from webapp.models.inventory import MODULE_TYPES
 from webapp.reports.figures import CHILDREN_SHOWN, REASONS_SHOWN, Scope, unit_count
 
 # The subtree's modules in the report's years, with their summaries (none: never

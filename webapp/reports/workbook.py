@@ -19,7 +19,7 @@ from typing import IO, Any
 import xlsxwriter
 
 from webapp.ingestion.providers.csv_upload.schemas import ENTRY_SCHEMAS
-from webapp.models import MODULE_TYPES
+from webapp.models.inventory import MODULE_TYPES
 from webapp.reports.figures import (
     Scope,
     UnitTotals,
@@ -33,7 +33,7 @@ from webapp.views.formatting import timestamp
 
 # Excel's limit is 1,048,576 rows a sheet: one for the header, the rest for entries; an
 # entry type with more continues on "Plane (2)", "Plane (3)"...
-ROWS_PER_SHEET = 1_048_575
+ENTRIES_PER_SHEET = 1_048_575
 TONNES = "#,##0.00"
 KG = "#,##0.00"
 PERCENT = '0.0"%"'
@@ -191,9 +191,9 @@ def _fields(entry_type: str) -> list[str]:
 def _entry_sheets(workbook, formats, scope: Scope, entry_type: str) -> None:
     fields = _fields(entry_type)
     header = ["Unit code", "Entry id", *fields, "Other fields", *EMISSION_COLUMNS]
-    part, row, sheet = 0, ROWS_PER_SHEET, None
+    part, row, sheet = 0, ENTRIES_PER_SHEET, None
     for entry in entry_rows(scope, entry_type):
-        if row >= ROWS_PER_SHEET:
+        if row >= ENTRIES_PER_SHEET:
             part, row = part + 1, 0
             sheet = workbook.add_worksheet(sheet_name(entry_type, part))
             sheet.set_column(0, len(header) - 1, 16)
