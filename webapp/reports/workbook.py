@@ -191,19 +191,23 @@ def _fields(entry_type: str) -> list[str]:
 def _entry_sheets(workbook, formats, scope: Scope, entry_type: str) -> None:
     fields = _fields(entry_type)
     header = ["Unit code", "Entry id", *fields, "Other fields", *EMISSION_COLUMNS]
-    part, row, sheet = 0, ENTRIES_PER_SHEET, None
+    kg_column = header.index("kg CO2eq")
+
+    def new_sheet(part: int):
+        sheet = workbook.add_worksheet(sheet_name(entry_type, part))
+        sheet.set_column(0, len(header) - 1, 16)
+        sheet.freeze_panes(1, 1)
+        sheet.write_row(0, 0, header, formats["head"])
+        return sheet
+
+    part, row, sheet = 1, 0, new_sheet(1)
     for entry in entry_rows(scope, entry_type):
         if row >= ENTRIES_PER_SHEET:
             part, row = part + 1, 0
-            sheet = workbook.add_worksheet(sheet_name(entry_type, part))
-            sheet.set_column(0, len(header) - 1, 16)
-            sheet.freeze_panes(1, 1)
-            sheet.write_row(0, 0, header, formats["head"])
+            sheet = new_sheet(part)
         row += 1
-        cells = _entry_cells(entry, fields)
-        for column, value in enumerate(cells):
-            _write(sheet, row, column, value, formats["kg"] if header[column] == "kg CO2eq"
-                   else None)
+        for column, value in enumerate(_entry_cells(entry, fields)):
+            _write(sheet, row, column, value, formats["kg"] if column == kg_column else None)
 
 
 def _entry_cells(entry, fields: list[str]) -> list[Any]:
