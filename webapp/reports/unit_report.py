@@ -15,14 +15,16 @@ from webapp.models.inventory import MODULE_TYPES
 from webapp.reports.figures import CHILDREN_SHOWN, REASONS_SHOWN, Scope, unit_count
 
 # The subtree's modules in the report's years, with their summaries (none: never
-# recalculated) and whether the entry sink counted any entry in them.
+# recalculated) and whether they hold entries (as recalculated, or as the entry sink
+# counted them since).
 _MODULES = """
     SELECT i.year, m.module_type, i.unit_id, s.module_id IS NOT NULL AS recalculated,
            coalesce(s.total_kg_co2eq, 0) AS kg, coalesce(s.entries, 0) AS entries,
            coalesce(s.entries_with_emissions, 0) AS with_emissions,
            s.by_entry_type, s.missing,
-           EXISTS (SELECT 1 FROM module_entry_counts c
-                   WHERE c.module_id = m.id AND c.entries > 0) AS loaded
+           coalesce(s.entries, 0) > 0 OR EXISTS (
+               SELECT 1 FROM module_entry_counts c
+               WHERE c.module_id = m.id AND c.entries > 0) AS loaded
     FROM units u
     JOIN inventories i ON i.unit_id = u.id AND i.year = ANY(:years)
     JOIN modules m ON m.inventory_id = i.id
