@@ -280,3 +280,7 @@ def test_the_page_shows_the_figures(app, create_user, admin_api, university):
     # Linked from the unit's dashboard view and its module pages.
     assert f'href="/units/F0892/report/{YEAR}"' in viewer.get(
         f"/?unit=F0892&year={YEAR}").get_data(as_text=True)
+    modules = admin_api.get(f"/modules?unit=LAB-1&year={YEAR}").get_json()["items"]
+    module = next(m["id"] for m in modules if m["unit_code"] == "LAB-1")
+    assert f'href="/units/LAB-1/report/{YEAR}"' in viewer.get(
+        f"/modules/{module}").get_data(as_text=True)

@@ -173,12 +173,23 @@ def _about_sheet(workbook, formats, scope: Scope, generated_by: str) -> None:
 
 # -- Entry sheets ---------------------------------------------------------------------------
 
-def sheet_name(entry_type: str, part: int = 1) -> str:
-    """'plane' -> 'Plane', its second part 'Plane (2)' (at most 31 characters, none of
-    the ones Excel refuses)."""
-    name = re.sub(r"[\[\]:*?/\\]", " ", entry_type.replace("_", " ")).strip().capitalize()
-    suffix = f" ({part})" if part > 1 else ""
-    return (name or "Entries")[:31 - len(suffix)] + suffix
+def sheet_name(entry_type: str, taken: set[str] | None = None) -> str:
+    """'plane' -> 'Plane': at most 27 characters (a part number may follow), none of
+    those Excel refuses, and none of the `taken` names (Excel compares them ignoring
+    case: 'plane' and 'Plane' would be one sheet, so the second is 'Plane #2')."""
+    base = re.sub(r"[\[\]:*?/\\]", " ", entry_type.replace("_", " ")).strip()
+    base = base.lstrip("'").capitalize()[:27] or "Entries"  # no leading apostrophe
+    name, other = base, 1
+    lowered = {n.lower() for n in taken or ()}
+    while name.lower() in lowered:
+        other += 1
+        name = f"{base[:27 - len(str(other)) - 2]} #{other}"
+    return name
+
+
+def part_name(name: str, part: int) -> str:
+    """The sheet of an entry type's `part`: 'Plane', 'Plane (2)', 'Plane (3)'..."""
+    return name if part == 1 else f"{name[:31 - len(str(part)) - 3]} ({part})"
 
 
 def _fields(entry_type: str) -> list[str]:
@@ -192,9 +203,10 @@ def _entry_sheets(workbook, formats, scope: Scope, entry_type: str) -> None:
     fields = _fields(entry_type)
     header = ["Unit code", "Entry id", *fields, "Other fields", *EMISSION_COLUMNS]
     kg_column = header.index("kg CO2eq")
+    name = sheet_name(entry_type, set(workbook.sheetnames))
 
     def new_sheet(part: int):
-        sheet = workbook.add_worksheet(sheet_name(entry_type, part))
+        sheet = workbook.add_worksheet(part_name(name, part))
         sheet.set_column(0, len(header) - 1, 16)
         sheet.freeze_panes(1, 1)
         sheet.write_row(0, 0, header, formats["head"])
