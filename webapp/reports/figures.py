@@ -14,12 +14,32 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    column,
+    func,
+    select,
+    true,
+    union,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from webapp import access
 from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.models import InventoryYear, Unit
+from webapp.models import (
+    DataEntry,
+    EmissionFactor,
+    FactorType,
+    Inventory,
+    InventoryYear,
+    Module,
+    ModuleEntryCount,
+    Unit,
+)
+from webapp.models.entries import ModuleEmissionSummary
 from webapp.models.inventory import MODULE_TYPES
 from webapp.organisation.units import get_unit
 
@@ -64,17 +84,6 @@ def report_scope(year: int, unit_code: str | None) -> Scope:
     return Scope(top=top, year=year, previous=previous)
 
 
-def _scope_sql(scope: Scope) -> tuple[str, dict[str, Any]]:
-    """The scope as SQL text on `units u`, with its parameters, for the queries below
-    that are easier to read written out."""
-    if scope.top is not None:
-        return "u.path ~>=~ :top_path AND u.path ~<~ (:top_path || '~')", {
-            "top_path": scope.top.path}
-    visible = select(Unit.id).where(scope.condition()).compile(
-        db.engine, compile_kwargs={"literal_binds": True})
-    return f"u.id IN ({visible})", {}
-
-
 # -- the totals sheet: every unit of the scope, with its own inventory's modules ---------
 
 @dataclass
@@ -96,17 +105,18 @@ class UnitTotals:
 def unit_totals(scope: Scope) -> Iterator[UnitTotals]:
     """Every unit of the scope, parents before their children, with its own modules'
     totals in the scope's years: one query, read in slices."""
-    where, params = _scope_sql(scope)
-    rows = db.session.execute(text(f"""
-        SELECT u.id, u.code, u.name, u.parent_id, u.path, i.year, m.module_type,
-               coalesce(s.total_kg_co2eq, 0) AS kg, m.id AS module_id
-        FROM units u
-        LEFT JOIN inventories i ON i.unit_id = u.id AND i.year = ANY(:years)
-        LEFT JOIN modules m ON m.inventory_id = i.id
-        LEFT JOIN module_emission_summaries s ON s.module_id = m.id
-        WHERE {where}
-        ORDER BY u.path COLLATE "C", u.id"""), {**params, "years": scope.years},
-        execution_options={"yield_per": ENTRY_BATCH})
+    rows = db.session.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.parent_id, Unit.path, Inventory.year,
+               Module.module_type, Module.id.label("module_id"),
+               func.coalesce(ModuleEmissionSummary.total_kg_co2eq, 0).label("kg"))
+        .select_from(Unit)
+        .outerjoin(Inventory, (Inventory.unit_id == Unit.id) & Inventory.year.in_(scope.years))
+        .outerjoin(Module, Module.inventory_id == Inventory.id)
+        .outerjoin(ModuleEmissionSummary, ModuleEmissionSummary.module_id == Module.id)
+        .where(scope.condition())
+        # Paths sort parents before their children (byte order: "/" before digits).
+        .order_by(Unit.path.collate("C"), Unit.id)
+        .execution_options(yield_per=ENTRY_BATCH))
     codes: dict[int, str] = {}  # the scope's units seen so far: their ancestors come first
     current: UnitTotals | None = None
     current_id = None
@@ -133,45 +143,50 @@ def module_types() -> list[str]:
 
 # -- the entry sheets ---------------------------------------------------------------------
 
+def _scoped_modules(scope: Scope) -> Select:
+    """The ids of the scope's modules in its year."""
+    return (select(Module.id).join(Inventory, Inventory.id == Module.inventory_id)
+            .join(Unit, Unit.id == Inventory.unit_id)
+            .where(Inventory.year == scope.year, scope.condition()))
+
+
 def entry_types(scope: Scope) -> list[str]:
     """The entry types the scope's modules hold in its year: as the entry sink counts
     them, and as the last recalculations found them."""
-    where, params = _scope_sql(scope)
-    return list(db.session.execute(text(f"""
-        WITH scoped AS (
-            SELECT m.id FROM units u
-            JOIN inventories i ON i.unit_id = u.id AND i.year = :year
-            JOIN modules m ON m.inventory_id = i.id WHERE {where})
-        SELECT c.entry_type FROM module_entry_counts c JOIN scoped ON scoped.id = c.module_id
-        WHERE c.entries > 0
-        UNION
-        SELECT t->>'entry_type' FROM module_emission_summaries s
-        JOIN scoped ON scoped.id = s.module_id, jsonb_array_elements(s.by_entry_type) t
-        WHERE (t->>'entries')::bigint > 0
-        ORDER BY 1"""), {**params, "year": scope.year}).scalars())
+    modules = _scoped_modules(scope)
+    counted = select(ModuleEntryCount.entry_type).where(
+        ModuleEntryCount.module_id.in_(modules), ModuleEntryCount.entries > 0)
+    item = func.jsonb_array_elements(ModuleEmissionSummary.by_entry_type).table_valued(
+        column("value", JSONB)).alias("item")
+    recalculated = (select(item.c.value["entry_type"].astext)
+                    .select_from(ModuleEmissionSummary).join(item, true())
+                    .where(ModuleEmissionSummary.module_id.in_(modules),
+                           item.c.value["entries"].astext.cast(BigInteger) > 0))
+    return sorted(set(db.session.execute(union(counted, recalculated)).scalars()))
 
 
 def entry_rows(scope: Scope, entry_type: str) -> Iterator[Any]:
     """Every entry of `entry_type` of the scope's units in its year, unit by unit, with
     the factor its emission used: read through a server-side cursor, a slice at a time."""
-    where, params = _scope_sql(scope)
-    return db.session.execute(text(f"""
-        SELECT u.code AS unit_code, e.id, e.data, e.kg_co2eq, e.emission, e.source,
-               f.id AS factor_id, ft.slug AS factor_type, f.classification, f.values
-        FROM units u
-        JOIN inventories i ON i.unit_id = u.id AND i.year = :year
-        JOIN modules m ON m.inventory_id = i.id
-        JOIN data_entries e ON e.module_id = m.id AND e.year = :year
-                           AND e.entry_type = :entry_type
-        LEFT JOIN emission_factors f ON f.id = (e.emission->>'factor_id')::bigint
-        LEFT JOIN factor_types ft ON ft.id = f.factor_type_id
-        WHERE {where}
-        ORDER BY u.path COLLATE "C", e.id"""),
-        {**params, "year": scope.year, "entry_type": entry_type},
-        execution_options={"yield_per": ENTRY_BATCH})
+    factor_id = DataEntry.emission["factor_id"].astext.cast(BigInteger)
+    return db.session.execute(
+        select(Unit.code.label("unit_code"), DataEntry.id, DataEntry.data,
+               DataEntry.kg_co2eq, DataEntry.emission, DataEntry.source,
+               EmissionFactor.id.label("factor_id"), FactorType.slug.label("factor_type"),
+               EmissionFactor.classification.label("factor_classification"),
+               EmissionFactor.values.label("factor_values"))
+        .select_from(Unit)
+        .join(Inventory, (Inventory.unit_id == Unit.id) & (Inventory.year == scope.year))
+        .join(Module, Module.inventory_id == Inventory.id)
+        .join(DataEntry, (DataEntry.module_id == Module.id) & (DataEntry.year == scope.year)
+              & (DataEntry.entry_type == entry_type))
+        .outerjoin(EmissionFactor, EmissionFactor.id == factor_id)
+        .outerjoin(FactorType, FactorType.id == EmissionFactor.factor_type_id)
+        .where(scope.condition())
+        .order_by(Unit.path.collate("C"), DataEntry.id)
+        .execution_options(yield_per=ENTRY_BATCH))
 
 
 def unit_count(scope: Scope) -> int:
-    where, params = _scope_sql(scope)
-    return db.session.execute(text(f"SELECT count(*) FROM units u WHERE {where}"),
-                              params).scalar()
+    return db.session.execute(select(func.count()).select_from(Unit)
+                              .where(scope.condition())).scalar()

@@ -229,8 +229,8 @@ def _entry_cells(entry, fields: list[str]) -> list[Any]:
     return [entry.unit_code, entry.id, *(data.get(name) for name in fields),
             json.dumps(others, ensure_ascii=False, sort_keys=True) if others else None,
             entry.kg_co2eq, emission.get("method"), emission.get("distance_km"),
-            entry.factor_id, entry.factor_type, _pairs(entry.classification),
-            _pairs(entry.values), emission.get("missing_reason"), entry.source]
+            entry.factor_id, entry.factor_type, _pairs(entry.factor_classification),
+            _pairs(entry.factor_values), emission.get("missing_reason"), entry.source]
 
 
 def _pairs(mapping: dict | None) -> str | None:
