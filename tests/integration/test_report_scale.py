@@ -16,7 +16,7 @@ from webapp.views.formatting import tonnes
 
 SCHOOLS, LABS = 40, 1959  # with the root: 2,000 units
 YEAR, BEFORE = 2027, 2026
-QUERIES_AT_MOST = 15  # measured: 9 (workbook), 7 (page), login and access included
+QUERIES_AT_MOST = 15  # login and access included; one per unit would be thousands
 
 
 @pytest.fixture

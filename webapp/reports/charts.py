@@ -15,13 +15,13 @@ def _length(value: float | None, largest: float) -> float:
     return round(BAR_AREA * value / largest, 2)
 
 
-def module_pairs(report) -> list[dict[str, Any]]:
+def module_pairs(modules: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per module: this year's bar and the year before's, on one scale."""
-    values = [v for m in report.modules for v in (m["this"], m["before"]) if v]
+    values = [v for m in modules for v in (m["this"], m["before"]) if v]
     largest = max(values, default=0.0)
     return [{"name": m["name"], "this": m["this"], "before": m["before"],
              "this_length": _length(m["this"], largest),
-             "before_length": _length(m["before"], largest)} for m in report.modules]
+             "before_length": _length(m["before"], largest)} for m in modules]
 
 
 def share_bars(entry_types: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,7 +12,14 @@ from sqlalchemy import text
 
 from webapp.extensions import db
 from webapp.models.inventory import MODULE_TYPES
-from webapp.reports.figures import CHILDREN_SHOWN, REASONS_SHOWN, Scope, unit_count
+from webapp.reports.charts import module_pairs, share_bars
+from webapp.reports.figures import (
+    CHILDREN_SHOWN,
+    REASONS_SHOWN,
+    Scope,
+    report_scope,
+    unit_count,
+)
 
 # The subtree's modules in the report's years, with their summaries (none: never
 # recalculated) and whether they hold entries (as recalculated, or as the entry sink
@@ -50,6 +57,8 @@ class UnitReport:
     without_emissions: int = 0
     children: list[dict[str, Any]] = field(default_factory=list)
     more_children: int = 0
+    module_chart: list[dict[str, Any]] = field(default_factory=list)  # charts.py
+    type_chart: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def change(self) -> dict[str, float | None]:
@@ -58,15 +67,21 @@ class UnitReport:
                       self.total.get(scope.previous) if scope.previous else None)
 
 
-def unit_report(scope: Scope) -> UnitReport:
-    """The report of `scope` (which has a top unit)."""
-    assert scope.top is not None
+def unit_report(code: str, year: int) -> UnitReport:
+    """The report of unit `code`'s subtree in `year`, as the caller sees it.
+
+    Raises:
+        NotFound: a unit or a year the caller does not see.
+    """
+    scope = report_scope(year, code)
     report = UnitReport(scope=scope, units=unit_count(scope))
     rows = db.session.execute(text(_MODULES), {"years": scope.years,
                                                "path": scope.top.path}).mappings().all()
     _modules(report, rows)
     _entry_types_and_reasons(report, [row for row in rows if row["year"] == scope.year])
     _children(report)
+    report.module_chart = module_pairs(report.modules)
+    report.type_chart = share_bars(report.entry_types)
     return report
 
 

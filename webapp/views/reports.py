@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, render_template
 
-from webapp.reports.charts import module_pairs, share_bars
-from webapp.reports.figures import report_scope
 from webapp.reports.unit_report import unit_report
 
 reports_bp = Blueprint("reports", __name__)
@@ -16,8 +14,6 @@ reports_bp = Blueprint("reports", __name__)
 
 @reports_bp.get("/units/<code>/report/<id:year>")
 def unit_report_page(code: str, year: int):
-    report = unit_report(report_scope(year, code))
+    report = unit_report(code, year)
     return render_template("reports/unit.html", report=report, scope=report.scope,
-                           unit=report.scope.top, module_chart=module_pairs(report),
-                           type_chart=share_bars(report.entry_types),
-                           now=datetime.now(UTC))
+                           unit=report.scope.top, now=datetime.now(UTC))
