@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from openpyxl import load_workbook
 from psycopg.types.json import Jsonb
+from python_calamine import CalamineWorkbook
 
 from tests.integration.test_units import run_import
 from tests.support.web import logged_in_client
@@ -168,8 +169,13 @@ def test_the_totals_are_the_emissions_apis(admin_api, university):
 
 def test_entry_sheets_hold_every_entry_with_its_emission_and_factor(admin_api, university,
                                                                    db_url):
-    _, book = workbook(admin_api, f"/reports/{YEAR}.xlsx?unit=UNI")
+    response, book = workbook(admin_api, f"/reports/{YEAR}.xlsx?unit=UNI")
     assert book.sheetnames == ["Totals", "About", "Member", "Plane", "Train"]
+    # Another reader (the one uploads use) reads the same file alike.
+    other = CalamineWorkbook.from_filelike(io.BytesIO(response.get_data()))
+    assert other.sheet_names == book.sheetnames
+    assert other.get_sheet_by_name("Plane").to_python()[0][:3] == [
+        "Unit code", "Entry id", "origin_iata"]
     planes = sheet_rows(book["Plane"])
     with psycopg.connect(db_url) as conn:
         stored = {row[0]: row[1:] for row in conn.execute(
