@@ -33,3 +33,8 @@ document.addEventListener("htmx:afterSwap", function (event) {
   var next = panel.querySelector(".actions button, .actions a") || panel.querySelector("h2 a");
   if (next) { next.focus(); }
 });
+
+// The report page's Print button (no inline handler: the CSP allows scripts from files).
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+});

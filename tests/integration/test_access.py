@@ -42,6 +42,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.module_emissions": {"GET": VIEWER},
     "api.inventory_emissions": {"GET": VIEWER},
     "api.entries_csv": {"GET": VIEWER},
+    "api.report_xlsx": {"GET": VIEWER},  # SPEC §15: the units the caller sees
+    "reports.unit_report_page": {"GET": VIEWER},
     "api.sync_emissions": {"POST": EDITOR},
     "api.sync_factors": {"POST": ADMIN},  # SPEC §8: admins manage factors
     "api.sync_institution": {"POST": ADMIN},  # SPEC §14: every unit's rows at once
@@ -173,6 +175,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     body, query, editor_status = (lambda: {}), "", 200
     if endpoint == "api.providers_list":
         query = "?module_id=1"
+    elif endpoint == "api.report_xlsx":
+        query = "?unit=F0892"
     elif endpoint == "api.sync_data_entries":
         values["module_id"], body, editor_status = 4, _upload("purchases_cp1252_crlf.csv"), 202
     elif endpoint == "api.sync_factors":
@@ -359,7 +363,7 @@ def test_every_route_by_unit_and_role(app, tmp_path, create_user, api_token, job
         if access in (MANAGER, OWNER):
             _walk_people_route(people, endpoint, access, method, url, body, editor_status)
             continue
-        bound = bool(set(rule.arguments) & UNIT_ARGS) or "module_id=" in url
+        bound = bool(set(rule.arguments) & UNIT_ARGS) or "module_id=" in url or "unit=" in url
         for name in BLIND:
             for via, response in _both(people, name, method, url, body):
                 if bound and access != ADMIN:

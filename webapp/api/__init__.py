@@ -13,6 +13,7 @@ from webapp.api import (  # noqa: E402,F401  (routes register on import)
     health,
     openapi,
     organisation,
+    reports,
     schedules,
     sync,
     unit_jobs,

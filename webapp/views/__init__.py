@@ -24,6 +24,7 @@ def register_views(app: Flask) -> None:
         retry_can_help,
     )
     from webapp.views.modules import modules_bp
+    from webapp.views.reports import reports_bp
     from webapp.views.schedules import schedules_bp
     from webapp.views.sso import sso_bp
     from webapp.views.tokens import tokens_bp
@@ -34,6 +35,7 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(modules_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(schedules_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(sync_admin_bp)

@@ -39,6 +39,9 @@ ENTRY_FILTERS = [
     _param("reason", "query", {"type": "string"}, "a missing reason, as the module's "
            "emissions word it")]
 CSV = {"description": "CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}
+XLSX = {"description": "Excel workbook", "content": {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string"}}}}
 
 SYNC_BODY = {
     "required": True,
@@ -277,6 +280,15 @@ def path_items() -> dict[str, Any]:
             "An inventory's emissions, module by module",
             {"200": _json(ref("InventoryEmissions"), "Inventory emissions"),
              **_errors(401, 404)}, params=[_param("inventory_id")], tag="emissions")},
+        "/reports/{year}.xlsx": {"get": _operation(
+            "A year's report as a workbook: t CO2eq per unit and module with the year "
+            "before and the change, and a sheet per entry type with every entry, its "
+            "emission and the factor used (the units the caller sees)",
+            {"200": XLSX, **_errors(401, 404)},
+            params=[_param("year"), _param("unit", "query", {"type": "string"},
+                                           "a unit's code: it and every unit below it "
+                                           "(default: every unit the caller sees)")],
+            tag="emissions")},
         "/sync/emissions/{module_id}": {"post": _operation(
             "Recalculate a module's emissions (a job; a request during a run makes it "
             "run once more)",
