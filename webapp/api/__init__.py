@@ -15,6 +15,7 @@ from webapp.api import (  # noqa: E402,F401  (routes register on import)
     organisation,
     schedules,
     sync,
+    templates,
     unit_jobs,
     users,
 )
