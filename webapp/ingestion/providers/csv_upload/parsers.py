@@ -225,6 +225,22 @@ def country_code() -> Parser:
     return letter_code(2, "an ISO 3166 country code", "CH", COUNTRY_CODES)
 
 
+def country_or_rest_of_world() -> Parser:
+    """A train factor's country: an ISO code, or RoW for every other country."""
+    country = country_code()
+
+    def parse(value: str) -> str:
+        if value.upper() == "ROW":
+            return "RoW"
+        try:
+            return country(value)
+        except InvalidValue:
+            raise InvalidValue("is not an ISO 3166 country code or RoW (expected 2 "
+                               "letters, e.g. CH)") from None
+    return _shaped(parse, shape_of(country)._replace(
+        choices=(*shape_of(country).choices, "RoW"), form="2 letters, e.g. CH, or RoW"))
+
+
 def currency_code() -> Parser:
     # Shape only: a full ISO 4217 list would need upkeep and reject rare valid codes, so
     # templates suggest the usual ones and accept any other.

@@ -26,16 +26,14 @@ from webapp.ingestion.providers.csv_upload.columns import (
 from webapp.ingestion.providers.csv_upload.parsers import (
     CABIN_CLASS,
     TRAIN_CLASS,
-    InvalidValue,
-    Parser,
     country_code,
+    country_or_rest_of_world,
     currency_code,
     fraction,
     iata_code,
     integer,
     iso_date,
     number,
-    shape_of,
     text,
     yes_no,
 )
@@ -80,23 +78,6 @@ _DATE = Column("departure_date", parse=iso_date(),
 _KG = Column("kg_co2eq", parse=_POSITIVE,
              description="The trip's emissions in kg CO2eq if your source gives them; "
                          "empty = computed from the factors", example="212.5")
-
-def _country_or_rest_of_world() -> Parser:
-    """A train factor's country: an ISO code, or RoW for every other country."""
-    country = country_code()
-
-    def parse(value: str) -> str:
-        if value.upper() == "ROW":
-            return "RoW"
-        try:
-            return country(value)
-        except InvalidValue:
-            raise InvalidValue("is not an ISO 3166 country code or RoW (expected 2 "
-                               "letters, e.g. CH)") from None
-    parse.shape = shape_of(country)._replace(  # type: ignore[attr-defined]
-        choices=(*shape_of(country).choices, "RoW"), form="2 letters, e.g. CH, or RoW")
-    return parse
-
 
 # Emissions (SPEC §10): an empty round_trip is left out and means no; a distance_km
 # replaces the computed one (planes) or is the only one (trains).
@@ -215,7 +196,7 @@ _FACTOR_SCHEMA_LIST = (
                            "(above min_distance); empty = no maximum", example="1500"),
     ), row_check=_distance_band_is_ordered),
     FactorSchema("train", (
-        Column("country_code", True, _country_or_rest_of_world(),
+        Column("country_code", True, country_or_rest_of_world(),
                description="Country whose trains the factor is for, ISO 3166 code; RoW "
                            "for every other country", example="CH"),
     ), (
