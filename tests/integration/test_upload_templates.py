@@ -167,6 +167,7 @@ def test_the_module_page_links_both_templates_beside_its_uploads(pages):
             assert (f"/api/v1/templates/factors/{FACTOR_TYPE_IDS[factor_type]}.{extension}"
                     in links)
     assert 'aria-label="Train template, Excel"' in page.text
+    assert 'aria-label="Plane travel factors template, CSV"' in page.text  # not "Template"
     _all_download(admin.client, links)
     # A viewer uploads nothing, and still finds the templates beside the stored entries.
     headcount = MODULE_IDS["headcount"]  # one entry type: one pair, no choice to make
@@ -179,6 +180,7 @@ def test_the_admin_pages_link_the_units_and_every_unit_templates(pages):
     units = _links(admin.get("/admin/units"))
     assert units == ["/api/v1/templates/units.csv", "/api/v1/templates/units.xlsx"]
     sync_page = admin.get("/admin/sync?module_type=equipment")
+    assert "For a CSV upload, download a template:" in sync_page.text
     assert _links(sync_page) == ["/api/v1/templates/institution/equipment.csv",
                                  "/api/v1/templates/institution/equipment.xlsx"]
     # Choosing another module type swaps the provider field, and its templates with it.

@@ -137,7 +137,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         "accepts_files": any(p["provider_type"] == "csv_upload"
                              and p["target_type"] == TargetType.DATA_ENTRIES
                              for p in providers),
-        "entry_templates": ("api.entry_template", {"module_id": module_id}),
+        "entry_templates": ("api.entry_template", {"module_id": module_id}, module.name),
         "factor_types": [stored["factor_type"] for stored in parts["stored_factors"]],
         "stored_slices": replacing.by_source(entry_counts),
         "confirm_replace_from": replacing.CONFIRM_FROM_ROWS,
