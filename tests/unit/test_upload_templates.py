@@ -236,6 +236,9 @@ def test_the_plane_workbook_its_header_formats_and_numbers():
     found = _validations(sheet)
     for name, kind in kinds.items():
         assert found[columns[name]][0].type == kind, name
+    iata, _ = found[columns["origin_iata"]]
+    assert (iata.operator, iata.formula1) == ("equal", "3")  # a code has its one length
+    assert iata.prompt == "Departure airport, IATA code"  # shown when a cell is chosen
 
 
 def test_a_bounded_number_is_checked_and_its_message_says_the_bounds():

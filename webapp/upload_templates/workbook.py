@@ -126,46 +126,49 @@ class _DataSheet:
             self.sheet.write_string(1, index, column.example, cell_format)
 
     def _validation(self, column: Column, shape: Shape) -> dict[str, Any] | None:
-        """The data validation of a column's cells, or None for free text."""
+        """The data validation of a column's cells, or None for free text. Each says
+        what the column holds when a cell is chosen, and why a value is refused."""
         name = column.name
-        checks: dict[str, Any] = {
-            "input_title": name[:TITLE_LIMIT],
-            "input_message": _clip(column.description, MESSAGE_LIMIT)}
+        said = {"input_title": name[:TITLE_LIMIT],
+                "input_message": _clip(column.description, MESSAGE_LIMIT)}
         if shape.choices or shape.suggestions:
-            listed = shape.choices or shape.suggestions
-            if shape.choices:
-                said = ", ".join(listed)
-                message = (f"{name} must be one of: {said}." if len(said) < 200 else
-                           f"{name} must be one of the {len(listed)} values listed on "
-                           f"the '{ABOUT_SHEET}' sheet ({shape.form}).")
-                checks.update(error_type="stop", error_title=f"Not a valid {name}"[:TITLE_LIMIT])
-            else:
-                message = (f"{name} is usually one of {', '.join(listed)}; any other code "
-                           f"of {shape.form} is accepted too: choose Yes to keep it.")
-                checks.update(error_type="warning",
-                              error_title=f"An unusual {name}"[:TITLE_LIMIT])
-            return {**checks, "validate": "list", "source": self._list_source(listed),
-                    "error_message": _clip(message, MESSAGE_LIMIT)}
+            return {**said, **self._list_check(name, shape)}
         if shape.kind in ("number", "integer") and (shape.minimum is not None
                                                     or shape.maximum is not None):
             allowed = allowed_values(column)
-            return {**checks, **_number_check(shape), "error_title": "Not a valid number",
+            return {**said, **_number_check(shape), "error_title": "Not a valid number",
                     "error_message": f"{name} must be {allowed[0].lower()}{allowed[1:]}."}
         if shape.kind == "date":
-            return {**checks, "validate": "date", "criteria": "between",
+            return {**said, "validate": "date", "criteria": "between",
                     "minimum": EARLIEST, "maximum": LATEST, "error_title": "Not a date",
                     "error_message": f"{name} must be a date (YYYY-MM-DD)."}
+        if shape.kind == "code" and shape.max_length:  # a code has exactly its length
+            return {**said, "validate": "length", "criteria": "==",
+                    "value": shape.max_length, "error_title": "Not a valid code",
+                    "error_message": f"{name} must be a code of {shape.form}."}
         if shape.max_length:
-            return {**checks, "validate": "length", "criteria": "<=",
+            return {**said, "validate": "length", "criteria": "<=",
                     "value": shape.max_length, "error_title": "Too long",
                     "error_message": f"{name} takes at most {shape.max_length:,} "
                                      "characters."}
-        if shape.kind == "code":
-            length = int(shape.form.split()[0])
-            return {**checks, "validate": "length", "criteria": "==", "value": length,
-                    "error_title": "Not a valid code",
-                    "error_message": f"{name} must be a code of {shape.form}."}
         return None
+
+    def _list_check(self, name: str, shape: Shape) -> dict[str, Any]:
+        """A dropdown: a closed list refuses other values (naming the list, or where it
+        is when too long to name); an open one warns, and keeps them if asked to."""
+        if shape.choices:
+            listed = ", ".join(shape.choices)
+            message = (f"{name} must be one of: {listed}." if len(listed) < 200 else
+                       f"{name} must be one of the {len(shape.choices)} values listed on "
+                       f"the '{ABOUT_SHEET}' sheet ({shape.form}).")
+            return {"validate": "list", "source": self._list_source(shape.choices),
+                    "error_type": "stop", "error_title": f"Not a valid {name}"[:TITLE_LIMIT],
+                    "error_message": _clip(message, MESSAGE_LIMIT)}
+        message = (f"{name} is usually one of {', '.join(shape.suggestions)}; any other "
+                   f"code of {shape.form} is accepted too: choose Yes to keep it.")
+        return {"validate": "list", "source": self._list_source(shape.suggestions),
+                "error_type": "warning", "error_title": f"An unusual {name}"[:TITLE_LIMIT],
+                "error_message": _clip(message, MESSAGE_LIMIT)}
 
     def _list_source(self, values: tuple[str, ...]) -> list[str] | str:
         """A validation's list: written in it when short enough, else a range of the

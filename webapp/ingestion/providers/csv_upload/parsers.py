@@ -39,7 +39,7 @@ class Shape(NamedTuple):
     suggestions: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
-    max_length: int | None = None
+    max_length: int | None = None  # for a code: its one length
     form: str = ""  # how a value is written, for a code: "3 letters, e.g. GVA"
 
 
@@ -197,7 +197,7 @@ def letter_code(length: int, what: str, example: str,
             raise InvalidValue(reason)
         return code
     return _shaped(parse, Shape("code", choices=tuple(sorted(known or ())), suggestions=usual,
-                                form=f"{length} letters, e.g. {example}"))
+                                max_length=length, form=f"{length} letters, e.g. {example}"))
 
 
 # ISO 3166-1 alpha-2, plus XK (Kosovo), which rail and travel data use.
