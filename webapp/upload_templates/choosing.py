@@ -34,12 +34,6 @@ class Template:
         return [column.example for column in self.columns]
 
 
-def _in_template_order(columns: tuple[Column, ...]) -> tuple[Column, ...]:
-    """Required columns first, each group in declaration order (as template_header)."""
-    return (tuple(c for c in columns if c.required)
-            + tuple(c for c in columns if not c.required))
-
-
 def _entry_schema(module_type: str, entry_type: str | None) -> schemas.EntrySchema:
     """A module type's entry schema: `entry_type`'s, or its first type's when None.
 
@@ -69,7 +63,7 @@ def entry_template(module_type: str, entry_type: str | None = None) -> Template:
     chosen = schema.entry_type
     return Template(f"Carbon Sync template: {module_type}, {chosen} entries",
                     chosen.capitalize(), f"{module_type}-{chosen}-template",
-                    f"{chosen} entry", _in_template_order(schema.columns), schema)
+                    f"{chosen} entry", schemas.template_columns(schema.columns), schema)
 
 
 def every_unit_template(module_type: str, entry_type: str | None = None) -> Template:
@@ -83,7 +77,7 @@ def every_unit_template(module_type: str, entry_type: str | None = None) -> Temp
     return Template(f"Carbon Sync template: every unit's {module_type}, {chosen} entries",
                     chosen.capitalize(), f"every-unit-{module_type}-{chosen}-template",
                     f"{chosen} entry, of the unit its unit_code names",
-                    _in_template_order(schema.columns), schema)
+                    schemas.template_columns(schema.columns), schema)
 
 
 def factor_template(factor_type: str) -> Template:
@@ -97,10 +91,10 @@ def factor_template(factor_type: str) -> Template:
         raise NotFound(f"factor type {clip_cell(repr(factor_type))} has no template")
     return Template(f"Carbon Sync template: {factor_type} emission factors",
                     f"{factor_type.capitalize()} factors", f"factors-{factor_type}-template",
-                    f"{factor_type} factor", _in_template_order(schema.columns), schema)
+                    f"{factor_type} factor", schemas.template_columns(schema.columns), schema)
 
 
 def units_template() -> Template:
     """A file of the unit tree (its own columns: no unit_institutional_id)."""
     return Template("Carbon Sync template: units", "Units", "units-template", "unit",
-                    _in_template_order(UNIT_COLUMNS), UNIT_SCHEMA)
+                    schemas.template_columns(UNIT_COLUMNS), UNIT_SCHEMA)

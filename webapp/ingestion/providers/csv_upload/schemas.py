@@ -262,10 +262,16 @@ def missing_columns(schema: Schema, header: Iterable[str]) -> list[str]:
     return [c.name for c in schema.columns if c.required and c.name not in present]
 
 
+def template_columns(columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """The columns as a downloadable template has them: required first, each group in
+    declaration order."""
+    return (tuple(c for c in columns if c.required)
+            + tuple(c for c in columns if not c.required))
+
+
 def template_header(schema: Schema) -> list[str]:
-    """Column names for a downloadable template: required first, each group in order."""
-    return ([c.name for c in schema.columns if c.required]
-            + [c.name for c in schema.columns if not c.required])
+    """Column names for a downloadable template (template_columns)."""
+    return [column.name for column in template_columns(schema.columns)]
 
 
 def _require_columns(schema: Schema, header: list[str], what: str) -> None:
