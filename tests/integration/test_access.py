@@ -35,6 +35,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api.providers_list": {"GET": VIEWER},
     "api.entry_template": {"GET": VIEWER},
     "api.factor_template": {"GET": VIEWER},
+    "api.entry_template_xlsx": {"GET": VIEWER},
+    "api.factor_template_xlsx": {"GET": VIEWER},
+    "api.institution_template": {"GET": VIEWER},  # a template holds no unit's data
+    "api.institution_template_xlsx": {"GET": VIEWER},
+    "api.units_template": {"GET": VIEWER},
+    "api.units_template_xlsx": {"GET": VIEWER},
     "api.sync_status": {"GET": VIEWER},
     "api.sync_history": {"GET": VIEWER},
     "api.sync_errors_csv": {"GET": VIEWER},
@@ -171,7 +177,8 @@ def _request(endpoint: str, rule, jobs: dict) -> tuple[str, Callable[[], dict], 
     non-4xx-auth answer) for this route, built from real ids."""
     values = {"module_id": 1, "factor_type_id": 1, "job_id": jobs["pending"],
               "inventory_id": 1, "filename": "app.css", "schedule_id": jobs["schedule"],
-              "year": 2025, "code": "F0892", "email": "nobody@example.org", "token_id": 1}
+              "year": 2025, "code": "F0892", "email": "nobody@example.org", "token_id": 1,
+              "module_type": "travel"}
     body, query, editor_status = (lambda: {}), "", 200
     if endpoint == "api.providers_list":
         query = "?module_id=1"
@@ -329,7 +336,7 @@ BLIND = ("lab editor", "other manager")
 
 def _leaks(response) -> list[str]:
     """What of F0892 a response shows to someone who may not see it."""
-    text = response.get_data(as_text=True)
+    text = response.get_data().decode(errors="replace")  # an .xlsx template is binary
     found = [word for word in ("F0892", "Demo university") if word in text]
     if response.is_json:
         body = response.get_json()

@@ -36,7 +36,7 @@ def one_by_one(schema: EntrySchema | FactorSchema, number: int,
     groups = ((schema.columns,) if isinstance(schema, EntrySchema)
               else (schema.classification_columns, schema.value_columns))
     for part, columns in zip(parts, groups):  # noqa: B905
-        for name, required, parse, default in columns:
+        for name, required, parse, default, *_ in columns:
             raw = values.get(name, "")
             if not raw.strip():
                 if required:

@@ -16,6 +16,7 @@ from webapp.api import (  # noqa: E402,F401  (routes register on import)
     reports,
     schedules,
     sync,
+    templates,
     unit_jobs,
     users,
 )

@@ -1,5 +1,5 @@
-"""Read-only catalogue: modules with badges, factor types, entries, factors, providers,
-and the header-only CSV templates."""
+"""Read-only catalogue: modules with badges, factor types, entries, factors, providers.
+(Upload templates: templates.py.)"""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from webapp import catalog
 from webapp.api import api_bp
 from webapp.api.params import int_arg, listing, page_args
-from webapp.csv_export import csv_chunks, csv_text
-from webapp.errors import BadRequest, NotFound
+from webapp.csv_export import csv_chunks
+from webapp.errors import BadRequest
 from webapp.extensions import db
 from webapp.ingestion.providers.csv_upload import schemas
 from webapp.jobs import queries
-from webapp.models import DataEntry, FactorType, Module
+from webapp.models import DataEntry
 from webapp.security import INT4_MAX
 
 
@@ -119,31 +119,3 @@ def providers_list():
         raise BadRequest("module_id is required")
     items = catalog.providers(catalog.get_module(module_id))
     return listing(items, len(items))
-
-
-def _csv_response(header: list[str], filename: str) -> Response:
-    return Response(csv_text([header], lineterminator="\r\n"), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-@api_bp.get("/templates/<id:module_id>.csv")
-def entry_template(module_id: int):
-    module: Module = catalog.get_module(module_id)
-    types = schemas.entry_types_for(module.module_type)
-    entry_type = request.args.get("entry_type") or (types[0] if types else None)
-    schema = schemas.ENTRY_SCHEMAS.get((module.module_type, entry_type))
-    if schema is None:
-        raise NotFound(f"no CSV template for entry type {entry_type!r} of "
-                       f"{module.module_type}; known: {', '.join(types)}")
-    return _csv_response(schemas.template_header(schema),
-                         f"{module.module_type}-{entry_type}-template.csv")
-
-
-@api_bp.get("/templates/factors/<id:factor_type_id>.csv")
-def factor_template(factor_type_id: int):
-    factor_type = db.session.get(FactorType, factor_type_id)
-    schema = schemas.FACTOR_SCHEMAS.get(factor_type.slug) if factor_type else None
-    if schema is None:
-        raise NotFound(f"factor type {factor_type_id} has no CSV template")
-    return _csv_response(schemas.template_header(schema),
-                         f"factors-{factor_type.slug}-template.csv")

@@ -1,6 +1,7 @@
 """What the "Sync every unit" form offers: the years, the module types some routing
 provider serves, and for a module type its routing providers (registry.py), each saying
-whether it needs a file and why it cannot run here, if it cannot."""
+whether it needs a file and why it cannot run here, if it cannot, and its entry types
+(a template per type for a file)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from webapp.ingestion.providers import registry
+from webapp.ingestion.providers.csv_upload.schemas import entry_types_for
 from webapp.models import TargetType
 from webapp.models.inventory import MODULE_TYPES
 from webapp.organisation.years import year_list
@@ -36,4 +38,5 @@ def form_choices(module_type: str | None, settings: Mapping[str, Any]) -> dict[s
     module_types = routed_module_types()
     chosen = module_type if module_type in module_types else module_types[0]
     return {"years": [row["year"] for row in year_list()], "module_types": module_types,
-            "module_type": chosen, "providers": routing_providers(chosen, settings)}
+            "module_type": chosen, "providers": routing_providers(chosen, settings),
+            "entry_types": entry_types_for(chosen)}  # the file templates, one per type

@@ -29,10 +29,15 @@ from webapp.ingestion.providers.csv_upload.validation import RowValidator
 from webapp.models import Unit
 
 UNIT_COLUMNS = (
-    Column("code", True, text_cell(50)),
-    Column("name", True, text_cell(200)),
-    Column("parent_code", parse=text_cell(50)),
-    Column("active", parse=yes_no, default=True),
+    Column("code", True, text_cell(50), description="The unit's code, unique in the "
+           "university (kept as text)", example="ENAC"),
+    Column("name", True, text_cell(200), description="The unit's name",
+           example="School of Architecture, Civil and Environmental Engineering"),
+    # Empty in the example, so the template's example row imports into any tree.
+    Column("parent_code", parse=text_cell(50), description="The code of the unit above "
+           "it, in this file or already imported; empty for a top unit"),
+    Column("active", parse=yes_no, default=True, description="Whether the unit is in use "
+           "(an inactive unit's rows are not loaded); empty = yes", example="yes"),
 )
 UNIT_SCHEMA = EntrySchema("organisation", "unit", UNIT_COLUMNS)
 

@@ -132,7 +132,6 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
              **_stored_entries_context(module, entry_counts), **_emissions_context(module),
              **_entry_list_context(module, entry_counts), **_factors_context(module)}
     providers = catalog.providers(module)
-    entry_types = parts["entry_types"]
     return {
         **parts,
         "panels": [job_context(job) for job in _panel_jobs(module_id)],
@@ -140,10 +139,7 @@ def _page_context(module_id: int, **extra) -> dict[str, Any]:
         "accepts_files": any(p["provider_type"] == "csv_upload"
                              and p["target_type"] == TargetType.DATA_ENTRIES
                              for p in providers),
-        "entry_templates": [
-            (f"{entry_type} template" if len(entry_types) > 1 else "CSV template",
-             url_for("api.entry_template", module_id=module_id, entry_type=entry_type))
-            for entry_type in entry_types],
+        "entry_templates": ("api.entry_template", {"module_id": module_id}, module.name),
         "factor_types": [stored["factor_type"] for stored in parts["stored_factors"]],
         "stored_slices": replacing.by_source(entry_counts),
         "confirm_replace_from": replacing.CONFIRM_FROM_ROWS,

@@ -41,7 +41,7 @@ ENTRY_FILTERS = [
 CSV = {"description": "CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}
 XLSX = {"description": "Excel workbook", "content": {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-        "schema": {"type": "string"}}}}
+        "schema": {"type": "string", "contentEncoding": "binary"}}}}
 
 SYNC_BODY = {
     "required": True,
@@ -307,14 +307,7 @@ def path_items() -> dict[str, Any]:
             "Providers registered for a module, with availability",
             {"200": _json(_list_of("Provider"), "Providers"), **_errors(400, 401, 404)},
             params=[_param("module_id", "query")], tag="catalog")},
-        "/templates/{module_id}.csv": {"get": _operation(
-            "Header-only CSV template for a module's data entries",
-            {"200": CSV, **_errors(401, 404)},
-            params=[module_id, _param("entry_type", "query", {"type": "string"})],
-            tag="catalog")},
-        "/templates/factors/{factor_type_id}.csv": {"get": _operation(
-            "Header-only CSV template for a factor type", {"200": CSV, **_errors(401, 404)},
-            params=[_param("factor_type_id")], tag="catalog")},
+        **_template_paths(module_id),
         "/audit": {"get": _operation(
             "The audit log, newest first (admins only)",
             {"200": _json(AUDIT_PAGE, "Audit entries"), **_errors(400, 401, 403)},
@@ -332,6 +325,36 @@ def path_items() -> dict[str, Any]:
                                                                    "Unhealthy")},
             tag="meta"), "security": []}},
     }
+
+
+def _template_paths(module_id: dict[str, Any]) -> dict[str, Any]:
+    """The upload templates (SPEC §15), each as CSV (header and an example row) and as
+    .xlsx (also dropdowns and a sheet explaining every column)."""
+    entry_type = _param("entry_type", "query", {"type": "string"},
+                        "which of the module type's entry types (travel: plane, train); "
+                        "default its first")
+    module_type = _param("module_type", schema={"type": "string"},
+                         description="e.g. travel")
+    found = {
+        "/templates/{module_id}": ("a module's data entries (one entry type)",
+                                   [module_id, entry_type], (401, 404)),
+        "/templates/institution/{module_type}": (
+            "every unit's data entries: the module type's columns and unit_code",
+            [module_type, entry_type], (401, 404)),
+        "/templates/factors/{factor_type_id}": ("a factor type's factors",
+                                                [_param("factor_type_id")], (401, 404)),
+        "/templates/units": ("the unit tree", [], (401,)),
+    }
+    paths = {}
+    for path, (what, params, errors) in found.items():
+        paths[f"{path}.csv"] = {"get": _operation(
+            f"CSV template for {what}: header and an example row",
+            {"200": CSV, **_errors(*errors)}, params=params, tag="catalog")}
+        paths[f"{path}.xlsx"] = {"get": _operation(
+            f"Excel template for {what}: header, an example row, dropdowns for closed "
+            "lists and a sheet explaining every column",
+            {"200": XLSX, **_errors(*errors)}, params=params, tag="catalog")}
+    return paths
 
 
 def _schedule_paths() -> dict[str, Any]:

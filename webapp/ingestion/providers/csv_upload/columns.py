@@ -1,6 +1,7 @@
 """What a CSV schema is declared with: a `Column` (its name, whether it is required, its
-parser, its default) and the schema of a data-entry type (`EntrySchema`) or of a factor
-type (`FactorSchema`). The declarations themselves are in `schemas.py`."""
+parser, its default, and what templates tell people about it) and the schema of a
+data-entry type (`EntrySchema`) or of a factor type (`FactorSchema`).
+The declarations themselves are in `schemas.py`."""
 
 from __future__ import annotations
 
@@ -21,13 +22,24 @@ class Column(NamedTuple):
     required: bool = False
     parse: Parser = text()
     default: Any = None  # used when the optional cell is empty; None = leave it out
+    # For templates and their explanations: what the column holds (its unit, its form),
+    # and a value that passes `parse`, as a person would type it.
+    description: str = ""
+    example: str = ""
 
 
 # Every data file may say which organisational unit a row belongs to.
-UNIT_COLUMN = Column("unit_institutional_id", parse=text(100))
+UNIT_COLUMN = Column(
+    "unit_institutional_id", parse=text(100),
+    description="The institutional id of the unit or cost centre the row belongs to, if "
+                "your source records it (kept as text)",
+    example="0105")
 # An institution-wide file must say which unit's module each row goes to (SPEC §14): the
 # unit's code, as /admin/units lists it. A unit's own file has no use for it.
-ROUTING_COLUMN = Column("unit_code", required=True, parse=text(100))
+ROUTING_COLUMN = Column(
+    "unit_code", required=True, parse=text(100),
+    description="The code of the unit whose module the row goes to, as Units lists it",
+    example="ENAC-LAB")
 
 
 @dataclass(frozen=True)

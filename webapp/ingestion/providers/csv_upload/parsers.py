@@ -1,6 +1,10 @@
 """Cell parsers for CSV columns: each turns the stripped, non-empty text of a cell into a
 JSON-serialisable value, or raises `InvalidValue` with the reason a user reads after the
-column name and value ("departure_date '2025-13-45' is not a date ...")."""
+column name and value ("departure_date '2025-13-45' is not a date ...").
+
+Each parser also says what it accepts (`parse.shape`, a `Shape`): templates and their
+explanations read their allowed values from there, so a list shown to users is the list
+the parser checks against and cannot drift from it."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class InvalidValue(ValueError):
@@ -22,6 +26,31 @@ Parser = Callable[[str], Any]  # gets the stripped, non-empty cell; raises Inval
 # Only the fast path of a column of unique values (notes, amounts, ids), where
 # remembering cells cannot help: one C-level `map` instead of a Python call per cell.
 ManyParser = Callable[[list[str]], "list[Any] | None"]
+
+
+class Shape(NamedTuple):
+    """What a parser accepts, for people (templates, their dropdowns and explanations).
+    Never used to validate: the parser itself is the check."""
+
+    kind: str = "text"  # text, code, number, integer, date or choice
+    # A closed list: the canonical values, the only ones accepted (with their spellings).
+    choices: tuple[str, ...] = ()
+    # An open list: the usual values; any other value of the right form is accepted too.
+    suggestions: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None  # for a code: its one length
+    form: str = ""  # how a value is written, for a code: "3 letters, e.g. GVA"
+
+
+def shape_of(parse: Parser) -> Shape:
+    """What `parse` accepts; a parser that does not say takes any text."""
+    return getattr(parse, "shape", Shape())
+
+
+def _shaped(parse: Parser, shape: Shape) -> Parser:
+    parse.shape = shape  # type: ignore[attr-defined]
+    return parse
 
 
 def _with_many(parse: Parser, many: ManyParser) -> Parser:
@@ -44,7 +73,7 @@ def text(max_length: int = 255) -> Parser:
 
     def many(values: list[str]) -> list[str] | None:
         return values if max(map(len, values)) <= max_length else None
-    return _with_many(parse, many)
+    return _shaped(_with_many(parse, many), Shape("text", max_length=max_length))
 
 
 def _bounds_reason(minimum: float | None, maximum: float | None) -> str:
@@ -78,7 +107,7 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
         except ValueError:
             return None
         return numbers if _within(numbers, minimum, maximum) else None
-    return _with_many(parse, many)
+    return _shaped(_with_many(parse, many), Shape("integer", minimum=minimum, maximum=maximum))
 
 
 # A decimal comma ("0,5") is what Excel writes in French or German locales. "1,234" is
@@ -117,7 +146,7 @@ def number(minimum: float | None = None, maximum: float | None = None) -> Parser
         if not all(map(math.isfinite, numbers)):
             return None
         return numbers if _within(numbers, minimum, maximum) else None
-    return _with_many(parse, many)
+    return _shaped(_with_many(parse, many), Shape("number", minimum=minimum, maximum=maximum))
 
 
 def fraction() -> Parser:
@@ -137,6 +166,9 @@ def yes_no(value: str) -> bool:
         raise InvalidValue("is not yes or no") from None
 
 
+_shaped(yes_no, Shape("choice", choices=("yes", "no")))
+
+
 def iso_date() -> Parser:
     def parse(value: str) -> str:
         # fromisoformat alone would also take "20250131" and week dates; CSV wants one form.
@@ -147,12 +179,14 @@ def iso_date() -> Parser:
             return value
         except ValueError:
             raise InvalidValue("is not a date (expected YYYY-MM-DD)") from None
-    return parse
+    return _shaped(parse, Shape("date", form="YYYY-MM-DD"))
 
 
 def letter_code(length: int, what: str, example: str,
-                known: frozenset[str] | None = None) -> Parser:
-    """A code of `length` ASCII letters, uppercased; optionally one of `known`."""
+                known: frozenset[str] | None = None,
+                usual: tuple[str, ...] = ()) -> Parser:
+    """A code of `length` ASCII letters, uppercased; optionally one of `known`. `usual`
+    codes are suggested to people (templates), not required."""
     reason = f"is not {what} (expected {length} letters, e.g. {example})"
 
     def parse(value: str) -> str:
@@ -162,7 +196,8 @@ def letter_code(length: int, what: str, example: str,
         if known is not None and code not in known:
             raise InvalidValue(reason)
         return code
-    return parse
+    return _shaped(parse, Shape("code", choices=tuple(sorted(known or ())), suggestions=usual,
+                                max_length=length, form=f"{length} letters, e.g. {example}"))
 
 
 # ISO 3166-1 alpha-2, plus XK (Kosovo), which rail and travel data use.
@@ -178,6 +213,8 @@ _COUNTRY_CODES_TEXT = """
     US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK
 """
 COUNTRY_CODES = frozenset(_COUNTRY_CODES_TEXT.split())
+USUAL_CURRENCIES = ("CHF", "EUR", "USD", "GBP", "JPY", "CNY", "CAD", "AUD", "SEK", "NOK",
+                    "DKK")
 
 
 def iata_code() -> Parser:
@@ -188,9 +225,26 @@ def country_code() -> Parser:
     return letter_code(2, "an ISO 3166 country code", "CH", COUNTRY_CODES)
 
 
+def country_or_rest_of_world() -> Parser:
+    """A train factor's country: an ISO code, or RoW for every other country."""
+    country = country_code()
+
+    def parse(value: str) -> str:
+        if value.upper() == "ROW":
+            return "RoW"
+        try:
+            return country(value)
+        except InvalidValue:
+            raise InvalidValue("is not an ISO 3166 country code or RoW (expected 2 "
+                               "letters, e.g. CH)") from None
+    return _shaped(parse, shape_of(country)._replace(
+        choices=(*shape_of(country).choices, "RoW"), form="2 letters, e.g. CH, or RoW"))
+
+
 def currency_code() -> Parser:
-    # Shape only: a full ISO 4217 list would need upkeep and reject rare valid codes.
-    return letter_code(3, "an ISO 4217 currency code", "CHF")
+    # Shape only: a full ISO 4217 list would need upkeep and reject rare valid codes, so
+    # templates suggest the usual ones and accept any other.
+    return letter_code(3, "an ISO 4217 currency code", "CHF", usual=USUAL_CURRENCIES)
 
 
 _ENUM_SEPARATORS = re.compile(r"[\s_\-]+")
@@ -217,7 +271,7 @@ def choice(what: str, aliases: Mapping[str, Iterable[str]]) -> Parser:
             return spellings[_enum_key(value)]
         except KeyError:
             raise InvalidValue(reason) from None
-    return parse
+    return _shaped(parse, Shape("choice", choices=tuple(names)))
 
 
 # One-letter codes are the IATA cabin codes (F, J/C, W, Y).

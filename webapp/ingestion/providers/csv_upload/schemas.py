@@ -26,9 +26,8 @@ from webapp.ingestion.providers.csv_upload.columns import (
 from webapp.ingestion.providers.csv_upload.parsers import (
     CABIN_CLASS,
     TRAIN_CLASS,
-    InvalidValue,
-    Parser,
     country_code,
+    country_or_rest_of_world,
     currency_code,
     fraction,
     iata_code,
@@ -65,120 +64,180 @@ _NOTE = text(2000)
 _HOURS = number(0, 168)
 _POSITIVE = number(0)
 
-_TRIPS = Column("number_of_trips", parse=integer(1), default=1)
-_DATE = Column("departure_date", parse=iso_date())
-_KG = Column("kg_co2eq", parse=_POSITIVE)
-
-def _country_or_rest_of_world() -> Parser:
-    """A train factor's country: an ISO code, or RoW for every other country."""
-    country = country_code()
-
-    def parse(value: str) -> str:
-        if value.upper() == "ROW":
-            return "RoW"
-        try:
-            return country(value)
-        except InvalidValue:
-            raise InvalidValue("is not an ISO 3166 country code or RoW (expected 2 "
-                               "letters, e.g. CH)") from None
-    return parse
-
+# Descriptions and examples are what templates show (SPEC §15): one line saying what the
+# column holds, its unit and its form; an example a person would type, which passes the
+# parser (tests/unit/test_column_docs.py checks both for every column).
+_PERSON_ID = "The person's institutional id (staff or student number), kept as text"
+_NOTE_COLUMN = Column("note", parse=_NOTE, description="A free note, up to 2,000 characters",
+                      example="Checked in the March review")
+_TRIPS = Column("number_of_trips", parse=integer(1), default=1,
+                description="How many times this trip was made (a whole number; empty = 1)",
+                example="1")
+_DATE = Column("departure_date", parse=iso_date(),
+               description="Day of departure, YYYY-MM-DD", example="2025-03-14")
+_KG = Column("kg_co2eq", parse=_POSITIVE,
+             description="The trip's emissions in kg CO2eq if your source gives them; "
+                         "empty = computed from the factors", example="212.5")
 
 # Emissions (SPEC §10): an empty round_trip is left out and means no; a distance_km
 # replaces the computed one (planes) or is the only one (trains).
-_ROUND_TRIP = Column("round_trip", parse=yes_no)
-_DISTANCE = Column("distance_km", parse=_POSITIVE)
+_ROUND_TRIP = Column("round_trip", parse=yes_no,
+                     description="Whether the trip was there and back (counted twice); "
+                                 "empty = no", example="yes")
+_CABIN_CLASS = Column("cabin_class", True, CABIN_CLASS,
+                      description="Cabin class of the flight (IATA letters F, J, W, Y "
+                                  "are taken too)", example="economy")
 
 _ENTRY_SCHEMA_LIST = (
     EntrySchema("headcount", "member", (
-        Column("name", True),
-        Column("position_category", True),
-        Column("user_institutional_id", True, _ID),
-        Column("fte", True, fraction()),
-        Column("note", parse=_NOTE),
+        Column("name", True, description="The person's full name", example="Ada Lovelace"),
+        Column("position_category", True,
+               description="The person's position, as the headcount factors name it "
+                           "(their headcount_category)", example="professor"),
+        Column("user_institutional_id", True, _ID, description=_PERSON_ID,
+               example="012345"),
+        Column("fte", True, fraction(),
+               description="Full-time equivalent, from 0 to 1 (0.5 = half time)",
+               example="0.8"),
+        _NOTE_COLUMN,
     )),
     EntrySchema("travel", "plane", (
-        Column("origin_iata", True, iata_code()),
-        Column("destination_iata", True, iata_code()),
-        Column("user_institutional_id", True, _ID),
+        Column("origin_iata", True, iata_code(),
+               description="Departure airport, IATA code", example="GVA"),
+        Column("destination_iata", True, iata_code(),
+               description="Arrival airport, IATA code", example="LHR"),
+        Column("user_institutional_id", True, _ID, description=_PERSON_ID,
+               example="012345"),
         _DATE,
         _TRIPS,
-        Column("cabin_class", True, CABIN_CLASS),
-        Column("note", parse=_NOTE),
+        _CABIN_CLASS,
+        _NOTE_COLUMN,
         _KG,
         _ROUND_TRIP,
-        _DISTANCE,
+        Column("distance_km", parse=_POSITIVE,
+               description="One-way distance in km, if known; empty = the great-circle "
+                           "distance between the airports + 95 km", example="751"),
     )),
     EntrySchema("travel", "train", (
-        Column("origin_name", True),
-        Column("origin_country_code", True, country_code()),
-        Column("destination_name", True),
-        Column("destination_country_code", True, country_code()),
-        Column("user_institutional_id", True, _ID),
+        Column("origin_name", True, description="Departure station or city",
+               example="Lausanne"),
+        Column("origin_country_code", True, country_code(),
+               description="Country of departure, ISO 3166 code", example="CH"),
+        Column("destination_name", True, description="Arrival station or city",
+               example="Milano Centrale"),
+        Column("destination_country_code", True, country_code(),
+               description="Country of arrival, ISO 3166 code", example="IT"),
+        Column("user_institutional_id", True, _ID, description=_PERSON_ID,
+               example="012345"),
         _DATE,
         _TRIPS,
-        Column("cabin_class", True, TRAIN_CLASS),
-        Column("note", parse=_NOTE),
+        Column("cabin_class", True, TRAIN_CLASS,
+               description="Class travelled (1 and 2 are taken too)", example="second"),
+        _NOTE_COLUMN,
         _KG,
         _ROUND_TRIP,
-        _DISTANCE,
+        Column("distance_km", parse=_POSITIVE,
+               description="One-way distance in km; without it no emission is computed",
+               example="330"),
     )),
     EntrySchema("equipment", "equipment", (
-        Column("equipment_id", True, _ID),
-        Column("name", True),
-        Column("equipment_class", True),
-        Column("sub_class"),
-        Column("active_usage_hours_per_week", parse=_HOURS),
-        Column("standby_usage_hours_per_week", parse=_HOURS),
-        Column("note", parse=_NOTE),
+        Column("equipment_id", True, _ID,
+               description="The equipment's inventory number, kept as text",
+               example="EQ-00417"),
+        Column("name", True, description="What the equipment is", example="Dell Latitude 7440"),
+        Column("equipment_class", True,
+               description="Class of equipment, as the equipment factors name it",
+               example="laptop"),
+        Column("sub_class", description="Sub-class, as the equipment factors name it; "
+                                        "empty = the class's general factor",
+               example="14 inch"),
+        Column("active_usage_hours_per_week", parse=_HOURS,
+               description="Hours a week in use, from 0 to 168", example="40"),
+        Column("standby_usage_hours_per_week", parse=_HOURS,
+               description="Hours a week on standby, from 0 to 168 (with the active hours, "
+                           "at most 168)", example="128"),
+        _NOTE_COLUMN,
     ), row_check=_hours_fit_in_a_week),
     EntrySchema("purchases", "purchase", (
-        Column("name", True),
-        Column("supplier"),
-        Column("quantity", parse=_POSITIVE),
-        Column("total_spent_amount", True, _POSITIVE),
-        Column("currency", parse=currency_code()),
-        Column("purchase_institutional_code", True, _ID),
-        Column("purchase_institutional_description"),
-        Column("note", parse=_NOTE),
+        Column("name", True, description="What was bought", example="Pipettes"),
+        Column("supplier", description="Who sold it", example="Labtech AG"),
+        Column("quantity", parse=_POSITIVE, description="How many were bought",
+               example="10"),
+        Column("total_spent_amount", True, _POSITIVE,
+               description="The amount spent, in the currency of the currency column",
+               example="250.50"),
+        Column("currency", parse=currency_code(),
+               description="Currency of the amount, ISO 4217 code", example="CHF"),
+        Column("purchase_institutional_code", True, _ID,
+               description="The purchase category's code in your accounts, as the "
+                           "purchase factors name it (kept as text)", example="P-1001"),
+        Column("purchase_institutional_description",
+               description="What the purchase category is", example="Laboratory supplies"),
+        _NOTE_COLUMN,
     )),
 )
 
 _FACTOR_SCHEMA_LIST = (
     FactorSchema("plane", (
-        Column("category", True),
-        Column("cabin_class", True, CABIN_CLASS),
+        Column("category", True, description="The factor's name, e.g. its distance band",
+               example="short_haul"),
+        _CABIN_CLASS,
     ), (
-        Column("ef_kg_co2eq_per_km", True, _POSITIVE),
-        Column("rfi_adjustment", parse=_POSITIVE),
-        Column("min_distance", parse=_POSITIVE),
-        Column("max_distance", parse=_POSITIVE),
+        Column("ef_kg_co2eq_per_km", True, _POSITIVE,
+               description="kg CO2eq per passenger-km", example="0.151"),
+        Column("rfi_adjustment", parse=_POSITIVE,
+               description="Multiplier for the effects of flying beyond CO2 (radiative "
+                           "forcing); empty = 1", example="1.9"),
+        Column("min_distance", parse=_POSITIVE,
+               description="Shortest flight, in km, the factor is for; empty = no minimum",
+               example="0"),
+        Column("max_distance", parse=_POSITIVE,
+               description="Distance in km from which the factor no longer applies "
+                           "(above min_distance); empty = no maximum", example="1500"),
     ), row_check=_distance_band_is_ordered),
     FactorSchema("train", (
-        Column("country_code", True, _country_or_rest_of_world()),
+        Column("country_code", True, country_or_rest_of_world(),
+               description="Country whose trains the factor is for, ISO 3166 code; RoW "
+                           "for every other country", example="CH"),
     ), (
-        Column("ef_kg_co2eq_per_km", True, _POSITIVE),
+        Column("ef_kg_co2eq_per_km", True, _POSITIVE,
+               description="kg CO2eq per passenger-km", example="0.009"),
     )),
     FactorSchema("equipment", (
-        Column("equipment_class", True),
-        Column("sub_class"),
+        Column("equipment_class", True, description="Class of equipment, as entries name it",
+               example="laptop"),
+        Column("sub_class", description="Sub-class, as entries name it; empty = the "
+                                        "class's general factor", example="14 inch"),
     ), (
-        Column("active_power_w", parse=_POSITIVE),
-        Column("standby_power_w", parse=_POSITIVE),
-        Column("ef_kg_co2eq_per_kwh", True, _POSITIVE),
+        Column("active_power_w", parse=_POSITIVE, description="Power in use, in watts",
+               example="45"),
+        Column("standby_power_w", parse=_POSITIVE, description="Power on standby, in watts",
+               example="2"),
+        Column("ef_kg_co2eq_per_kwh", True, _POSITIVE,
+               description="kg CO2eq per kWh of electricity", example="0.125"),
     )),
     FactorSchema("purchase", (
-        Column("purchase_institutional_code", True, _ID),
-        Column("currency", True, currency_code()),
+        Column("purchase_institutional_code", True, _ID,
+               description="The purchase category's code in your accounts, as entries "
+                           "name it (kept as text)", example="P-1001"),
+        Column("currency", True, currency_code(),
+               description="Currency the factor is for, ISO 4217 code", example="CHF"),
     ), (
-        Column("ef_kg_co2eq_per_currency", True, _POSITIVE),
+        Column("ef_kg_co2eq_per_currency", True, _POSITIVE,
+               description="kg CO2eq per unit of the currency spent", example="0.25"),
     )),
     FactorSchema("headcount", (
-        Column("headcount_category", True),
-        Column("headcount_class"),
-        Column("unit"),
+        Column("headcount_category", True,
+               description="Position category, as members' position_category names it",
+               example="professor"),
+        Column("headcount_class", description="A part of the category's footprint (e.g. "
+                                              "lab, office); the classes are summed",
+               example="office"),
+        Column("unit", description="What the factor is per", example="fte"),
     ), (
-        Column("ef_kg_co2eq_per_unit", True, _POSITIVE),
+        Column("ef_kg_co2eq_per_unit", True, _POSITIVE,
+               description="kg CO2eq a year per unit (per full-time equivalent)",
+               example="1200"),
     )),
 )
 
@@ -203,10 +262,16 @@ def missing_columns(schema: Schema, header: Iterable[str]) -> list[str]:
     return [c.name for c in schema.columns if c.required and c.name not in present]
 
 
+def template_columns(columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """The columns as a downloadable template has them: required first, each group in
+    declaration order."""
+    return (tuple(c for c in columns if c.required)
+            + tuple(c for c in columns if not c.required))
+
+
 def template_header(schema: Schema) -> list[str]:
-    """Column names for a downloadable template: required first, each group in order."""
-    return ([c.name for c in schema.columns if c.required]
-            + [c.name for c in schema.columns if not c.required])
+    """Column names for a downloadable template (template_columns)."""
+    return [column.name for column in template_columns(schema.columns)]
 
 
 def _require_columns(schema: Schema, header: list[str], what: str) -> None:

@@ -51,12 +51,14 @@ class _Memo(dict):
     def __init__(self, column: Column):
         super().__init__()
         self.column = column
+        # Unpacked once here: `read` runs for every new cell of a file.
+        self._check = (column.required, column.parse, column.default)
         self.many = getattr(column.parse, "many", None)  # see parsers.ManyParser
         self.special: set[str] = set()
         self.seen_special = False  # a special cell was parsed since the flag was cleared
 
     def read(self, raw: str) -> Any:
-        _, required, parse, default = self.column
+        required, parse, default = self._check
         value = raw.strip()
         if not value:  # blank reported as "", so the message reads "x is required"
             return (_Rejected("", "is required") if required
