@@ -24,7 +24,7 @@ def units_import():
         raise UnsupportedMediaType("send multipart/form-data with the CSV in a 'file' part")
     file = request.files.get("file")
     if file is None or not file.filename:
-        raise BadRequest("a units CSV file is required in the 'file' field")
+        raise BadRequest("a units file (CSV or Excel workbook) is required in the 'file' field")
     on_error = request.form.get("on_error")
     job = service.create_job(units_request(
         "csv_upload", {"on_error": on_error} if on_error else None,

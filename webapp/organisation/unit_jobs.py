@@ -66,7 +66,8 @@ class UnitsImportKind(kinds.JobKind):
         if reason:
             raise Unavailable(reason, provider_type=request.provider_type)
         if provider_cls.needs_upload and request.upload_id is None and request.new_file is None:
-            raise BadRequest(f"{request.provider_type} needs a CSV file in the 'file' field "
+            raise BadRequest(f"{request.provider_type} needs a CSV file or an Excel workbook "
+                         "in the 'file' field "
                              "(multipart/form-data)")
         check_size("config", request.config)
         stored = {"provider_type": request.provider_type, "filters": {},
@@ -135,7 +136,8 @@ def run_units_import(job: DataIngestionJob, attempt: str, log: logging.LoggerAda
         before = unit_undo.unit_states()
         counts, errors = _import(rows, errors, on_error)
         if errors:  # on their own connection: kept whether the import commits or not
-            lifecycle.record_row_errors(job_id, [e.as_dict() for e in errors], attempt)
+            lifecycle.record_row_errors(
+                job_id, [e.as_dict() for e in provider.with_cells(errors)], attempt)
         if counts is None:
             raise _invalid(errors)
         unit_undo.keep_replaced(job_id, before, list({row["code"]: None for _, row in rows}))
@@ -165,7 +167,7 @@ def _provider(job: DataIngestionJob):
     upload = job.info.upload
     return provider_cls(current_app.config,
                         open_upload=(lambda: uploads.open_upload(upload["id"])) if upload
-                        else None)
+                        else None, sheet=job.info.config.get("sheet"))
 
 
 def _validated(units) -> tuple[list[tuple[int, dict[str, Any]]], list, int]:
@@ -185,6 +187,10 @@ def _validated(units) -> tuple[list[tuple[int, dict[str, Any]]], list, int]:
         cells.clear()
 
     for unit in units:
+        if "_errors" in unit:  # a workbook's error cells (directory.file_units)
+            errors.extend(unit["_errors"])
+            fetched += 1
+            continue
         fetched += 1
         numbers.append(unit.get("_row") or fetched)
         cells.append([_cell(unit.get(name)) for name in UNIT_FIELDS])

@@ -172,7 +172,8 @@ def path_items() -> dict[str, Any]:
             "Cancel a pending or processing job", {**status, **_errors(401, 403, 404, 409)},
             params=[job_id])},
         "/sync/errors/{job_id}.csv": {"get": _operation(
-            "The job's full row-error report", {"200": CSV, **_errors(401, 404)},
+            "The job's full row-error report: row, column, value, reason, cell (a "
+            "workbook's, e.g. Travel!C17; empty for CSV files)", {"200": CSV, **_errors(401, 404)},
             params=[job_id])},
         "/units": {"get": _operation(
             "The university's units: searchable, by parent, paginated",

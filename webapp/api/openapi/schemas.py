@@ -96,7 +96,10 @@ SCHEMAS: dict[str, Any] = {
                                            "message": {"type": "string"}}}}}},
     "RowError": {"type": "object", "properties": {
         "row": {"type": "integer"}, "column": {"type": "string"},
-        "value": {"type": "string"}, "reason": {"type": "string"}}},
+        "value": {"type": "string"}, "reason": {"type": "string"},
+        "cell": {"type": "string", "description": "The cell of a spreadsheet upload's "
+                 "error, e.g. Travel!C17 or 'My travel'!C17; absent for CSV files (row "
+                 "and column name the cell) and API sources"}}},
     "JobStatus": {"type": "object", "required": ["job_id", "status", "status_code", "message",
                                                  "progress"], "properties": {
         "job_id": {"type": "integer"},
