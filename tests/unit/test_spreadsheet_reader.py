@@ -91,7 +91,14 @@ def test_dates_numbers_codes_booleans_and_formulas_arrive_as_typed():
              True, Formula("=D2*2", 24), Styled(892, "0000")]]
     assert _rows(xlsx(rows)) == [
         (2, ["00123", "2025-03-01", "2025-03-01", "12", "0.25", "0.3", "TRUE", "24",
-             "892"])]  # the number format's zeros are not kept (a documented limit)
+             "0892"])]
+
+
+def test_numbers_in_a_zero_padded_format_read_as_excel_shows_them():
+    rows = [["code", "plain", "long", "negative", "fraction"],
+            [Styled(892, "0000"), 892, Styled(123456, "0000"), Styled(-5, "0000"),
+             Styled(8.5, "000")]]
+    assert _rows(xlsx(rows)) == [(2, ["0892", "892", "123456", "-0005", "8.5"])]
 
 
 def test_the_header_row_is_found_after_blank_rows_and_rows_are_numbered_as_in_excel():
