@@ -187,7 +187,11 @@ def test_a_unit_tree_as_csv_and_as_xlsx_imports_the_same_with_the_same_errors(ad
     assert failed_xlsx["errors"][-1]["value"] == "#N/A"
     tree = [["code", "name", "parent_code", "active"], ["S-1", "School", None, True],
             ["I-10", "Institute", "S-1", "yes"], ["L-7", 1234, "I-10", False]]
-    assert _units_job(admin_api, xlsx(tree), "units.xlsx")["status"] == "completed"
+    book = xlsx([["read me"], ["the tree is on the next sheet"]], sheet="Readme",
+                more_sheets={"Tree": tree})
+    done = _units_job(admin_api, book, "units.xlsx", sheet="Tree")
+    assert done["status"] == "completed", done
+    assert done["request"]["config"]["sheet"] == "Tree"
     from_xlsx = units(db_url)
     assert from_xlsx["L-7"] == ("1234", "I-10", False, ["S-1", "I-10", "L-7"])
     again = _units_job(admin_api, csv_of(tree), "units.csv")
