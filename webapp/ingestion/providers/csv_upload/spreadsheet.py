@@ -133,30 +133,36 @@ def open_workbook(stream: BinaryIO, limits: Limits, sheet: Any = None) -> SheetT
 # -- cells ----------------------------------------------------------------------------
 
 
+def _float_text(value: float) -> str:
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    # Excel shows and keeps 15 significant digits: the rest is binary noise.
+    return f"{value:.15g}"
+
+
+def _duration_text(value: timedelta) -> str:  # [h]:mm:ss
+    seconds = int(value.total_seconds())
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class _TextOf(dict):
+    """value class -> its text function; a class not listed is turned into text by str."""
+
+    def __missing__(self, kind: type) -> Any:
+        return str
+
+
+# By the value's exact class (bool is not int here): one dict lookup and, for the common
+# ones (whole numbers, dates), a C function, per cell.
+_TEXT_OF = _TextOf({str: str, int: int.__repr__, float: _float_text,
+                    bool: lambda value: "TRUE" if value else "FALSE", date: date.isoformat,
+                    datetime: lambda value: value.date().isoformat(), time: time.isoformat,
+                    timedelta: _duration_text})
+
+
 def cell_text(value: Any) -> str:
     """What a user sees in a cell of this value, as the CSV parsers read it."""
-    kind = value.__class__
-    if kind is str:
-        return value
-    if kind is int:
-        return str(value)
-    if kind is float:
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        # Excel shows and keeps 15 significant digits: the rest is binary noise.
-        return f"{value:.15g}"
-    if kind is bool:
-        return "TRUE" if value else "FALSE"
-    if kind is date:
-        return value.isoformat()
-    if kind is datetime:
-        return value.date().isoformat()
-    if kind is time:
-        return value.isoformat()
-    if kind is timedelta:  # a duration ([h]:mm:ss)
-        seconds = int(value.total_seconds())
-        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    return str(value)
+    return _TEXT_OF[value.__class__](value)
 
 
 def _shown(cell: Any, padded: dict[int, int]) -> Any:
@@ -316,7 +322,7 @@ class SheetTable:
               ) -> Iterator[tuple[list[int], list[list[str]]]]:
         width, widest = len(self.header), self.limits.max_columns
         max_cell = self.limits.max_field_chars
-        text, errors = cell_text, EXCEL_ERRORS
+        text, errors = _TEXT_OF, EXCEL_ERRORS
         numbers: list[int] = []
         cells: list[list[str]] = []
         chars = 0
@@ -330,7 +336,8 @@ class SheetTable:
                 del row[widest:]
             if row.count("") == size:
                 continue
-            record = [cell if cell.__class__ is str else text(cell) for cell in row]
+            record = [cell if cell.__class__ is str else text[cell.__class__](cell)
+                      for cell in row]
             if not record[0].strip() and is_blank(record):  # spaces only: blank, as in CSV
                 continue
             if size < width:
