@@ -21,7 +21,7 @@ Cells become the text a user sees, so the validator parses them as CSV text:
 - TRUE / FALSE for booleans (the yes/no parser takes both);
 - a formula as the value Excel saved with it;
 - an error (#DIV/0!, #N/A, ...) as a row error naming its cell, collected in
-  `cell_errors` and left out of the rows (only in the columns a caller reads).
+  `take_cell_errors()` and left out of the rows (only in the columns a caller reads);
 - a whole number in a zero-padded number format ("0000") as Excel shows it ("0892"): a
   workbook with such a format is streamed with its cells' styles (about half as fast),
   the others without.
