@@ -192,6 +192,9 @@ def test_a_unit_tree_as_csv_and_as_xlsx_imports_the_same_with_the_same_errors(ad
     done = _units_job(admin_api, book, "units.xlsx", sheet="Tree")
     assert done["status"] == "completed", done
     assert done["request"]["config"]["sheet"] == "Tree"
+    refused = admin_api.post("/units/import", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(book), "units.xlsx"), "sheet": "x" * 101})
+    assert refused.status_code == 422 and "config.sheet" in refused.get_json()["message"]
     from_xlsx = units(db_url)
     assert from_xlsx["L-7"] == ("1234", "I-10", False, ["S-1", "I-10", "L-7"])
     again = _units_job(admin_api, csv_of(tree), "units.csv")
@@ -246,8 +249,12 @@ def test_a_named_sheet_is_read_and_an_unknown_one_fails_naming_the_sheets(api):
     assert (failed["status"], failed["status_code"]) == ("failed", 400)
     assert ("The workbook has no sheet named 'Flights' (config.sheet); its sheets are "
             "'Notes', 'My travel'.") in failed["message"]
-    wrong_type = upload(api, book, filename="b.xlsx", sheet=2)
-    assert "config.sheet must be the name of a sheet (text), got 2." in wrong_type["message"]
+    for wrong in (2, "", ["Notes"]):  # refused at request, before any job
+        answer = api.sync(TRAVEL, "csv_upload", file=book, filename="b.xlsx",
+                          config={"sheet": wrong})
+        assert answer.status_code == 422, answer.get_json()
+        assert answer.get_json()["message"].startswith(
+            "config.sheet must be the name of a workbook's sheet")
 
 
 # -- refusals -------------------------------------------------------------------------------

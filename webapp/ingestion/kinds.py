@@ -25,6 +25,7 @@ from webapp.ingestion.loading.preview import PreviewEntrySink, PreviewFactorSink
 from webapp.ingestion.loading.sinks import EntrySink, FactorSink
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.base import ProviderContext
+from webapp.ingestion.providers.csv_upload.workbook_files import check_sheet
 from webapp.ingestion.providers.filters import clean_filters, scope_of
 from webapp.ingestion.tracker import Tracker
 from webapp.jobs import kinds, lifecycle, service
@@ -231,6 +232,7 @@ def _clean_config(config: Any) -> dict[str, Any]:
     if on_error is not None and on_error not in ON_ERROR_POLICIES:
         raise Invalid(f"config.on_error must be 'abort' or 'skip', got "
                       f"{clip_cell(repr(on_error))}")
+    check_sheet(config)
     return without_secrets(config)
 
 

@@ -32,6 +32,7 @@ from webapp.errors import (
 )
 from webapp.extensions import db
 from webapp.ingestion.loading import uploads
+from webapp.ingestion.providers.csv_upload.workbook_files import check_sheet
 from webapp.jobs import kinds, lifecycle, service
 from webapp.jobs.requests import Checked, SyncRequest, check_size, without_secrets
 from webapp.models import DataIngestionJob, TargetType, User
@@ -263,6 +264,7 @@ def _clean_config(config: Any) -> dict[str, Any]:
     if on_error is not None and on_error not in ON_ERROR_POLICIES:
         raise Invalid(f"config.on_error must be 'abort' or 'skip', got "
                       f"{clip_cell(repr(on_error))}", field="config.on_error")
+    check_sheet(config)
     return without_secrets(config)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import python_calamine_plus as calamine
 
-from webapp.errors import InvalidFile
+from webapp.errors import Invalid, InvalidFile
 from webapp.text import clip_cell
 
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
@@ -30,6 +30,21 @@ MAX_RATIO = 200
 _RATIO_FROM = 16 << 20  # small parts may compress as they like
 
 _RESAVE = "open it in Excel, save it again as .xlsx and upload it again"
+
+
+def check_sheet(config: dict[str, Any]) -> None:
+    """At request time: config.sheet, when given, must be a sheet's name (Excel's are at
+    most 31 characters). Whether the workbook has it is known only once it is read.
+
+    Raises:
+        Invalid (422): anything else.
+    """
+    sheet = config.get("sheet")
+    if sheet is not None and not (isinstance(sheet, str) and sheet.strip()
+                                  and len(sheet) <= 100):
+        raise Invalid(f"config.sheet must be the name of a workbook's sheet (text of at "
+                      f"most 100 characters), got {clip_cell(repr(sheet))}",
+                      field="config.sheet")
 
 
 def is_workbook(head: bytes) -> bool:
