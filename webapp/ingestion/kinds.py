@@ -183,8 +183,7 @@ def stored_load_request(request: SyncRequest, provider_cls, file_hint: str = "",
     has_file = request.upload_id is not None or request.new_file is not None
     if provider_cls.needs_upload and not has_file:
         raise BadRequest(f"{request.provider_type} needs a CSV file or an Excel workbook "
-                         "in the 'file' field "
-                         f"(multipart/form-data){file_hint}")
+                         f"in the 'file' field (multipart/form-data){file_hint}")
     if refuse_unneeded_file and has_file and not provider_cls.needs_upload:
         raise BadRequest(f"{request.provider_type} reads its own source; send no file")
     for name in ("filters", "config"):

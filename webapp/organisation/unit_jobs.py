@@ -68,8 +68,7 @@ class UnitsImportKind(kinds.JobKind):
             raise Unavailable(reason, provider_type=request.provider_type)
         if provider_cls.needs_upload and request.upload_id is None and request.new_file is None:
             raise BadRequest(f"{request.provider_type} needs a CSV file or an Excel workbook "
-                         "in the 'file' field "
-                             "(multipart/form-data)")
+                             "in the 'file' field (multipart/form-data)")
         check_size("config", request.config)
         stored = {"provider_type": request.provider_type, "filters": {},
                   "config": _clean_config(request.config)}

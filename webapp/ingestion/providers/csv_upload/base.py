@@ -64,10 +64,9 @@ class CSVProvider(DataIngestionProvider):
     async def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[Records]:
         table = self.table
         assert table is not None
-        take = getattr(table, "take_cell_errors", list)
         for numbers, cells in table.batches(self.batch_size, self.batch_chars):
-            yield Records(numbers, cells, take())
-        if errors := take():  # a last row of error cells: no batch after it
+            yield Records(numbers, cells, table.take_cell_errors())
+        if errors := table.take_cell_errors():  # a last row of error cells: no batch after it
             yield Records([], [], errors)
 
     async def transform_data(self, raw: Records) -> list[dict[str, Any]]:
@@ -84,11 +83,11 @@ class CSVProvider(DataIngestionProvider):
         return clean
 
     def cell_of(self, row: int, column: str) -> str | None:
-        return self.table.cell_ref(row, column) if isinstance(self.table, SheetTable) else None
+        return None if self.table is None else self.table.cell_ref(row, column)
 
     async def close(self) -> None:
-        if isinstance(self.table, SheetTable):
-            self.table.close()
+        if self.table is not None:
+            self.table.close()  # a workbook's temporary copy
         if self._stream is not None:
             self._stream.close()
 
