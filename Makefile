@@ -20,12 +20,13 @@ chaos: $(VENV)/.dev  ## only the chaos suite (part of `make test`): workers, Red
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-bench: $(VENV)/.dev  ## benchmarks: figures and ratios (ingest, worker RSS, undo cost; emissions; poll latency; organisation; institution sync)
+bench: $(VENV)/.dev  ## benchmarks: figures and ratios (ingest, worker RSS, undo cost; emissions; poll latency; organisation; institution sync; spreadsheets)
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 	$(BIN)/python bench/emissions.py
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/organisation.py
 	$(BIN)/python bench/feeds.py
+	$(BIN)/python bench/spreadsheets.py
 
 $(VENV)/.python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'

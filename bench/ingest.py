@@ -342,6 +342,30 @@ def undo_storage_cost(database_url: str, redis_url: str, client, headers: dict,
           "(target ≤ 10 %)")
 
 
+def bench_app():
+    """The app on the bench's database (migrated, the demo seeded) and an editor's API
+    token for the travel module the loads go to: (app, token)."""
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.cli import create_user, seed_demo
+    from webapp.extensions import db
+    from webapp.models import ApiToken, User
+    from webapp.organisation.units import get_unit
+
+    app = create_app({"MAX_CONTENT_LENGTH": 2**30})
+    with app.app_context():
+        upgrade()
+        seed_demo(2025)
+        user = db.session.execute(db.select(User).filter_by(
+            email="bench@example.org")).scalar() or create_user(
+            "bench@example.org", "bench", unit=get_unit("F0892"), role="editor")
+        token_row, token = ApiToken.issue(user, "bench")
+        db.session.add(token_row)
+        db.session.commit()
+    return app, token
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -366,24 +390,7 @@ def main() -> None:
         print(f"generated {args.rows:,} rows ({size_mb:.1f} MB) in "
               f"{time.perf_counter() - t0:.1f} s")
 
-        from flask_migrate import upgrade
-
-        from webapp import create_app
-        from webapp.cli import create_user, seed_demo
-        from webapp.extensions import db
-        from webapp.models import ApiToken, User
-        from webapp.organisation.units import get_unit
-
-        app = create_app({"MAX_CONTENT_LENGTH": 2**30})
-        with app.app_context():
-            upgrade()
-            seed_demo(2025)
-            user = db.session.execute(db.select(User).filter_by(
-                email="bench@example.org")).scalar() or create_user(
-                "bench@example.org", "bench", unit=get_unit("F0892"), role="editor")
-            token_row, token = ApiToken.issue(user, "bench")
-            db.session.add(token_row)
-            db.session.commit()
+        app, token = bench_app()
 
         # Best of three: the baseline is the fastest raw COPY seen, so ratios err low.
         copy_rate = max(raw_copy_rate(database_url, csv_path, args.rows) for _ in range(RUNS))

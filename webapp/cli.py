@@ -203,7 +203,8 @@ def recount_entries_command() -> None:
 @units_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_units_command(path: str) -> None:
-    """Create or update units from a CSV file: code, name, parent_code, active."""
+    """Create or update units from a CSV file or an Excel workbook (its first sheet):
+    code, name, parent_code, active."""
     with open(path, "rb") as stream:
         try:
             result = import_units_file(stream)

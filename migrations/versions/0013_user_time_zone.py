@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0011'  # chained after 0012 at merge
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -58,9 +58,10 @@ def test_preview_then_load_it(page, logged_in):
 def test_undo_with_its_confirmation(page, logged_in):
     logged_in("editor")
     open_module(page, HEADCOUNT)
-    expect_state(job_panel(page, send(page, "first.csv", FIRST, "Upload CSV")), "completed")
+    first = send(page, "first.csv", FIRST, "Upload CSV or Excel file")
+    expect_state(job_panel(page, first), "completed")
     open_module(page, HEADCOUNT)
-    second = send(page, "second.csv", SECOND, "Upload CSV")
+    second = send(page, "second.csv", SECOND, "Upload CSV or Excel file")
     panel = job_panel(page, second)
     expect_state(panel, "completed")
     panel.get_by_role("link", name="Undo…").click()

@@ -84,8 +84,8 @@ def test_the_error_report_neutralises_formulas(api, worker):
     response = api.get(f"/sync/errors/{final['job_id']}.csv")
     assert response.status_code == 200
     report = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert report[0] == ["row", "column", "value", "reason"]
-    assert [(row, column, value) for row, column, value, _ in report[1:]] == [
+    assert report[0] == ["row", "column", "value", "reason", "cell"]
+    assert [(row, column, value) for row, column, value, _, _ in report[1:]] == [
         ("3", "origin_iata", "'=1+2"), ("4", "origin_iata", "'+1-1"),
         ("5", "origin_iata", "'@SUM(A1)"), ("6", "number_of_trips", "'-5")]
     # The job's own errors keep the cells exactly as the file had them.

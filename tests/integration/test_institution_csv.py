@@ -135,7 +135,8 @@ def test_requests_a_csv_sync_refuses_before_any_job(admin_api, university, idle_
     no_file = admin_api.post("/sync/institution/2025", json={
         "provider_type": "csv_upload", "module_type": "travel"})
     assert no_file.status_code == 400
-    assert "needs a CSV file in the 'file' field" in no_file.get_json()["message"]
+    assert ("needs a CSV file or an Excel workbook in the 'file' field"
+            in no_file.get_json()["message"])
     needless = _upload(admin_api, _file(_flight(1, "F0892")), provider_type="tableau_api")
     assert needless.status_code == 400
     assert "send no file" in needless.get_json()["message"]

@@ -59,7 +59,8 @@ def test_a_refused_request_comes_back_to_the_form_saying_why(admin_page):
     assert response.status_code == 303
     assert response.location == "/admin/sync?module_type=travel"
     html = admin_page.get(response.location).get_data(as_text=True)
-    assert "Not started: csv_upload needs a CSV file in the &#39;file&#39; field" in html
+    assert ("Not started: csv_upload needs a CSV file or an Excel workbook in the "
+            "&#39;file&#39; field") in html
 
 
 def test_only_admins_see_it(pages):

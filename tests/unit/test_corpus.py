@@ -1,4 +1,4 @@
-"""The CSV corpus manifest, proven against csvio and schemas alone (no database).
+"""The CSV corpus manifest, proven against the reader and schemas alone (no database).
 
 For each manifest entry this replays what a CSV job does with the file: open it, pick
 the schema, validate every row, and apply the error policy. The outcome must equal
@@ -14,13 +14,13 @@ import pytest
 
 from webapp.errors import InvalidFile
 from webapp.ingestion.providers.base import describe_row_error
-from webapp.ingestion.providers.csv_upload.reader import open_csv
 from webapp.ingestion.providers.csv_upload.schemas import (
     ENTRY_SCHEMAS,
     FACTOR_SCHEMAS,
     pick_entry_schema,
     pick_factor_schema,
 )
+from webapp.ingestion.providers.csv_upload.spreadsheet import open_table
 from webapp.ingestion.providers.csv_upload.validation import RowValidator
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "csv"
@@ -34,7 +34,7 @@ def replay(case: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
     chosen = None
     try:
         with (CORPUS / case["file"]).open("rb") as stream:
-            table = open_csv(stream)
+            table = open_table(stream)  # as a job opens it: CSV or workbook, by content
             if case["target"] == "data_entries":
                 schema = pick_entry_schema(case["module_type"], table.header,
                                            case["config_entry_type"])

@@ -19,15 +19,18 @@ from webapp.organisation.unit_jobs import units_jobs, units_request
 @api_bp.post("/units/import")
 @requires_admin
 def units_import():
-    """multipart/form-data: `file` (code, name, parent_code, active), `on_error`."""
+    """multipart/form-data: `file` (code, name, parent_code, active; CSV or a workbook),
+    `on_error`, `sheet` (a workbook's sheet; default the first)."""
     if request.mimetype != "multipart/form-data":
-        raise UnsupportedMediaType("send multipart/form-data with the CSV in a 'file' part")
+        raise UnsupportedMediaType("send multipart/form-data with the file (CSV or a "
+                                   "workbook) in a 'file' part")
     file = request.files.get("file")
     if file is None or not file.filename:
-        raise BadRequest("a units CSV file is required in the 'file' field")
-    on_error = request.form.get("on_error")
+        raise BadRequest("a units file (CSV or Excel workbook) is required in the 'file' field")
+    config = {name: request.form[name] for name in ("on_error", "sheet")
+              if request.form.get(name)}
     job = service.create_job(units_request(
-        "csv_upload", {"on_error": on_error} if on_error else None,
+        "csv_upload", config or None,
         new_file=(file.stream, file.filename, file.mimetype)), current_user)
     return accepted(job)
 

@@ -25,6 +25,7 @@ from webapp.ingestion.loading.preview import PreviewEntrySink, PreviewFactorSink
 from webapp.ingestion.loading.sinks import EntrySink, FactorSink
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.base import ProviderContext
+from webapp.ingestion.providers.csv_upload.workbook_files import check_sheet
 from webapp.ingestion.providers.filters import clean_filters, scope_of
 from webapp.ingestion.tracker import Tracker
 from webapp.jobs import kinds, lifecycle, service
@@ -181,8 +182,8 @@ def stored_load_request(request: SyncRequest, provider_cls, file_hint: str = "",
         raise Unavailable(reason, provider_type=request.provider_type)
     has_file = request.upload_id is not None or request.new_file is not None
     if provider_cls.needs_upload and not has_file:
-        raise BadRequest(f"{request.provider_type} needs a CSV file in the 'file' field "
-                         f"(multipart/form-data){file_hint}")
+        raise BadRequest(f"{request.provider_type} needs a CSV file or an Excel workbook "
+                         f"in the 'file' field (multipart/form-data){file_hint}")
     if refuse_unneeded_file and has_file and not provider_cls.needs_upload:
         raise BadRequest(f"{request.provider_type} reads its own source; send no file")
     for name in ("filters", "config"):
@@ -230,6 +231,7 @@ def _clean_config(config: Any) -> dict[str, Any]:
     if on_error is not None and on_error not in ON_ERROR_POLICIES:
         raise Invalid(f"config.on_error must be 'abort' or 'skip', got "
                       f"{clip_cell(repr(on_error))}")
+    check_sheet(config)
     return without_secrets(config)
 
 

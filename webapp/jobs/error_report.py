@@ -23,11 +23,13 @@ def store(conn: Connection, job_id: int, errors: list[dict[str, Any]]) -> int:
     if room and errors:
         raw = conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(
-                "COPY ingestion_row_errors (job_id, seq, row, \"column\", value, reason) "
-                "FROM STDIN") as copy:
+                "COPY ingestion_row_errors (job_id, seq, row, \"column\", value, reason, "
+                "cell) FROM STDIN") as copy:
             for seq, error in enumerate(errors[:room], start=total_before + 1):
+                cell = error.get("cell")
                 copy.write_row((job_id, seq, error["row"], error["column"],
-                                error["value"][:1000], error["reason"]))
+                                error["value"][:1000], error["reason"],
+                                cell[:100] if cell else None))
     return total_before + len(errors)
 
 
@@ -36,7 +38,9 @@ def report_lines(engine: Engine, job_id: int) -> Iterator[str]:
     sits in memory and outlives the request's session."""
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(text(
-            'SELECT row, "column", value, reason FROM ingestion_row_errors WHERE job_id = :i '
-            "ORDER BY seq"), {"i": job_id})
+            'SELECT row, "column", value, reason, COALESCE(cell, \'\') '
+            "FROM ingestion_row_errors WHERE job_id = :i ORDER BY seq"), {"i": job_id})
         # The cells are the user's own (e.g. "=1+2"): csv_chunks neutralises formulas.
-        yield from csv_chunks(chain([("row", "column", "value", "reason")], result))
+        # `cell` (a workbook's, e.g. Travel!C17) comes last: readers of the first four
+        # columns are unaffected.
+        yield from csv_chunks(chain([("row", "column", "value", "reason", "cell")], result))

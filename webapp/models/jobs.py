@@ -87,3 +87,4 @@ class IngestionRowError(db.Model):
     column: Mapped[str] = mapped_column(String(200))
     value: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+    cell: Mapped[str | None] = mapped_column(String(100))  # a workbook's, e.g. Travel!C17

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
 from webapp.errors import InvalidFile, ProviderUnavailable
-from webapp.ingestion.providers.csv_upload.reader import open_csv
+from webapp.ingestion.providers.base import RowError
 from webapp.ingestion.providers.csv_upload.schemas import missing_columns
+from webapp.ingestion.providers.csv_upload.spreadsheet import open_table, with_cells
 from webapp.organisation.units import UNIT_SCHEMA
 
 UNIT_FIELDS = ("code", "name", "parent_code", "active")
@@ -30,9 +31,15 @@ class UnitDirectoryProvider:
     needs_upload: ClassVar[bool] = False  # the request carries the file (csv_upload)
 
     def __init__(self, settings: Mapping[str, Any],
-                 open_upload: Callable[[], BinaryIO] | None = None):
+                 open_upload: Callable[[], BinaryIO] | None = None, sheet: Any = None):
         self.settings = settings
         self.open_upload = open_upload
+        self.sheet = sheet  # a workbook's sheet to read (config.sheet); None: the first
+        self.table: Any = None  # the file read, once fetch_units() opened it
+
+    def with_cells(self, errors: list[RowError]) -> list[RowError]:
+        """`errors` with the cell each is in, when the units came from a workbook."""
+        return errors if self.table is None else with_cells(self.table, errors)
 
     @classmethod
     def unavailable_reason(cls, settings: Mapping[str, Any]) -> str | None:
@@ -51,31 +58,37 @@ class UnitDirectoryProvider:
         raise NotImplementedError
 
 
-def csv_units(stream: BinaryIO) -> Iterator[dict[str, Any]]:
-    """A units CSV file's rows (raw cells, with their line as `_row`).
+def file_units(provider: UnitDirectoryProvider, stream: BinaryIO) -> Iterator[dict[str, Any]]:
+    """A units file's rows, CSV or workbook (raw cells, with their line as `_row`); a
+    workbook's error cells (#N/A) come as a row of their own: `{"_row", "_errors"}`. The
+    table is kept in `provider.table`, so errors can name their cells.
 
     Raises:
-        InvalidFile: not readable as CSV, or without the code or name column.
+        InvalidFile: not readable, or without the code or name column.
     """
-    table = open_csv(stream)
+    table = provider.table = open_table(stream, sheet=provider.sheet)
     missing = missing_columns(UNIT_SCHEMA, table.header)
     if missing:
         raise InvalidFile(f"A units file needs the columns {', '.join(missing)} "
                           f"({', '.join(UNIT_FIELDS)}).")
     for number, row in table.rows():
+        for error in table.take_cell_errors():
+            yield {"_row": error.row, "_errors": [error]}
         yield {**row, "_row": number}
+    for error in table.take_cell_errors():
+        yield {"_row": error.row, "_errors": [error]}
 
 
 class UploadedUnitsFile(UnitDirectoryProvider):
-    """The CSV file sent with the request (`POST /api/v1/units/import`)."""
+    """The file sent with the request (`POST /api/v1/units/import`): CSV or a workbook."""
 
     provider_type = "csv_upload"
-    label = "CSV upload"
+    label = "CSV or Excel upload"
     needs_upload = True
 
     def fetch_units(self) -> Iterator[dict[str, Any]]:
         with self.open_upload() as stream:
-            yield from csv_units(stream)
+            yield from file_units(self, stream)
 
 
 class UnitsFileDirectory(UnitDirectoryProvider):
@@ -102,7 +115,7 @@ class UnitsFileDirectory(UnitDirectoryProvider):
             raise ProviderUnavailable(f"the directory file {path} cannot be read "
                                       f"({type(error).__name__})") from None
         with stream:
-            yield from csv_units(stream)
+            yield from file_units(self, stream)
 
 
 DIRECTORY_PROVIDERS: dict[str, type[UnitDirectoryProvider]] = {

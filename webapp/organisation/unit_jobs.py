@@ -32,6 +32,7 @@ from webapp.errors import (
 )
 from webapp.extensions import db
 from webapp.ingestion.loading import uploads
+from webapp.ingestion.providers.csv_upload.workbook_files import check_sheet
 from webapp.jobs import kinds, lifecycle, service
 from webapp.jobs.requests import Checked, SyncRequest, check_size, without_secrets
 from webapp.models import DataIngestionJob, TargetType, User
@@ -66,8 +67,8 @@ class UnitsImportKind(kinds.JobKind):
         if reason:
             raise Unavailable(reason, provider_type=request.provider_type)
         if provider_cls.needs_upload and request.upload_id is None and request.new_file is None:
-            raise BadRequest(f"{request.provider_type} needs a CSV file in the 'file' field "
-                             "(multipart/form-data)")
+            raise BadRequest(f"{request.provider_type} needs a CSV file or an Excel workbook "
+                             "in the 'file' field (multipart/form-data)")
         check_size("config", request.config)
         stored = {"provider_type": request.provider_type, "filters": {},
                   "config": _clean_config(request.config)}
@@ -135,7 +136,8 @@ def run_units_import(job: DataIngestionJob, attempt: str, log: logging.LoggerAda
         before = unit_undo.unit_states()
         counts, errors = _import(rows, errors, on_error)
         if errors:  # on their own connection: kept whether the import commits or not
-            lifecycle.record_row_errors(job_id, [e.as_dict() for e in errors], attempt)
+            lifecycle.record_row_errors(
+                job_id, [e.as_dict() for e in provider.with_cells(errors)], attempt)
         if counts is None:
             raise _invalid(errors)
         unit_undo.keep_replaced(job_id, before, list({row["code"]: None for _, row in rows}))
@@ -165,7 +167,7 @@ def _provider(job: DataIngestionJob):
     upload = job.info.upload
     return provider_cls(current_app.config,
                         open_upload=(lambda: uploads.open_upload(upload["id"])) if upload
-                        else None)
+                        else None, sheet=job.info.config.get("sheet"))
 
 
 def _validated(units) -> tuple[list[tuple[int, dict[str, Any]]], list, int]:
@@ -185,6 +187,10 @@ def _validated(units) -> tuple[list[tuple[int, dict[str, Any]]], list, int]:
         cells.clear()
 
     for unit in units:
+        if "_errors" in unit:  # a workbook's error cells (directory.file_units)
+            errors.extend(unit["_errors"])
+            fetched += 1
+            continue
         fetched += 1
         numbers.append(unit.get("_row") or fetched)
         cells.append([_cell(unit.get(name)) for name in UNIT_FIELDS])
@@ -257,6 +263,7 @@ def _clean_config(config: Any) -> dict[str, Any]:
     if on_error is not None and on_error not in ON_ERROR_POLICIES:
         raise Invalid(f"config.on_error must be 'abort' or 'skip', got "
                       f"{clip_cell(repr(on_error))}", field="config.on_error")
+    check_sheet(config)
     return without_secrets(config)
 
 

@@ -23,8 +23,8 @@ from webapp.ingestion.providers.base import RowError
 from webapp.ingestion.providers.csv_upload.columns import Column, EntrySchema
 from webapp.ingestion.providers.csv_upload.parsers import text as text_cell
 from webapp.ingestion.providers.csv_upload.parsers import yes_no
-from webapp.ingestion.providers.csv_upload.reader import open_csv
 from webapp.ingestion.providers.csv_upload.schemas import missing_columns
+from webapp.ingestion.providers.csv_upload.spreadsheet import open_table, with_cells
 from webapp.ingestion.providers.csv_upload.validation import RowValidator
 from webapp.models import Unit
 
@@ -168,14 +168,14 @@ def store_paths() -> None:
         WHERE u.id = tree.id AND u.path IS DISTINCT FROM tree.path"""))
 
 
-def import_units_file(stream: BinaryIO) -> UnitImport:
-    """Read a units CSV (code, name, parent_code, active) and import it in the caller's
-    transaction (see import_units).
+def import_units_file(stream: BinaryIO, sheet: str | None = None) -> UnitImport:
+    """Read a units file, CSV or workbook (code, name, parent_code, active), and import
+    it in the caller's transaction (see import_units).
 
     Raises:
-        InvalidFile: the file cannot be read as CSV, or lacks the code or name column.
+        InvalidFile: the file cannot be read, or lacks the code or name column.
     """
-    table = open_csv(stream)
+    table = open_table(stream, sheet=sheet)
     missing = missing_columns(UNIT_SCHEMA, table.header)
     if missing:
         raise InvalidFile(f"A units file needs the columns {', '.join(missing)} "
@@ -185,8 +185,10 @@ def import_units_file(stream: BinaryIO) -> UnitImport:
     for numbers, cells in table.batches(5000, 8 << 20):
         clean, found = validate_rows(numbers, cells, table.header)
         rows += clean
-        errors += found
-    return import_units(rows, errors)
+        errors += found + table.take_cell_errors()
+    result = import_units(rows, errors)
+    result.errors = with_cells(table, result.errors)
+    return result
 
 
 def get_unit(code: str) -> Unit:

@@ -44,7 +44,7 @@ def import_file():
     on_error = request.form.get("on_error") or "abort"
     try:
         if file is None or not file.filename:
-            raise BadRequest("Choose a units CSV file to import.")
+            raise BadRequest("Choose a units CSV file or Excel workbook to import.")
         job = service.create_job(units_request(
             "csv_upload", {"on_error": on_error},
             new_file=(file.stream, file.filename, file.mimetype)), current_user)

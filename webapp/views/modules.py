@@ -331,14 +331,14 @@ def sync(module_id: int):
 
 @modules_bp.post("/<id:module_id>/upload")
 def upload(module_id: int):
-    """Upload a CSV file of data entries."""
+    """Upload a CSV file or a workbook of data entries."""
     return _upload(module_id, TargetType.DATA_ENTRIES, None, "upload")
 
 
 @modules_bp.post("/<id:module_id>/factors/<id:factor_type_id>/upload")
 @requires_admin
 def upload_factors(module_id: int, factor_type_id: int):
-    """Upload a CSV file of emission factors for one factor type."""
+    """Upload a CSV file or a workbook of emission factors for one factor type."""
     return _upload(module_id, TargetType.FACTORS, factor_type_id, f"factors-{factor_type_id}")
 
 
@@ -347,6 +347,8 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     config = {"on_error": form.get("on_error") or "abort"}
     if form.get("entry_type"):
         config["entry_type"] = form["entry_type"]
+    if (form.get("sheet") or "").strip():  # a workbook's sheet; the first one without
+        config["sheet"] = form["sheet"].strip()
     config = _with_form_flags(config, form)
     sync = SyncRequest(module_id=module_id, provider_type="csv_upload",
                        target_type=target_type, year=form.get("year"), config=config,
@@ -354,7 +356,7 @@ def _upload(module_id: int, target_type: str, factor_type_id: int | None, form_i
     try:
         service.require_change_of(sync)
         if file is None or not file.filename:
-            raise BadRequest("Choose a CSV file to upload.")
+            raise BadRequest("Choose a CSV file or an Excel workbook to upload.")
         job = service.create_job(replace(sync, new_file=(file.stream, file.filename,
                                                          file.mimetype)), current_user)
     except Refusal as error:

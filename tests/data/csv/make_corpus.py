@@ -339,12 +339,13 @@ FILES["image_png.csv"] = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\
                           b"\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89")
 entries("image_png.csv", "headcount", None, refused("is a PNG image"))
 
-# A zip local file header, as every .xlsx starts.
+# A zip local file header, as every .xlsx starts, and nothing after it: whatever its
+# name, it is read as a workbook (by its content), and refused as a truncated one.
 FILES["workbook_xlsx.csv"] = (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00"
                               b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x13\x00"
                               b"\x00\x00[Content_Types].xml")
 entries("workbook_xlsx.csv", "headcount", None,
-        refused("looks like an Excel workbook (.xlsx)"))
+        refused("The workbook could not be read: it is damaged or incomplete"))
 
 FILES["binary_bytes.csv"] = bytes(range(256)) * 4
 entries("binary_bytes.csv", "headcount", None, refused("contains binary data"))

@@ -50,11 +50,14 @@ SYNC_BODY = {
         "multipart/form-data": {"schema": {
             "type": "object", "required": ["provider_type", "year"],
             "properties": {
-                "file": {"type": "string", "contentMediaType": "text/csv"},
+                "file": {"type": "string", "contentMediaType": "text/csv",
+                         "description": "a CSV file or an Excel workbook (.xlsx, .ods), "
+                         "told apart by content"},
                 "provider_type": {"type": "string"}, "year": {"type": "integer"},
                 "filters": {"type": "string", "description": "JSON-encoded object"},
                 "config": {"type": "string", "description": "JSON-encoded object, e.g. "
-                           '{"on_error": "skip"}'}}}},
+                           '{"on_error": "skip", "sheet": "Travel"} (sheet: a '
+                           "workbook's sheet to read; default the first)"}}}},
     },
 }
 
@@ -62,9 +65,12 @@ SYNC_BODY = {
 UNITS_IMPORT_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "contentMediaType": "text/csv",
-                 "description": "columns code, name, parent_code, active"},
+                 "description": "columns code, name, parent_code, active; a CSV file or "
+                 "an Excel workbook (.xlsx, .ods)"},
         "on_error": {"enum": ["abort", "skip"], "description": "abort (default): any bad "
-                     "row changes nothing; skip: import the other rows"}}}}}}
+                     "row changes nothing; skip: import the other rows"},
+        "sheet": {"type": "string", "description": "a workbook's sheet to read; default "
+                  "the first"}}}}}}
 UNITS_SYNC_BODY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["provider_type"], "properties": {
         "provider_type": {"type": "string", "description": "a directory provider, e.g. "
@@ -86,7 +92,8 @@ INSTITUTION_BODY = {"required": True, "content": {
         "type": "object", "required": ["provider_type", "module_type", "file"],
         "properties": {
             "file": {"type": "string", "contentMediaType": "text/csv",
-                     "description": "the module type's CSV columns and unit_code"},
+                     "description": "the module type's columns and unit_code: a CSV file "
+                     "or an Excel workbook (.xlsx, .ods; config.sheet names its sheet)"},
             "provider_type": _ROUTING_PROVIDER, "module_type": _MODULE_TYPE,
             "filters": {"type": "string", "description": "JSON-encoded object"},
             "config": {"type": "string", "description": "JSON-encoded object, e.g. "
@@ -175,7 +182,8 @@ def path_items() -> dict[str, Any]:
             "Cancel a pending or processing job", {**status, **_errors(401, 403, 404, 409)},
             params=[job_id])},
         "/sync/errors/{job_id}.csv": {"get": _operation(
-            "The job's full row-error report", {"200": CSV, **_errors(401, 404)},
+            "The job's full row-error report: row, column, value, reason, cell (a "
+            "workbook's, e.g. Travel!C17; empty for CSV files)", {"200": CSV, **_errors(401, 404)},
             params=[job_id])},
         "/units": {"get": _operation(
             "The university's units: searchable, by parent, paginated",
@@ -186,7 +194,8 @@ def path_items() -> dict[str, Any]:
                            "part of a code or a name, in any case"), *PAGE],
             tag="organisation")},
         "/units/import": {"post": _operation(
-            "Import the unit tree from a CSV file as a job (target units; admin)",
+            "Import the unit tree from a CSV file or a workbook as a job (target units; "
+            "admin)",
             {**accepted, **_errors(401, 403, 409, 413, 415, 422, 503)},
             body=UNITS_IMPORT_BODY, tag="organisation")},
         "/units/sync": {"post": _operation(

@@ -42,7 +42,11 @@ SCHEMAS: dict[str, Any] = {
                                 "than half of a slice of 100+ stored rows would go (else "
                                 "the job fails 409 naming the counts)"},
             "copy_from": {"type": "integer", "description": "copy_previous_year: the year "
-                          "to copy (default: the year before the job's)"}}}}},
+                          "to copy (default: the year before the job's)"},
+            "sheet": {"type": "string", "minLength": 1, "maxLength": 100,
+                      "description": "csv_upload of a workbook (.xlsx, .ods): the sheet "
+                      "to read (default the first); a workbook without it fails 400 "
+                      "naming its sheets"}}}}},
     "Accepted": {"type": "object", "required": ["job_id", "status", "status_code", "message"],
                  "properties": {"job_id": {"type": "integer"}, "status": {"type": "string"},
                                 "status_code": {"type": "integer"},
@@ -96,7 +100,10 @@ SCHEMAS: dict[str, Any] = {
                                            "message": {"type": "string"}}}}}},
     "RowError": {"type": "object", "properties": {
         "row": {"type": "integer"}, "column": {"type": "string"},
-        "value": {"type": "string"}, "reason": {"type": "string"}}},
+        "value": {"type": "string"}, "reason": {"type": "string"},
+        "cell": {"type": "string", "description": "The cell of a spreadsheet upload's "
+                 "error, e.g. Travel!C17 or 'My travel'!C17; absent for CSV files (row "
+                 "and column name the cell) and API sources"}}},
     "JobStatus": {"type": "object", "required": ["job_id", "status", "status_code", "message",
                                                  "progress"], "properties": {
         "job_id": {"type": "integer"},

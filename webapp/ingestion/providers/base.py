@@ -31,9 +31,16 @@ class RowError:
     column: str
     value: str
     reason: str
+    # The cell a spreadsheet upload's error is in, e.g. "Travel!C17"; None for CSV files
+    # (row and column say it) and API sources.
+    cell: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+        found = {"row": self.row, "column": self.column, "value": self.value,
+                 "reason": self.reason}
+        if self.cell:  # only a workbook's errors have one: CSV errors read as they did
+            found["cell"] = self.cell
+        return found
 
 
 class JobTracker(Protocol):
@@ -171,7 +178,12 @@ class DataIngestionProvider(ABC):
     # -- helpers for providers -------------------------------------------------------
     def reject(self, row: int, column: str, value: Any, reason: str) -> None:
         """Record a row error. The row is left out of the load and reported to the user."""
-        self._rejected.append(RowError(row, column, "" if value is None else str(value), reason))
+        self._rejected.append(RowError(row, column, "" if value is None else str(value), reason,
+                                       self.cell_of(row, column)))
+
+    def cell_of(self, row: int, column: str) -> str | None:
+        """The cell a row error is in (a spreadsheet upload's, e.g. Travel!C17), or None."""
+        return None
 
     def _within_scope(self, clean: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Reject clean rows outside the request's filters: written, they would survive
@@ -293,7 +305,8 @@ class DataIngestionProvider(ABC):
 def describe_row_error(error: RowError) -> str:
     """'Row 17: departure_date '2025-13-45' is not a date' — one sentence a user can act on."""
     value = f" {clip_cell(error.value)!r}" if error.value else ""
-    return f"Row {error.row}: {clip_cell(error.column)}{value} {error.reason}"
+    where = f" ({error.cell})" if error.cell else ""
+    return f"Row {error.row}{where}: {clip_cell(error.column)}{value} {error.reason}"
 
 
 def _abort_message(first: RowError | None, errors: int, rows: int, every: bool) -> str:

@@ -183,6 +183,17 @@ class CsvTable:
         if numbers:
             yield numbers, cells
 
+    def take_cell_errors(self) -> list:
+        """A workbook's error cells (SheetTable); a CSV file has none."""
+        return []
+
+    def cell_ref(self, row: int, column: str) -> None:
+        """A workbook's cell of a row error (SheetTable); a CSV error names row and column."""
+        return None
+
+    def close(self) -> None:
+        """Nothing to release: the caller owns the stream."""
+
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """`records()` as `(row_number, {column: raw value})`; cells past the header's
         are left out."""
