@@ -4,7 +4,7 @@ Pages show times in the viewer's IANA zone when they chose one, else in the site
 TIME_ZONE (SPEC §15). NULL: the site's.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
