@@ -6,7 +6,8 @@ import json
 import os
 import secrets
 from pathlib import Path
-from zoneinfo import available_timezones
+
+from webapp.time_zones import is_zone
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
@@ -104,7 +105,7 @@ def _time_zone(env: dict) -> str:
     """TIME_ZONE: the IANA zone pages show times in (default UTC). A typo would otherwise
     show every time in UTC without a word, so a name that is not a zone stops start-up."""
     name = (env.get("TIME_ZONE") or "").strip() or "UTC"
-    if name not in available_timezones() or name in ("Factory", "localtime", "posixrules"):
+    if not is_zone(name):
         raise ConfigError(f"TIME_ZONE={name!r} is not an IANA time zone name: use one such "
                           "as Europe/Zurich, America/New_York or UTC.")
     return name

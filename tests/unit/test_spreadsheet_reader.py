@@ -22,13 +22,12 @@ from tests.support.workbooks import (
 from webapp.errors import InvalidFile
 from webapp.ingestion.providers.csv_upload.limits import Limits
 from webapp.ingestion.providers.csv_upload.reader import CsvTable
-from webapp.ingestion.providers.csv_upload.spreadsheet import (
-    SheetTable,
+from webapp.ingestion.providers.csv_upload.sheet_cells import (
     cell_text,
     column_letters,
-    open_table,
     sheet_prefix,
 )
+from webapp.ingestion.providers.csv_upload.spreadsheet import SheetTable, open_table
 
 
 class OneWay(io.RawIOBase):

@@ -11,8 +11,8 @@ from flask import Flask
 
 from webapp import config as config_module
 from webapp.config import ConfigError, load_config
+from webapp.times import timestamp
 from webapp.views.entry_table import figure
-from webapp.views.times import timestamp
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from webapp.errors import Conflict, Invalid, NotFound
 from webapp.extensions import db
 from webapp.models import Membership, Unit, User
 from webapp.organisation import members, units
+from webapp.time_zones import check_timezone
 
 # One @, something on both sides, a dot in the domain, no spaces. Deliverability is the
 # mail server's business; "/" is left out because the address is part of page URLs.
@@ -206,8 +207,6 @@ def set_time_zone(email: str, zone: str | None) -> User:
         Forbidden (403): the caller is neither the user nor an admin; NotFound (404): no
             such user; Invalid (422, field timezone): not an IANA zone name.
     """
-    from webapp.schedules.cron import check_timezone
-
     access.require_self_or_admin(email, "setting a user's time zone")
     user = members.get_user(email)
     zone = (zone or "").strip()

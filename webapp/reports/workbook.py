@@ -29,7 +29,7 @@ from webapp.reports.figures import (
     unit_count,
     unit_totals,
 )
-from webapp.views.formatting import timestamp
+from webapp.times import timestamp
 
 # Excel's limit is 1,048,576 rows a sheet: one for the header, the rest for entries; an
 # entry type with more continues on "Plane (2)", "Plane (3)"...

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadDateError, croniter
 
@@ -42,8 +41,6 @@ FIELDS = (("minute", _field_pattern(r"\d{1,2}")), ("hour", _field_pattern(r"\d{1
 SYNTAX = ("five fields (minute hour day-of-month month day-of-week) of numbers, *, "
           "ranges, steps, lists and month or day names, e.g. '30 2 * * mon-fri'; or "
           "'daily' / 'weekly'")
-# Names in the zone folders that are not zones people mean (or not zones at all).
-NOT_ZONES = {"Factory", "localtime", "posixrules"}
 
 
 def check_cron(expression) -> str:
@@ -78,24 +75,6 @@ def check_cron(expression) -> str:
     return expression
 
 
-def check_timezone(name) -> str:
-    """The zone name, "UTC" when none is given.
-
-    Raises:
-        Invalid (field timezone): not one of the IANA zones `zones()` lists (a folder
-            such as "Europe", "posixrules", "right/UTC" and the like are not zones).
-    """
-    if name in (None, ""):
-        return "UTC"
-    if not isinstance(name, str):
-        raise Invalid("timezone must be an IANA time zone name (a string), e.g. "
-                      "'Europe/Zurich'", field="timezone")
-    if name not in _zone_set():
-        raise Invalid(f"timezone {clip_cell(repr(name))} is not an IANA time zone name, "
-                      "e.g. 'Europe/Zurich' or 'UTC'", field="timezone")
-    return name
-
-
 def next_after(expression: str, zone: str, moment: datetime) -> datetime:
     """The first due time strictly after `moment`, in UTC.
 
@@ -122,16 +101,3 @@ def describe(expression: str) -> str:
         if cron == expression:
             return label
     return expression
-
-
-@cache
-def _zone_set() -> frozenset[str]:
-    # available_timezones() skips the posix/ and right/ folders but lists what a system
-    # folder holds besides zones (Debian's "localtime" link, tzdata's "Factory").
-    return frozenset(available_timezones() - NOT_ZONES)
-
-
-@cache
-def zones() -> list[str]:
-    """The zones a schedule may use, for the form's suggestions."""
-    return sorted(_zone_set())

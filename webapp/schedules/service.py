@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from webapp import access, audit
+from webapp import access, audit, time_zones
 from webapp.errors import BadRequest, Invalid, NotFound
 from webapp.extensions import db
 from webapp.ingestion.providers import registry
@@ -188,7 +188,7 @@ def _store(schedule: SyncSchedule, checked, payload: dict[str, Any],
     """The checked request's year, filters and config, the timing and the webhook of
     `payload`: stored, audited, committed."""
     expression = cron.check_cron(payload.get("cron"))
-    zone = cron.check_timezone(payload.get("timezone"))
+    zone = time_zones.check_timezone(payload.get("timezone"))
     schedule.year = checked.year
     schedule.filters = checked.stored_request["filters"]
     schedule.config = checked.stored_request["config"]
@@ -222,7 +222,7 @@ def update(schedule_id: int, payload: dict[str, Any], user: User | None) -> Sync
     if "cron" in payload:
         schedule.cron = cron.check_cron(payload["cron"])
     if "timezone" in payload:
-        schedule.timezone = cron.check_timezone(payload["timezone"])
+        schedule.timezone = time_zones.check_timezone(payload["timezone"])
     if "webhook_url" in payload:
         schedule.webhook_url = _webhook_url(payload)
     was_enabled = schedule.enabled

@@ -8,8 +8,8 @@ from flask import Flask
 
 from webapp.ingestion.providers.registry import REGISTRY
 from webapp.text import tonnes
+from webapp.times import page_zone, timestamp
 from webapp.views.preview import json_text, preview_table
-from webapp.views.times import page_zone, timestamp
 
 PHASES = {
     "validating": "Checking the source", "fetching": "Reading rows",
@@ -57,9 +57,17 @@ def target_label(target_type: str) -> str:
         target_type, target_type)
 
 
+def kg(value) -> str:
+    """A kg figure of a detail (an entry, a tooltip): 12345.678 -> '12,345.7'."""
+    try:
+        return f"{float(value):,.1f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
 def register(app: Flask) -> None:
     """Make these available to every template."""
-    app.jinja_env.filters.update(tonnes=tonnes, thousands=thousands, duration=duration,
+    app.jinja_env.filters.update(tonnes=tonnes, kg=kg, thousands=thousands, duration=duration,
                                  timestamp=timestamp, provider_label=provider_label,
                                  target_label=target_label, json_text=json_text)
     app.jinja_env.globals.update(elapsed=elapsed, PHASES=PHASES, preview_table=preview_table,

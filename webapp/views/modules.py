@@ -105,15 +105,6 @@ def stored_factors(module_id: int):
                             **_context(module_id, _factors_context))
 
 
-@modules_bp.app_template_filter("kg")
-def kg(value) -> str:
-    """12345.678 -> '12,345.7'."""
-    try:
-        return f"{float(value):,.1f}"
-    except (TypeError, ValueError):
-        return "–"
-
-
 def _context(module_id: int, fragment_context: Callable[[Module], dict[str, Any]]
              ) -> dict[str, Any]:
     """For htmx, only what the fragment shows, so its poll runs only its own queries; for
@@ -234,6 +225,7 @@ def _factors_context(module: Module) -> dict[str, Any]:
 
 
 def _page_arg(name: str) -> int:
+    # Bounded: a page far past the end is empty, not an offset PostgreSQL refuses.
     try:
         return min(max(1, int(request.args.get(name, 1))), MAX_HISTORY_PAGE)
     except ValueError:
@@ -259,12 +251,8 @@ def _history_args() -> dict[str, Any]:
     status = request.args.get("status") or None
     if status not in {s.value for s in JobStatus}:
         status = None
-    try:
-        # Bounded: a page far past the end is empty, not an offset PostgreSQL refuses.
-        page = min(max(1, int(request.args.get("page", 1))), MAX_HISTORY_PAGE)
-    except ValueError:
-        page = 1
-    return {"provider": request.args.get("provider") or None, "status": status, "page": page}
+    return {"provider": request.args.get("provider") or None, "status": status,
+            "page": _page_arg("page")}
 
 
 def _sync_providers(module: Module, providers: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,15 +11,15 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp import catalog
+from webapp import catalog, time_zones
 from webapp.errors import Refusal
 from webapp.models import SyncSchedule
 from webapp.models.jobs import TargetType
 from webapp.schedules import cron, firing
 from webapp.schedules import service as schedules
+from webapp.times import timestamp
 from webapp.views.htmx import page_or_fragment
 from webapp.views.modules import filters_from_form, refused_page
-from webapp.views.times import timestamp
 
 schedules_bp = Blueprint("schedules", __name__)
 
@@ -33,7 +33,7 @@ def schedules_section() -> dict[str, Any]:
         providers = [p for p in catalog.providers(module) if not p["needs_upload"]
                      and p["target_type"] == TargetType.DATA_ENTRIES]
         return {"items": [_item(s, providers) for s in rows], "presets": cron.PRESETS,
-                "zones": cron.zones(), "providers": providers}
+                "zones": time_zones.zones(), "providers": providers}
 
     return {"module_schedules": module_schedules}
 

@@ -14,10 +14,10 @@ from flask import (
     url_for,
 )
 
+from webapp import time_zones
 from webapp.errors import Conflict, Invalid
 from webapp.extensions import db
 from webapp.organisation import tokens
-from webapp.schedules import cron
 
 tokens_bp = Blueprint("tokens", __name__, url_prefix="/users/<email>/tokens")
 
@@ -26,7 +26,7 @@ def user_page(email: str, status: int = 200, **context):
     """The user's own page: their API tokens, and the time zone they read times in."""
     owner = tokens.token_owner(email)
     response = make_response(render_template(
-        "tokens/index.html", owner=owner, tokens=tokens.tokens_of(owner), zones=cron.zones(),
+        "tokens/index.html", owner=owner, tokens=tokens.tokens_of(owner), zones=time_zones.zones(),
         site_zone=current_app.config["TIME_ZONE"], **context), status)
     # A page that may hold a clear token is kept by no cache, nor the back button's.
     response.headers["Cache-Control"] = "no-store"

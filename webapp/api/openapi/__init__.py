@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.api import api_bp
-from webapp.api.openapi.paths import error_responses, path_items
+from webapp.api.openapi.parts import error_responses
+from webapp.api.openapi.paths import path_items
 from webapp.api.openapi.schemas import component_schemas
 
 

@@ -32,12 +32,10 @@ Row numbers are the sheet's (as Excel shows them); errors name the cell (`Travel
 from __future__ import annotations
 
 import io
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
 from typing import Any, BinaryIO
 
 import python_calamine_plus as calamine
@@ -51,6 +49,13 @@ from webapp.ingestion.providers.csv_upload.reader import (
     _Replay,
     normalise_name,
     open_csv,
+)
+from webapp.ingestion.providers.csv_upload.sheet_cells import (
+    TEXT_OF,
+    cell_text,
+    column_letters,
+    sheet_prefix,
+    shown_value,
 )
 from webapp.ingestion.providers.csv_upload.sniffing import is_blank
 from webapp.ingestion.providers.csv_upload.workbook_files import (
@@ -130,74 +135,6 @@ def open_workbook(stream: BinaryIO, limits: Limits, sheet: Any = None) -> SheetT
     return table
 
 
-# -- cells ----------------------------------------------------------------------------
-
-
-def _float_text(value: float) -> str:
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    # Excel shows and keeps 15 significant digits: the rest is binary noise.
-    return f"{value:.15g}"
-
-
-def _duration_text(value: timedelta) -> str:  # [h]:mm:ss
-    seconds = int(value.total_seconds())
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-class _TextOf(dict):
-    """value class -> its text function; a class not listed is turned into text by str."""
-
-    def __missing__(self, kind: type) -> Any:
-        return str
-
-
-# By the value's exact class (bool is not int here): one dict lookup and, for the common
-# ones (whole numbers, dates), a C function, per cell.
-_TEXT_OF = _TextOf({str: str, int: int.__repr__, float: _float_text,
-                    bool: lambda value: "TRUE" if value else "FALSE", date: date.isoformat,
-                    datetime: lambda value: value.date().isoformat(), time: time.isoformat,
-                    timedelta: _duration_text})
-
-
-def cell_text(value: Any) -> str:
-    """What a user sees in a cell of this value, as the CSV parsers read it."""
-    return _TEXT_OF[value.__class__](value)
-
-
-def _shown(cell: Any, padded: dict[int, int]) -> Any:
-    """A streamed cell's value, or, for a whole number in a zero-padded style, the text
-    Excel shows ("0892")."""
-    value = cell.value
-    digits = padded.get(cell.style_id) if value.__class__ in (int, float) else None
-    if digits is None or not float(value).is_integer():
-        return value
-    number = int(value)
-    return ("-" if number < 0 else "") + str(abs(number)).zfill(digits)
-
-
-def column_letters(index: int) -> str:
-    """0 -> "A", 25 -> "Z", 26 -> "AA"."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-_PLAIN_SHEET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_LOOKS_LIKE_CELL = re.compile(r"[A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc][0-9]*")
-
-
-def sheet_prefix(name: str) -> str:
-    """The sheet part of a cell reference as Excel writes it: Travel!, 'My travel'!"""
-    if _PLAIN_SHEET_NAME.fullmatch(name) and not _LOOKS_LIKE_CELL.fullmatch(name) \
-            and name.upper() not in ("TRUE", "FALSE"):
-        return f"{name}!"
-    return "'" + name.replace("'", "''") + "'!"
-
-
 # -- the table --------------------------------------------------------------------------
 
 
@@ -272,7 +209,7 @@ class SheetTable:
             return self.workbook.stream_sheet_by_name(self.sheet, max_col=max_col)
         padded = self._padded
         rows = self.workbook.stream_sheet_by_name(self.sheet, rich=True, max_col=max_col)
-        return ([_shown(cell, padded) for cell in row] for row in rows)
+        return ([shown_value(cell, padded) for cell in row] for row in rows)
 
     def _whole_sheet_rows(self) -> Iterator[list[Any]]:
         sheet = self.workbook.get_sheet_by_name(self.sheet)
@@ -322,7 +259,7 @@ class SheetTable:
               ) -> Iterator[tuple[list[int], list[list[str]]]]:
         width, widest = len(self.header), self.limits.max_columns
         max_cell = self.limits.max_field_chars
-        text, errors = _TEXT_OF, EXCEL_ERRORS
+        text, errors = TEXT_OF, EXCEL_ERRORS
         numbers: list[int] = []
         cells: list[list[str]] = []
         chars = 0
