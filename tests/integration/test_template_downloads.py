@@ -82,6 +82,13 @@ def test_the_example_row_of_each_entry_template_loads_in_a_dry_run(api, worker, 
     [row] = preview["preview"]
     assert row["entry_type"] == entry_type
     assert row["data"][header[0]] == example[0]  # a text column, kept as written
+    # The Excel template, uploaded as downloaded (its explanation sheet comes second),
+    # gives the very same row: its typed cells (dates, numbers) read as the CSV's text.
+    workbook = api.get(f"/templates/{MODULE_IDS[module]}.xlsx?entry_type={entry_type}")
+    from_excel = upload(api, workbook.get_data(), module=module, entry_type=entry_type,
+                        dry_run=True, filename="template.xlsx")
+    assert (from_excel["status"], from_excel["errors_total"]) == ("completed", 0), from_excel
+    assert from_excel["preview"] == preview["preview"]
 
 
 @pytest.mark.parametrize("factor_type", list(FACTOR_SCHEMAS))
@@ -95,6 +102,11 @@ def test_the_example_row_of_each_factor_template_loads_in_a_dry_run(admin_api, w
     assert (preview["status"], preview["errors_total"]) == ("completed", 0), preview
     assert preview["counts"]["inserted"] == 1
     assert [row["change"] for row in preview["preview"]] == ["insert"]
+    workbook = admin_api.get(f"/templates/factors/{FACTOR_TYPE_IDS[factor_type]}.xlsx")
+    from_excel = upload(admin_api, workbook.get_data(), module=module,
+                        factor_type=factor_type, dry_run=True, filename="template.xlsx")
+    assert (from_excel["status"], from_excel["errors_total"]) == ("completed", 0), from_excel
+    assert from_excel["preview"] == preview["preview"]
 
 
 def test_the_units_templates_example_row_imports(admin_api, worker, db_url):
