@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import checkpoint  # noqa: E402  (after the path is set)
-from bench.servers import report_load, start_servers  # noqa: E402
+from bench.servers import report_load, start_servers, stop_servers  # noqa: E402
 from tests.support.web import login  # noqa: E402
 
 AIRPORTS = ["GVA", "ZRH", "CDG", "LHR", "FRA", "AMS", "JFK", "BCN", "FCO", "VIE", "BOS",
@@ -294,8 +294,7 @@ def main() -> None:
                   f"{large_ms / small_ms:5.2f}  (target ≤ 2)")
     finally:
         report_load("after")
-        for server in servers:
-            server.stop()
+        stop_servers(servers, workdir)
 
 
 if __name__ == "__main__":

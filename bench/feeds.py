@@ -23,7 +23,6 @@ import argparse
 import io
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 # After the path is set:
 from bench.ingest import PeakRss, checkpoint, wait_until_listening  # noqa: E402
-from bench.servers import report_load, start_servers  # noqa: E402
+from bench.servers import report_load, start_servers, stop_servers  # noqa: E402
 
 RUNS = 3
 YEAR = 2030  # a year of its own: create_year makes every unit's inventory and modules
@@ -242,9 +241,7 @@ def main() -> None:
             worker.terminate()
             worker.wait(10)
         standin.stop()
-        for server in servers:
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)  # the private servers' data: GBs
+        stop_servers(servers, workdir)
 
 
 def report(runs: dict[str, list[Run]], rows: int, how: str) -> None:

@@ -36,7 +36,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.servers import report_load, start_servers  # noqa: E402  (after the path is set)
+from bench.servers import report_load, start_servers, stop_servers  # noqa: E402  (after the path is set)
 
 HEADER = ["origin_iata", "destination_iata", "user_institutional_id", "departure_date",
           "number_of_trips", "cabin_class", "note", "kg_co2eq", "unit_institutional_id"]
@@ -451,8 +451,7 @@ def main() -> None:
         if worker is not None:
             worker.terminate()
             worker.wait(10)
-        for server in servers:
-            server.stop()
+        stop_servers(servers, workdir)
 
 
 if __name__ == "__main__":

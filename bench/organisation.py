@@ -29,7 +29,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.servers import report_load, start_servers  # noqa: E402  (after the path is set)
+from bench.servers import report_load, start_servers, stop_servers  # noqa: E402  (after the path is set)
 
 RUNS = 3
 YEAR = 2031
@@ -209,8 +209,7 @@ def main() -> None:
                   f"= {large[what] / small[what]:.2f}x")
     finally:
         report_load("after")
-        for server in servers:
-            server.stop()
+        stop_servers(servers, workdir)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import ROOT, make_csv, wait_until_listening  # noqa: E402
-from servers import report_load, start_servers  # noqa: E402
+from servers import report_load, start_servers, stop_servers  # noqa: E402
 
 
 def free_port() -> int:
@@ -169,8 +169,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:  # a worker finishing its job: not worth waiting
                 process.kill()
                 process.wait()
-        for server in servers:
-            server.stop()
+        stop_servers(servers, workdir)
 
 
 if __name__ == "__main__":

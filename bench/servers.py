@@ -4,6 +4,7 @@ private ones in `workdir`, which the caller stops."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import psycopg
@@ -24,6 +25,14 @@ def start_servers(workdir: Path) -> tuple[str, str, list]:
         servers.append(start_redis(workdir / "redis"))
         redis_url = servers[-1].url
     return database_url, redis_url, servers
+
+
+def stop_servers(servers: list, workdir: Path) -> None:
+    """Stop the servers `start_servers` started and remove the bench's directory: the
+    private servers' data is GBs, and every run left it behind before."""
+    for server in servers:
+        server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def report_load(when: str) -> None:

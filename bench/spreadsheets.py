@@ -44,7 +44,7 @@ from bench.ingest import (  # noqa: E402  (after the path is set)
     peak_rss,
     wait_until_listening,
 )
-from bench.servers import report_load, start_servers  # noqa: E402
+from bench.servers import report_load, start_servers, stop_servers  # noqa: E402
 
 ROWS_PER_MB = 20_400  # of these travel rows in an .xlsx, measured
 MB = 2**20
@@ -202,8 +202,7 @@ def main() -> None:
         through_the_worker(files, rows, redis_url, database_url)
     finally:
         report_load("after")
-        for server in servers:
-            server.stop()
+        stop_servers(servers, workdir)
 
 
 if __name__ == "__main__":
