@@ -33,3 +33,14 @@ def test_the_favicon_answers_as_an_image_linked_from_every_page(app):
         assert answer.status_code == 200, path
         assert answer.mimetype == "image/svg+xml", path
         assert answer.data.lstrip().startswith(b"<svg"), path
+
+
+def test_every_page_title_is_plain_text(app, create_user):
+    """A title block is text: markup in it (once a whole form) shows in the tab as such."""
+    admin = create_user("admin")
+    client = PageClient(app, admin)
+    for path in ("/", "/modules/1", f"/users/{admin['email']}/tokens", "/admin/units",
+                 "/admin/users", "/admin/sync", "/audit", "/units/F0892/report/2025"):
+        html = client.get(path).text
+        title = re.search(r"<title>(.*?)</title>", html, re.S)
+        assert title and "<" not in title[1] and title[1].endswith("· Carbon Sync"), path
