@@ -53,16 +53,16 @@ def test_the_entry_type_tabs_switch_the_columns_in_place(page, logged_in, travel
     expect(entries.locator("thead th")).to_contain_text(["#", "Type", "Entry"])
     expect(entries.locator("tbody tr")).to_have_count(2)
 
-    tabs.get_by_role("link", name="train").click()
+    tabs.get_by_role("link", name="Train").click()
     expect(page).to_have_url(re.compile(r"entry_type=train"))
-    expect(tabs.locator("[aria-current=page]")).to_have_text("train")
+    expect(tabs.locator("[aria-current=page]")).to_have_text("Train")
     expect(entries.locator("thead th")).to_contain_text(
         ["#", "Route", "Person", "Date", "Trips", "Class", "Source", "Job", "kg CO2eq", "How"])
     expect(entries.locator("tbody tr")).to_have_count(1)
     expect(entries.locator("tbody td").nth(1)).to_have_text("Genève (CH) → Zürich (CH)")
     expect(entries.locator("tbody")).to_contain_text("no factor for CH")
 
-    tabs.get_by_role("link", name="plane").click()
+    tabs.get_by_role("link", name="Plane").click()
     expect(entries.locator("tbody td").nth(1)).to_have_text("GVA → LHR")
     expect(entries.locator("tbody td.num").last).to_have_text("286.9")
 

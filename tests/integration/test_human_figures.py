@@ -64,7 +64,7 @@ def test_the_plane_tab_shows_each_entrys_own_fields(app, viewer):
     assert row[1:7] == ["GVA → LHR", "100001", "2025-03-01", "1,200", "economy", "1,234.5"]
     assert row[9] == "6,719,951.4"  # an entry's emission is a detail: in kg
     assert 'class="num">1,200</td>' in html  # numbers right-aligned
-    assert 'aria-current="page">plane</a>' in html
+    assert 'aria-current="page">Plane</a>' in html
 
 
 def test_the_train_tab_names_places_and_says_why_an_emission_is_missing(app, viewer):
