@@ -204,6 +204,8 @@ def test_entry_sheets_hold_every_entry_with_its_emission_and_factor(admin_api, u
     assert sorted(row["kg CO2eq"] for row in trains) == pytest.approx([12.345, 24.69,
                                                                       37.035])
     assert {row["Method"] for row in trains} == {"source"}
+    # A figure the source gives is the entry's kg CO2eq, not a second, empty column.
+    assert "kg_co2eq" not in trains[0] and "kg_co2eq" not in planes[0]
     assert {row["Unit code"] for row in trains} == {"UNI", "F0892", "LAB-1"}
 
 

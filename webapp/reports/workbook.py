@@ -193,9 +193,11 @@ def part_name(name: str, part: int) -> str:
 
 
 def _fields(entry_type: str) -> list[str]:
+    """The entry type's declared columns but `kg_co2eq`: a figure the source gives is
+    the entry's own kg CO2eq (method "source"), in the emission columns, not its data."""
     for (_module, declared), schema in ENTRY_SCHEMAS.items():
         if declared == entry_type:
-            return [column.name for column in schema.columns]
+            return [column.name for column in schema.columns if column.name != "kg_co2eq"]
     return []
 
 
