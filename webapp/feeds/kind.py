@@ -10,7 +10,6 @@ inherited from LoadKind), so a retry reads the same file.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -20,8 +19,7 @@ from webapp.errors import BadRequest, Invalid
 from webapp.extensions import db
 from webapp.feeds.routes import UnitRoutes
 from webapp.feeds.sink import RoutedEntrySink
-from webapp.ingestion.kinds import LoadKind, _connector, stored_load_request
-from webapp.ingestion.loading import uploads
+from webapp.ingestion.kinds import LoadKind, connector, stored_load_request, upload_opener
 from webapp.ingestion.loading.exclusion import refuse_while_unit_loads
 from webapp.ingestion.providers import registry
 from webapp.ingestion.providers.base import ProviderContext
@@ -89,42 +87,32 @@ class InstitutionLoadKind(LoadKind):
         """Conflict (409) while one unit's load of the same type and year runs."""
         refuse_while_unit_loads(checked.stored_request["module_type"], checked.year)
 
-    def run(self, job: DataIngestionJob, attempt: str, log: logging.LoggerAdapter) -> None:
-        tracker = Tracker(job.id, log, attempt)
-        try:
-            module_type = job.info.request["module_type"]
-            conn = db.session.connection().connection.driver_connection
-            routes = UnitRoutes.load(conn, module_type, job.year)
-            ctx = ProviderContext(
-                job_id=job.id, module_id=None, module_type=module_type, inventory_id=None,
-                year=job.year, target_type=job.target_type, filters=job.info.filters,
-                config=job.info.config, settings=current_app.config,
-                open_upload=_upload_opener(job), open_database=_connector(), log=log,
-                routes=routes)
-            provider_cls = registry.resolve(module_type, job.provider_type, job.target_type)
-            tracker.sink = sink = RoutedEntrySink(
-                conn, routes=routes, job_id=job.id, year=job.year, source=job.provider_type,
-                scope=scope_of(provider_cls.filters, ctx.filters),
-                keep_replaced=current_app.config["UNDO_STORE"], connect=_connector(),
-                confirm_replace=bool(ctx.config.get("confirm_replace")))
-            lifecycle.record_data_session(job.id, attempt)
-            provider = registry.build(ctx, job.provider_type, tracker=tracker, sink=sink)
-        except Exception as error:  # noqa: BLE001 - e.g. a provider removed since enqueue
-            log.exception("could not build the provider")
-            tracker.fail(error)
-        else:
-            asyncio.run(provider.run_pipeline())
+    def context(self, job: DataIngestionJob, log: logging.LoggerAdapter) -> ProviderContext:
+        """No module of its own: the module type, and the routes to each unit's module."""
+        module_type = job.info.request["module_type"]
+        conn = db.session.connection().connection.driver_connection
+        return ProviderContext(
+            job_id=job.id, module_id=None, module_type=module_type, inventory_id=None,
+            year=job.year, target_type=job.target_type, filters=job.info.filters,
+            config=job.info.config, settings=current_app.config,
+            open_upload=upload_opener(job), open_database=connector(), log=log,
+            routes=UnitRoutes.load(conn, module_type, job.year))
+
+    def sink(self, job: DataIngestionJob, ctx: ProviderContext) -> RoutedEntrySink:
+        """Every routed unit's slice, in the job's one transaction."""
+        provider_cls = registry.resolve(ctx.module_type, job.provider_type, job.target_type)
+        return RoutedEntrySink(
+            db.session.connection().connection.driver_connection, routes=ctx.routes,
+            job_id=job.id, year=job.year, source=job.provider_type,
+            scope=scope_of(provider_cls.filters, ctx.filters),
+            keep_replaced=current_app.config["UNDO_STORE"], connect=connector(),
+            confirm_replace=bool(ctx.config.get("confirm_replace")))
 
     def completion_message(self, job: DataIngestionJob, counts: dict[str, Any],
                            extra: dict[str, Any]) -> str:
         units = len(counts.get("by_unit") or {})
         return (super().completion_message(job, counts, extra)
                 + f" for {units:,} unit{'s' if units != 1 else ''}")
-
-
-def _upload_opener(job: DataIngestionJob):
-    upload = job.info.upload
-    return (lambda: uploads.open_upload(upload["id"])) if upload else None
 
 
 class InstitutionUndoKind(UndoKind):

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, BinaryIO
 
 import psycopg
 from flask import current_app
@@ -88,7 +88,7 @@ class LoadKind(kinds.JobKind):
     def run(self, job: DataIngestionJob, attempt: str, log: logging.LoggerAdapter) -> None:
         tracker = Tracker(job.id, log, attempt)
         try:
-            ctx = _context(job, log)
+            ctx = self.context(job, log)
             tracker.sink = sink = self.sink(job, ctx)
             lifecycle.record_data_session(job.id, attempt)
             provider = registry.build(ctx, job.provider_type, tracker=tracker, sink=sink)
@@ -97,6 +97,10 @@ class LoadKind(kinds.JobKind):
             tracker.fail(error)
         else:
             asyncio.run(provider.run_pipeline())
+
+    def context(self, job: DataIngestionJob, log: logging.LoggerAdapter) -> ProviderContext:
+        """What the provider is told about the job."""
+        return _context(job, log)
 
     def sink(self, job: DataIngestionJob, ctx: ProviderContext):
         """Where the rows go: one connection, the job's one transaction."""
@@ -111,7 +115,7 @@ class LoadKind(kinds.JobKind):
         return entry_sink(raw, job_id=job.id, inventory_id=job.inventory_id,
                           module_id=job.module_id, year=job.year, source=job.provider_type,
                           scope=scope_of(provider_cls.filters, ctx.filters),
-                          keep_replaced=keep, connect=_connector(),
+                          keep_replaced=keep, connect=connector(),
                           confirm_replace=bool(ctx.config.get("confirm_replace")))
 
     def completion_message(self, job: DataIngestionJob, counts: dict[str, Any],
@@ -197,7 +201,7 @@ def stored_load_request(request: SyncRequest, provider_cls, file_hint: str = "",
     return stored
 
 
-def _connector() -> Callable[[], psycopg.Connection]:
+def connector() -> Callable[[], psycopg.Connection]:
     """Opens a connection of its own to the app's database, from any thread (the undo
     copy's, beside the job's: loading/undo_copy.py)."""
     url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -235,8 +239,13 @@ def _clean_config(config: Any) -> dict[str, Any]:
     return without_secrets(config)
 
 
-def _context(job: DataIngestionJob, job_log: logging.LoggerAdapter) -> ProviderContext:
+def upload_opener(job: DataIngestionJob) -> Callable[[], BinaryIO] | None:
+    """Opens the job's stored upload, each time from its start (None: the job has none)."""
     upload = job.info.upload
+    return (lambda: uploads.open_upload(upload["id"])) if upload else None
+
+
+def _context(job: DataIngestionJob, job_log: logging.LoggerAdapter) -> ProviderContext:
     return ProviderContext(
         job_id=job.id, module_id=job.module_id, module_type=job.module.module_type,
         inventory_id=job.inventory_id, year=job.year, target_type=job.target_type,
@@ -244,8 +253,8 @@ def _context(job: DataIngestionJob, job_log: logging.LoggerAdapter) -> ProviderC
         factor_type_id=job.factor_type_id,
         factor_type_slug=job.factor_type.slug if job.factor_type else None,
         settings=current_app.config,
-        open_upload=(lambda: uploads.open_upload(upload["id"])) if upload else None,
-        open_database=_connector(),
+        open_upload=upload_opener(job),
+        open_database=connector(),
         log=job_log)
 
 
