@@ -23,7 +23,6 @@ import argparse
 import io
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # After the path is set:
-from bench.ingest import PeakRss, checkpoint, wait_until_listening  # noqa: E402
-from bench.servers import report_load, start_servers, stop_servers  # noqa: E402
+from bench.ingest import PeakRss, checkpoint  # noqa: E402
+from bench.servers import report_load, start_servers, start_worker, stop_servers  # noqa: E402
 
 RUNS = 3
 YEAR = 2030  # a year of its own: create_year makes every unit's inventory and modules
@@ -197,11 +196,7 @@ def main() -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the stand-in's requests
         token = prepare(app, database_url, codes)
         module_id = travel_module(database_url, codes[0])
-        worker_name = f"bench-feeds-{os.getpid()}"
-        worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name",
-                                   worker_name], cwd=ROOT, env=os.environ,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until_listening(redis_url, worker_name)  # as in production: already running
+        worker = start_worker(redis_url, f"bench-feeds-{os.getpid()}")
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         kinds = {

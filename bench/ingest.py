@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,7 +35,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.servers import report_load, start_servers, stop_servers  # noqa: E402  (after the path is set)
+from bench.servers import report_load, start_servers, start_worker, stop_servers  # noqa: E402  (after the path is set)
 
 HEADER = ["origin_iata", "destination_iata", "user_institutional_id", "departure_date",
           "number_of_trips", "cabin_class", "note", "kg_co2eq", "unit_institutional_id"]
@@ -192,18 +191,6 @@ def raw_copy_rate(database_url: str, path: Path, rows: int) -> float:
                      "COPY bench_table FROM STDIN (FORMAT csv, HEADER true)", path, rows)
 
 
-def wait_until_listening(redis_url: str, name: str, timeout_s: float = 60) -> None:
-    from redis import Redis
-    from rq import Worker
-
-    connection = Redis.from_url(redis_url)
-    deadline = time.monotonic() + timeout_s
-    while name not in {worker.name for worker in Worker.all(connection=connection)}:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"the worker {name} did not start within {timeout_s:.0f} s")
-        time.sleep(0.1)
-
-
 def peak_rss(process: psutil.Process) -> int:
     """The process's peak RSS so far: Linux keeps it as VmHWM, so no sample can miss it;
     elsewhere the current RSS."""
@@ -317,11 +304,8 @@ def undo_storage_cost(database_url: str, redis_url: str, client, headers: dict,
     for turn, mode in enumerate(("on", "off") * RUNS):
         name = f"bench-undo-{os.getpid()}-{turn}"
         env = {**os.environ, "UNDO_STORE": "0" if mode == "off" else "1"}
-        worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name", name],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        worker = start_worker(redis_url, name, env)
         try:
-            wait_until_listening(redis_url, name)
             with psycopg.connect(database_url, autocommit=True) as conn:
                 conn.execute("VACUUM (ANALYZE) data_entries")
             checkpoint(database_url)
@@ -395,11 +379,7 @@ def main() -> None:
         # Best of three: the baseline is the fastest raw COPY seen, so ratios err low.
         copy_rate = max(raw_copy_rate(database_url, csv_path, args.rows) for _ in range(RUNS))
 
-        worker_name = f"bench-{os.getpid()}"
-        worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name",
-                                   worker_name], cwd=ROOT, env=os.environ,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until_listening(redis_url, worker_name)  # as in production: already running
+        worker = start_worker(redis_url, f"bench-{os.getpid()}")
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         runs = [fresh_load(client, headers, database_url, worker.pid, csv_path)
@@ -439,10 +419,7 @@ def main() -> None:
             worker.terminate()
             worker.wait(10)
             undo_storage_cost(database_url, redis_url, client, headers, csv_path, args.rows)
-            worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name",
-                                       f"{worker_name}-wide"], cwd=ROOT, env=os.environ,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            wait_until_listening(redis_url, f"{worker_name}-wide")
+            worker = start_worker(redis_url, f"bench-{os.getpid()}-wide")
         csv_path.unlink()
         if args.wide_mb:
             wide_files(client, headers, database_url, worker.pid, workdir, args.wide_mb)

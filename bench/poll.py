@@ -26,8 +26,8 @@ import psycopg
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import ROOT, make_csv, wait_until_listening  # noqa: E402
-from servers import report_load, start_servers, stop_servers  # noqa: E402
+from ingest import ROOT, make_csv  # noqa: E402
+from servers import report_load, start_servers, start_worker, stop_servers  # noqa: E402
 
 
 def free_port() -> int:
@@ -122,11 +122,7 @@ def main() -> None:
             [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "8", "-b",
              f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=os.environ,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        worker_name = f"poll-bench-{os.getpid()}"
-        processes.append(subprocess.Popen(
-            [sys.executable, str(ROOT / "worker.py"), "--name", worker_name], cwd=ROOT,
-            env=os.environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_until_listening(redis_url, worker_name)
+        processes.append(start_worker(redis_url, f"poll-bench-{os.getpid()}"))
         wait_for_http(f"{base}/healthz")
 
         csv_path = workdir / "travel.csv"

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -25,6 +28,36 @@ def start_servers(workdir: Path) -> tuple[str, str, list]:
         servers.append(start_redis(workdir / "redis"))
         redis_url = servers[-1].url
     return database_url, redis_url, servers
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_until_listening(redis_url: str, name: str, timeout_s: float = 60) -> None:
+    from redis import Redis
+    from rq import Worker
+
+    connection = Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout_s
+    while name not in {worker.name for worker in Worker.all(connection=connection)}:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the worker {name} did not start within {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
+def start_worker(redis_url: str, name: str, env: dict | None = None) -> subprocess.Popen:
+    """A real RQ worker (worker.py) named `name`, returned once it listens: as in
+    production, a job's time starts with the worker already running."""
+    worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name", name],
+                              cwd=ROOT, env=env or os.environ, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_until_listening(redis_url, name)
+    except BaseException:
+        worker.kill()
+        worker.wait()
+        raise
+    return worker
 
 
 def stop_servers(servers: list, workdir: Path) -> None:

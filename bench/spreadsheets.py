@@ -42,9 +42,8 @@ from bench.ingest import (  # noqa: E402  (after the path is set)
     bench_app,
     fresh_load,
     peak_rss,
-    wait_until_listening,
 )
-from bench.servers import report_load, start_servers, stop_servers  # noqa: E402
+from bench.servers import report_load, start_servers, start_worker, stop_servers  # noqa: E402
 
 ROWS_PER_MB = 20_400  # of these travel rows in an .xlsx, measured
 MB = 2**20
@@ -141,12 +140,8 @@ def compare_readers(files: dict[str, Path]) -> None:
 def through_the_worker(files: dict[str, Path], rows: int, redis_url: str,
                        database_url: str) -> None:
     app, token = bench_app()
-    worker_name = f"bench-sheets-{os.getpid()}"
-    worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--name", worker_name],
-                              cwd=ROOT, env=os.environ, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    worker = start_worker(redis_url, f"bench-sheets-{os.getpid()}")
     try:
-        wait_until_listening(redis_url, worker_name)
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         runs: dict[str, list] = {"xlsx": [], "csv": []}
