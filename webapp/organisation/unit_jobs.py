@@ -187,11 +187,10 @@ def _validated(units) -> tuple[list[tuple[int, dict[str, Any]]], list, int]:
         cells.clear()
 
     for unit in units:
+        fetched += 1
         if "_errors" in unit:  # a workbook's error cells (directory.file_units)
             errors.extend(unit["_errors"])
-            fetched += 1
             continue
-        fetched += 1
         numbers.append(unit.get("_row") or fetched)
         cells.append([_cell(unit.get(name)) for name in UNIT_FIELDS])
         if len(numbers) >= BATCH_ROWS:

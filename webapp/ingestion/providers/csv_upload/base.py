@@ -57,8 +57,8 @@ class CSVProvider(DataIngestionProvider):
                                 self.ctx.config.get("sheet"))
         self.schema = self.pick_schema(self.table.header)
         self.validator = RowValidator(self.schema, self.table.header)
-        if isinstance(self.table, SheetTable):  # an error cell in an unread column is no error
-            self.table.read_columns(column.name for column in self.schema.columns)
+        # An error cell (#N/A) in a column the schema does not read is no error.
+        self.table.read_columns(column.name for column in self.schema.columns)
         return True
 
     async def fetch_data(self, filters: dict[str, Any]) -> AsyncIterator[Records]:

@@ -42,7 +42,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from typing import BinaryIO
 
@@ -182,6 +182,9 @@ class CsvTable:
         self.chars_read += chars
         if numbers:
             yield numbers, cells
+
+    def read_columns(self, names: Iterable[str]) -> None:
+        """Which columns' error cells are row errors (SheetTable); a CSV file has none."""
 
     def take_cell_errors(self) -> list:
         """A workbook's error cells (SheetTable); a CSV file has none."""
